@@ -1,0 +1,131 @@
+"""One exception tree for the whole engine.
+
+Every class carries the exit code the CLI returns for it, so a script calling
+``campaign`` can tell a refusal from a conflict without parsing messages.
+``str(error)`` is always a single line fit for stderr.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class CampaignError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(message.split()))
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class PermissionDenied(CampaignError):
+    """The actor lacks the role, or a rule (owner only, no self-approval) refuses them."""
+
+    exit_code = 3
+
+    def __init__(
+        self, actor: str, action: str, reason: str, deliverable_id: int | None = None
+    ) -> None:
+        self.actor = actor
+        self.action = action
+        self.reason = reason
+        self.deliverable_id = deliverable_id
+        target = f" on deliverable {deliverable_id}" if deliverable_id is not None else ""
+        super().__init__(f"permission denied: {actor} may not {action}{target}: {reason}")
+
+
+class TransitionNotAllowed(CampaignError):
+    """The move is not possible now: wrong state, missing reason, content not editable."""
+
+    exit_code = 4
+
+    def __init__(self, reason: str, deliverable_id: int | None = None) -> None:
+        self.reason = reason
+        self.deliverable_id = deliverable_id
+        target = f"deliverable {deliverable_id}: " if deliverable_id is not None else ""
+        super().__init__(f"not allowed: {target}{reason}")
+
+
+class Conflict(CampaignError):
+    """Someone else changed the deliverable since the caller read it."""
+
+    exit_code = 5
+
+    def __init__(self, deliverable_id: int, expected_version: int, actual_version: int) -> None:
+        self.deliverable_id = deliverable_id
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+        super().__init__(
+            f"conflict: deliverable {deliverable_id} is at version {actual_version}, "
+            f"expected {expected_version}; reload and try again"
+        )
+
+
+class NotFound(CampaignError):
+    exit_code = 6
+
+    def __init__(self, kind: str, key: object) -> None:
+        self.kind = kind
+        self.key = key
+        super().__init__(f"not found: {kind} {key!s}")
+
+
+class InvalidInput(CampaignError):
+    """Input the engine cannot accept: bad file, bad value, bad definition."""
+
+    exit_code = 7
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in a definition file something is: file, 1-based line, dotted field path."""
+
+    file: str
+    line: int | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        text = self.file
+        if self.line is not None:
+            text += f":{self.line}"
+        if self.field:
+            text += f": {self.field}"
+        return text
+
+
+class DefinitionError(InvalidInput):
+    """A definition file that cannot be loaded; names the file, line and field."""
+
+    def __init__(self, location: Location, problem: str) -> None:
+        self.location = location
+        self.problem = problem
+        super().__init__(f"invalid definition {location}: {problem}")
+
+
+class AuditVerificationFailed(CampaignError):
+    """The audit log does not verify; names the first bad event."""
+
+    exit_code = 8
+
+    def __init__(self, seq: int | None, problem: str) -> None:
+        self.seq = seq
+        self.problem = problem
+        where = f"event {seq}: " if seq is not None else ""
+        super().__init__(f"audit verification failed: {where}{problem}")
+
+
+EXIT_CODES: dict[str, int] = {
+    "ok": 0,
+    "usage": 2,
+    "permission denied": PermissionDenied.exit_code,
+    "transition not allowed now": TransitionNotAllowed.exit_code,
+    "conflict": Conflict.exit_code,
+    "not found": NotFound.exit_code,
+    "invalid input or definition": InvalidInput.exit_code,
+    "audit verification failed": AuditVerificationFailed.exit_code,
+}

@@ -1,0 +1,170 @@
+"""The only code that reads definition files.
+
+YAML is composed into nodes by PyYAML's safe machinery and turned into plain
+data by hand, so that (1) a duplicated key is an error instead of a silent
+overwrite, (2) any tag outside the YAML core schema (``!!python/object`` and
+friends) is refused, and (3) every field keeps the line it came from, which
+is how a pydantic error becomes "file:line: field: problem".
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from .definition import WorkflowSpec
+from .errors import DefinitionError, Location
+
+_CORE_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}"
+    for name in ("map", "seq", "str", "int", "float", "bool", "null")
+)
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class LoadedDefinition:
+    """A validated spec with the text it came from and where each field sits."""
+
+    spec: WorkflowSpec
+    source: str
+    file: str
+    lines: dict[Path_, int] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.source.encode("utf-8")).hexdigest()
+
+    def location(self, path: Iterable[str | int]) -> Location:
+        return locate(self.file, self.lines, tuple(path))
+
+
+def locate(file: str, lines: dict[Path_, int], path: Path_) -> Location:
+    """The nearest line known for ``path`` (falls back to its parents)."""
+    for cut in range(len(path), -1, -1):
+        if path[:cut] in lines:
+            dotted = ".".join(str(p) for p in path) or None
+            return Location(file, lines[path[:cut]], dotted)
+    return Location(file, None, ".".join(str(p) for p in path) or None)
+
+
+class _Builder:
+    """Turns a composed node tree into plain data, remembering lines."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.lines: dict[Path_, int] = {}
+        self._constructor = yaml.SafeLoader("")
+
+    def build(self, node: yaml.Node, path: Path_ = ()) -> Any:
+        self.lines[path] = node.start_mark.line + 1
+        if node.tag not in _CORE_TAGS:
+            raise self._error(node, path, f"tag {node.tag!r} is not allowed (safe YAML only)")
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        return self._constructor.construct_object(node, deep=True)
+
+    def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise self._error(key_node, path, "merge keys (<<) are not allowed")
+            key = self.build(key_node, path)
+            if not isinstance(key, str):
+                raise self._error(key_node, path, f"key {key!r} must be text")
+            if key in result:
+                raise self._error(key_node, (*path, key), f"duplicate key {key!r}")
+            result[key] = self.build(value_node, (*path, key))
+        return result
+
+    def _error(self, node: yaml.Node, path: Path_, problem: str) -> DefinitionError:
+        dotted = ".".join(str(p) for p in path) or None
+        return DefinitionError(Location(self.file, node.start_mark.line + 1, dotted), problem)
+
+
+def parse_yaml(text: str, file: str) -> tuple[Any, dict[Path_, int]]:
+    """Safe-load one YAML document; return its data and a path → line map."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise DefinitionError(Location(file, line), f"YAML syntax: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise DefinitionError(Location(file), f"YAML: {exc}") from None
+    if node is None:
+        raise DefinitionError(Location(file, 1), "the file is empty")
+    builder = _Builder(file)
+    return builder.build(node), builder.lines
+
+
+def parse_definition(text: str, file: str) -> LoadedDefinition:
+    """Parse and validate one definition; raise :class:`DefinitionError` on the first problem."""
+    data, lines = parse_yaml(text, file)
+    if not isinstance(data, dict):
+        raise DefinitionError(Location(file, 1), "a definition must be a mapping")
+    try:
+        spec = WorkflowSpec.model_validate(data)
+    except ValidationError as exc:
+        raise _first_problem(exc, file, lines) from None
+    return LoadedDefinition(spec=spec, source=text, file=file, lines=lines)
+
+
+def _first_problem(exc: ValidationError, file: str, lines: dict[Path_, int]) -> DefinitionError:
+    error = exc.errors(include_url=False)[0]
+    path: Path_ = tuple(error["loc"])
+    context = error.get("ctx") or {}
+    if "path" in context:
+        path = tuple(int(p) if p.isdigit() else p for p in str(context["path"]).split("."))
+    return DefinitionError(locate(file, lines, path), error["msg"])
+
+
+def read_text(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DefinitionError(Location(str(path)), "no such file") from None
+    except OSError as exc:
+        raise DefinitionError(Location(str(path)), exc.strerror or "cannot read") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DefinitionError(Location(str(path), line), "the file is not UTF-8") from None
+
+
+def load_file(path: Path) -> LoadedDefinition:
+    loaded = parse_definition(read_text(path), str(path))
+    if path.stem != loaded.spec.id:
+        raise DefinitionError(
+            loaded.location(("id",)), f"id {loaded.spec.id!r} does not match file name {path.name!r}"
+        )
+    return loaded
+
+
+def definition_files(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        raise DefinitionError(Location(str(directory)), "not a directory")
+    return sorted(p for p in directory.glob("*.yaml") if p.is_file())
+
+
+def load_directory(directory: Path) -> list[LoadedDefinition]:
+    """Every ``*.yaml`` in ``directory``; ids must be unique (they are file names)."""
+    files = definition_files(directory)
+    if not files:
+        raise DefinitionError(Location(str(directory)), "no *.yaml definitions found")
+    return [load_file(p) for p in files]
+
+
+def shipped_definitions_dir() -> Path:
+    """``definitions/`` beside the package (the repo's own definitions)."""
+    return Path(__file__).resolve().parent.parent / "definitions"
