@@ -1,0 +1,44 @@
+# The README's two commands are `make demo` and `make test`; both set up first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Graphviz draws the diagrams; a CJK font makes their Chinese labels glyphs, not boxes.
+APT_PACKAGES := graphviz fonts-noto-cjk fontconfig
+
+.PHONY: setup system-deps demo test check bench diagrams clean
+
+setup: system-deps $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+system-deps:
+	@if command -v dot >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q .; then :; else \
+		echo "installing $(APT_PACKAGES) from Debian packages"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \
+	fi
+
+demo: setup
+	$(BIN)/campaign demo --dir demo-output
+
+check: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: check
+	$(BIN)/pytest -q -n auto
+
+bench: setup
+	$(BIN)/python bench/run.py
+
+diagrams: setup
+	$(BIN)/python -m workflow.diagram diagrams
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,505 @@
+"""The ``campaign`` command line: parse, call the workflow API, print.
+
+No SQL, no YAML, no rules live here.  The engine is imported inside each
+command so that ``campaign --help`` costs little more than importing click.
+Every error the engine raises becomes one line on stderr and its exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from workflow.definition import WorkflowSpec
+    from workflow.models import DeliverableView, EventView, View
+    from workflow.service import Campaign
+
+EXIT_HELP = """\b
+Exit codes:
+  0 ok                      5 conflict (changed by someone else)
+  2 usage                   6 not found
+  3 permission denied       7 invalid input or definition
+  4 not allowed now         8 audit verification failed
+"""
+
+
+class CampaignGroup(click.Group):
+    """Turns engine errors into one line on stderr and a documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from workflow.errors import CampaignError
+
+        try:
+            return super().invoke(ctx)
+        except CampaignError as error:
+            click.echo(f"campaign: {error}", err=True)
+            sys.exit(error.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as error:  # noqa: BLE001  never a traceback for the user
+            if os.environ.get("CAMPAIGN_DEBUG"):
+                raise
+            first = str(error).splitlines()[0] if str(error) else ""
+            click.echo(
+                f"campaign: internal error: {type(error).__name__}: {first} "
+                "(set CAMPAIGN_DEBUG=1 for details)", err=True,
+            )
+            sys.exit(1)
+
+
+@dataclass
+class Env:
+    db: str | None
+    user: str | None
+    _campaign: Campaign | None = None
+
+    @property
+    def campaign(self) -> Campaign:
+        if self._campaign is None:
+            from workflow import Campaign
+
+            self._campaign = Campaign.open(self.db)
+        return self._campaign
+
+
+pass_env = click.make_pass_decorator(Env)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print only JSON to stdout.")
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def table(title: str | None, columns: list[str], rows: Iterable[Iterable[object]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    grid = Table(title=title, show_lines=False)
+    for column in columns:
+        grid.add_column(column)
+    for row in rows:
+        grid.add_row(*("" if v is None else str(v) for v in row))
+    Console().print(grid)
+
+
+def views_json(items: Iterable[View]) -> list[dict[str, Any]]:
+    return [item.to_json() for item in items]
+
+
+@click.group(cls=CampaignGroup, epilog=EXIT_HELP)
+@click.option("--db", envvar="CAMPAIGN_DB", metavar="URL",
+              help="Database URL (env CAMPAIGN_DB; default sqlite:///campaign.db).")
+@click.option("--as", "user", envvar="CAMPAIGN_USER", metavar="USER",
+              help="Act as this user (env CAMPAIGN_USER).")
+@click.version_option(package_name="campaign")
+@click.pass_context
+def main(ctx: click.Context, db: str | None, user: str | None) -> None:
+    """Run a campaign's paperwork as audited state machines."""
+    ctx.obj = Env(db, user)
+
+
+@main.command()
+@click.option("--definitions", "definitions_dir", type=click.Path(path_type=Path),
+              help="Directory of definition YAML files (default: the shipped ones).")
+@pass_env
+def init(env: Env, definitions_dir: Path | None) -> None:
+    """Create the schema and load definitions (safe to run again)."""
+    changed = env.campaign.init(definitions_dir, actor=env.user or "system")
+    loaded = ", ".join(changed) if changed else "none changed"
+    click.echo(f"initialised; definitions loaded: {loaded}")
+
+
+# -- definitions ----------------------------------------------------------------
+
+
+@main.group()
+def definitions() -> None:
+    """List, show and lint workflow definitions."""
+
+
+def _specs(env: Env, directory: Path | None) -> list[WorkflowSpec]:
+    if directory is None:
+        return env.campaign.definitions()
+    from workflow.loader import load_directory
+
+    return [d.spec for d in load_directory(directory)]
+
+
+def _spec(env: Env, type_id: str, directory: Path | None) -> WorkflowSpec:
+    if directory is None:
+        return env.campaign.definition(type_id)
+    from workflow.errors import NotFound
+
+    for spec in _specs(env, directory):
+        if spec.id == type_id:
+            return spec
+    raise NotFound("deliverable type", type_id)
+
+
+from_files = click.option(
+    "--definitions", "directory", type=click.Path(path_type=Path),
+    help="Read definitions from this directory instead of the database.",
+)
+
+
+@definitions.command("list")
+@from_files
+@json_option
+@pass_env
+def definitions_list(env: Env, directory: Path | None, as_json: bool) -> None:
+    """The deliverable types the engine runs."""
+    specs = _specs(env, directory)
+    if as_json:
+        emit_json([{"id": s.id, "title": s.title, "title_en": s.title_en} for s in specs])
+        return
+    table("Definitions", ["id", "title", "", "states", "transitions"],
+          ((s.id, s.title, s.title_en, len(s.states), len(s.transitions)) for s in specs))
+
+
+@definitions.command("show")
+@click.argument("type_id", metavar="ID")
+@from_files
+@json_option
+@pass_env
+def definitions_show(env: Env, type_id: str, directory: Path | None, as_json: bool) -> None:
+    """One definition: its states and transitions."""
+    from workflow.reports import definition_json
+
+    spec = _spec(env, type_id, directory)
+    if as_json:
+        emit_json(definition_json(spec))
+        return
+    click.echo(f"{spec.id}: {spec.title} ({spec.title_en}); initial state {spec.initial}")
+    table("States", ["state", "label", "", "final"],
+          ((s.name, s.label, s.label_en, "yes" if s.final else "") for s in spec.states))
+    table("Transitions", ["trigger", "label", "from", "to", "roles", "rules"], (
+        (t.trigger, t.label, ", ".join(t.source), t.dest, ", ".join(t.roles),
+         ", ".join(t.rules)) for t in spec.transitions))
+
+
+@definitions.command("lint")
+@click.argument("path", type=click.Path(path_type=Path), required=False)
+@json_option
+def definitions_lint(path: Path | None, as_json: bool) -> None:
+    """Check definition files (default: the shipped ones); exit 7 on errors."""
+    from workflow.checks import errors_in, lint_path
+    from workflow.loader import shipped_definitions_dir
+
+    findings = lint_path(path or shipped_definitions_dir())
+    if as_json:
+        emit_json([{"code": f.code, "severity": f.severity, "file": f.location.file,
+                    "line": f.location.line, "field": f.location.field,
+                    "message": f.message} for f in findings])
+    else:
+        for finding in findings:
+            click.echo(str(finding))
+    errors = errors_in(findings)
+    if errors:
+        if not as_json:
+            click.echo(f"campaign: {len(errors)} error(s) in definitions", err=True)
+        sys.exit(7)
+    if not as_json:
+        click.echo(f"ok: {len(findings)} warning(s)" if findings else "ok")
+
+
+# -- users --------------------------------------------------------------------------
+
+
+@main.group()
+def users() -> None:
+    """Manage the people taking part."""
+
+
+@users.command("add")
+@click.argument("user_id", metavar="ID")
+@click.option("--name", required=True)
+@click.option("--role", "roles", multiple=True, required=True,
+              help="member, leader, principal, office, supervisor or branch (repeatable).")
+@click.option("--unit", help="Department or branch.")
+@json_option
+@pass_env
+def users_add(env: Env, user_id: str, name: str, roles: tuple[str, ...], unit: str | None,
+              as_json: bool) -> None:
+    """Add a user (by the campaign office; the first user bootstraps)."""
+    view = env.campaign.add_user(env.user, user_id, name, roles, unit)
+    if as_json:
+        emit_json(view.to_json())
+    else:
+        click.echo(f"added {view.id} ({view.name}) as {', '.join(view.roles)}")
+
+
+@users.command("list")
+@json_option
+@pass_env
+def users_list(env: Env, as_json: bool) -> None:
+    """Everyone, with roles and unit."""
+    people = env.campaign.users()
+    if as_json:
+        emit_json(views_json(people))
+        return
+    table("Users", ["id", "name", "roles", "unit"],
+          ((u.id, u.name, ", ".join(u.roles), u.unit) for u in people))
+
+
+# -- deliverables -----------------------------------------------------------------------
+
+
+content_file = click.Path(path_type=Path, dir_okay=False)
+
+
+def _content(path: Path | None) -> Any:
+    if path is None:
+        return None
+    from workflow import read_content
+
+    return read_content(path)
+
+
+@main.command()
+@click.argument("type_id", metavar="TYPE")
+@click.option("--title", required=True)
+@click.option("--owner", metavar="USER", help="Owner (default: the acting user).")
+@click.option("--content", "content_path", type=content_file, help="Text or markdown file.")
+@click.option("--due", type=click.DateTime(["%Y-%m-%d"]), help="Due date, YYYY-MM-DD.")
+@json_option
+@pass_env
+def new(env: Env, type_id: str, title: str, owner: str | None, content_path: Path | None,
+        due: Any, as_json: bool) -> None:
+    """Create a deliverable in its initial state."""
+    due_date: date | None = due.date() if due else None
+    view = env.campaign.create(env.user, type_id, title, owner=owner,
+                               content=_content(content_path), due=due_date)
+    if as_json:
+        emit_json(view.to_json())
+    else:
+        click.echo(f"created {view.type} #{view.id} “{view.title}” in {view.state}")
+
+
+@main.command()
+@click.argument("deliverable_id", metavar="ID", type=int)
+@click.option("--content", "content_path", type=content_file, required=True)
+@json_option
+@pass_env
+def revise(env: Env, deliverable_id: int, content_path: Path, as_json: bool) -> None:
+    """Add a revision of the content (owner, in an editable state)."""
+    view = env.campaign.revise(env.user, deliverable_id, _content(content_path))
+    if as_json:
+        emit_json(view.to_json())
+    else:
+        click.echo(f"#{deliverable_id} revision {view.number} sha256 {view.sha256}")
+
+
+@main.command("do")
+@click.argument("deliverable_id", metavar="ID", type=int)
+@click.argument("trigger")
+@click.option("--comment", help="Reason or remark (required for returns and rejections).")
+@click.option("--if-version", "expected_version", type=int,
+              help="Refuse with a conflict unless the deliverable is at this version.")
+@json_option
+@pass_env
+def do(env: Env, deliverable_id: int, trigger: str, comment: str | None,
+       expected_version: int | None, as_json: bool) -> None:
+    """Fire a transition (submit, approve, return, ...)."""
+    event = env.campaign.fire(env.user, deliverable_id, trigger, comment, expected_version)
+    if as_json:
+        emit_json(event.to_json())
+    else:
+        click.echo(f"#{deliverable_id} {event.source} --{trigger}--> {event.dest} "
+                   f"(event {event.seq})")
+
+
+@main.command()
+@click.argument("deliverable_id", metavar="ID", type=int)
+@json_option
+@pass_env
+def show(env: Env, deliverable_id: int, as_json: bool) -> None:
+    """One deliverable: state, owner, latest revision and what can happen next."""
+    from workflow.reports import next_moves
+
+    view = env.campaign.get(deliverable_id)
+    moves = next_moves(env.campaign, view)
+    if as_json:
+        emit_json({**view.to_json(), "next": moves})
+        return
+    revision = view.revision
+    rows = [("type", view.type), ("title", view.title), ("owner", view.owner),
+            ("state", f"{view.state} ({view.state_label})"), ("version", view.version),
+            ("due", view.due), ("updated", view.updated_at),
+            ("revision", f"{revision.number} {revision.filename} sha256 {revision.sha256}"
+             if revision else "none"),
+            ("next", ", ".join(f"{m['trigger']} [{'/'.join(m['roles'])}]" for m in moves))]
+    table(f"Deliverable #{view.id}", ["field", "value"], rows)
+
+
+def _events_table(title: str, events: list[EventView]) -> None:
+    table(title, ["seq", "at", "actor", "role", "action", "move", "comment", "revision"], (
+        (e.seq, e.at[:19], e.actor, e.role, e.action,
+         f"{e.source or ''} → {e.dest or ''}" + (f" ({e.trigger})" if e.trigger else ""),
+         e.comment, (e.revision or "")[:12]) for e in events))
+
+
+@main.command()
+@click.argument("deliverable_id", metavar="ID", type=int)
+@json_option
+@pass_env
+def history(env: Env, deliverable_id: int, as_json: bool) -> None:
+    """Every audited event of one deliverable."""
+    events = env.campaign.history(deliverable_id)
+    if as_json:
+        emit_json(views_json(events))
+    else:
+        _events_table(f"History of #{deliverable_id}", events)
+
+
+def _deliverables_table(title: str, items: list[DeliverableView]) -> None:
+    table(title, ["id", "type", "title", "owner", "state", "due", "v"], (
+        (d.id, d.type, d.title, d.owner, f"{d.state} {d.state_label}", d.due, d.version)
+        for d in items))
+
+
+@main.command("list")
+@click.option("--type", "type_id")
+@click.option("--state")
+@click.option("--owner")
+@json_option
+@pass_env
+def list_(env: Env, type_id: str | None, state: str | None, owner: str | None,
+          as_json: bool) -> None:
+    """Deliverables, filtered by type, state or owner."""
+    items = env.campaign.list(type_id, state, owner)
+    if as_json:
+        emit_json(views_json(items))
+    else:
+        _deliverables_table("Deliverables", items)
+
+
+@main.command()
+@json_option
+@pass_env
+def inbox(env: Env, as_json: bool) -> None:
+    """What the acting user may act on now."""
+    items = env.campaign.inbox(env.user)
+    if as_json:
+        emit_json(views_json(items))
+        return
+    table(f"Inbox of {env.user}", ["id", "type", "title", "state", "due", "you may"], (
+        (i.deliverable.id, i.deliverable.type, i.deliverable.title,
+         f"{i.deliverable.state} {i.deliverable.state_label}", i.deliverable.due,
+         ", ".join(i.triggers)) for i in items))
+
+
+# -- audit --------------------------------------------------------------------------------
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """Verify, anchor and export the hash-chained audit log."""
+
+
+@audit_group.command("verify")
+@click.option("--digest", help="A digest kept earlier (SEQ:SHA256); the log must still extend it.")
+@json_option
+@pass_env
+def audit_verify(env: Env, digest: str | None, as_json: bool) -> None:
+    """Check every hash link and replay every deliverable; exit 8 if anything is off."""
+    report = env.campaign.verify(digest)
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        click.echo(f"ok: {report.events} events, {report.deliverables} deliverables "
+                   f"verified; head {report.head}")
+
+
+@audit_group.command("digest")
+@json_option
+@pass_env
+def audit_digest(env: Env, as_json: bool) -> None:
+    """The head digest (SEQ:SHA256): keep it elsewhere, check it later with verify --digest."""
+    digest = env.campaign.digest()
+    if as_json:
+        emit_json({"digest": digest})
+    else:
+        click.echo(digest or "empty")
+
+
+@audit_group.command("export")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
+              show_default=True)
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write to this file instead of stdout.")
+@pass_env
+def audit_export(env: Env, fmt: str, out: Path | None) -> None:
+    """Every audit event, oldest first."""
+    chunks = env.campaign.export(fmt)
+    if out is None:
+        for chunk in chunks:
+            click.echo(chunk, nl=False)
+        return
+    from workflow.reports import write_atomically
+
+    write_atomically(out, "".join(chunks).encode("utf-8"))
+
+
+@audit_group.command("refusals")
+@json_option
+@pass_env
+def audit_refusals(env: Env, as_json: bool) -> None:
+    """Refused attempts (permission denied): who, what, when, why."""
+    rows = env.campaign.refusals()
+    if as_json:
+        emit_json(views_json(rows))
+    else:
+        table("Refused attempts", ["id", "at", "actor", "action", "deliverable", "reason"],
+              ((r.id, r.at[:19], r.actor, r.action, r.deliverable_id, r.reason) for r in rows))
+
+
+# -- diagrams and demo ---------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("type_id", metavar="TYPE", required=False)
+@click.option("--format", "fmt", type=click.Choice(["svg", "png", "dot"]), default="svg",
+              show_default=True)
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+              help="Output file (default: TYPE.FORMAT, or stdout for dot).")
+@click.option("--deliverable", "deliverable_id", type=int,
+              help="Highlight this deliverable's current state and the path it took.")
+@from_files
+@pass_env
+def diagram(env: Env, type_id: str | None, fmt: str, out: Path | None,
+            deliverable_id: int | None, directory: Path | None) -> None:
+    """Draw a deliverable type's flow with Graphviz (Chinese labels, roles on edges)."""
+    from workflow.reports import diagram_bytes, write_atomically
+
+    data, name = diagram_bytes(env.campaign if directory is None else None,
+                               type_id, fmt, deliverable_id, directory)
+    if out is None and fmt == "dot":
+        click.echo(data.decode("utf-8"), nl=False)
+        return
+    target = out or Path(f"{name}.{fmt}")
+    write_atomically(target, data)
+    click.echo(f"wrote {target}")
+
+
+@main.command()
+@click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("demo-output"), show_default=True,
+              help="Where the fresh database and diagrams go.")
+def demo(directory: Path) -> None:
+    """Run the main job on a fresh embedded database and show its audit trail."""
+    from workflow.demo import run_demo
+
+    run_demo(directory, echo=click.echo, table=table)
+
+
+if __name__ == "__main__":
+    main()

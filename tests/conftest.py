@@ -1,0 +1,88 @@
+"""Shared fixtures: a campaign database with one user per role, built once and copied."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from workflow import Campaign, from_text
+
+# (id, name, roles, unit): at least two people for every role, so that
+# "not the owner" always has someone else to try.
+PEOPLE: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
+    ("office1", "王敏", ("office",), "群教办"),
+    ("office2", "孙丽", ("office",), "组织部"),
+    ("principal1", "李书记", ("principal", "leader"), "党组"),
+    ("principal2", "吴书记", ("principal",), "党组"),
+    ("leader1", "张副主席", ("leader",), "党组"),
+    ("leader2", "刘副主席", ("leader",), "党组"),
+    ("sup1", "陈督导", ("supervisor",), "市委督导组"),
+    ("sup2", "周督导", ("supervisor",), "市委督导组"),
+    ("member1", "赵一", ("member",), "保障部"),
+    ("member2", "钱二", ("member",), "法工部"),
+    ("branch1", "机关第一支部", ("branch",), "机关第一支部"),
+    ("branch2", "机关第二支部", ("branch",), "机关第二支部"),
+)
+USER_IDS = tuple(p[0] for p in PEOPLE)
+ROLES_OF = {p[0]: p[2] for p in PEOPLE}
+DEFINITIONS = Path(__file__).resolve().parent.parent / "definitions"
+SHIPPED_TYPES = tuple(sorted(p.stem for p in DEFINITIONS.glob("*.yaml")))
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "campaign.db"
+    campaign = Campaign.open(f"sqlite:///{path}")
+    campaign.init(DEFINITIONS, actor="office1")
+    for user_id, name, roles, unit in PEOPLE:
+        campaign.add_user("office1", user_id, name, roles, unit)
+    campaign.engine.dispose()
+    # Fold the WAL into the main file so a plain copy carries everything.
+    with sqlite3.connect(path) as raw:
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+@pytest.fixture
+def db_path(template_db: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "campaign.db"
+    shutil.copy(template_db, target)
+    return target
+
+
+@pytest.fixture
+def db_url(db_path: Path) -> str:
+    return f"sqlite:///{db_path}"
+
+
+@pytest.fixture
+def campaign(db_url: str) -> Iterator[Campaign]:
+    engine = Campaign.open(db_url)
+    yield engine
+    engine.engine.dispose()
+
+
+class Snapshot(NamedTuple):
+    deliverables: list[tuple[object, ...]]
+    events: list[str]
+    revisions: int
+
+
+def snapshot(db_path: Path) -> Snapshot:
+    """Everything a refused write must leave untouched, read with raw sqlite3."""
+    with sqlite3.connect(db_path) as raw:
+        return Snapshot(
+            raw.execute("SELECT id, state, version, updated_at FROM deliverable ORDER BY id")
+            .fetchall(),
+            [row[0] for row in raw.execute("SELECT hash FROM audit_event ORDER BY seq")],
+            raw.execute("SELECT count(*) FROM revision").fetchone()[0],
+        )
+
+
+def text(body: str = "正文") -> object:
+    return from_text(f"# 材料\n\n{body}\n")

@@ -1,0 +1,105 @@
+"""Who may do what.  Every refusal raises with the reason; nothing returns False.
+
+Identity is whatever the caller says it is (``--as``); authentication belongs
+in front of the engine, authorisation is here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .definition import Role, TransitionSpec, WorkflowSpec
+from .errors import PermissionDenied, TransitionNotAllowed
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: str
+    roles: frozenset[str]
+
+    def has(self, role: str) -> bool:
+        return role in self.roles
+
+
+def transition_role(
+    actor: Actor, owner_id: str, transition: TransitionSpec, deliverable_id: int | None = None
+) -> str:
+    """The role under which ``actor`` fires ``transition``; raises if they may not."""
+    allowed = [r for r in transition.roles if actor.has(r)]
+    action = f"{transition.trigger}"
+    if not allowed:
+        raise PermissionDenied(
+            actor.id, action, f"needs role {' or '.join(transition.roles)}", deliverable_id
+        )
+    if transition.owner_only and actor.id != owner_id:
+        raise PermissionDenied(
+            actor.id, action, f"only the owner ({owner_id}) may do this", deliverable_id
+        )
+    if transition.not_owner and actor.id == owner_id:
+        raise PermissionDenied(
+            actor.id, action, "no self-approval: the owner may not do this", deliverable_id
+        )
+    return allowed[0]
+
+
+def may_fire(actor: Actor, owner_id: str, transition: TransitionSpec) -> bool:
+    """For listings (the inbox) only; writes always go through transition_role."""
+    try:
+        transition_role(actor, owner_id, transition)
+    except PermissionDenied:
+        return False
+    return True
+
+
+def require_reason(transition: TransitionSpec, comment: str | None, deliverable_id: int) -> None:
+    if transition.requires_comment and not (comment and comment.strip()):
+        raise TransitionNotAllowed(
+            f"{transition.trigger} needs a reason (--comment)", deliverable_id
+        )
+
+
+def creation_role(actor: Actor, spec: WorkflowSpec, owner: Actor) -> str:
+    """The role under which ``actor`` creates a deliverable owned by ``owner``.
+
+    Anyone with a creating role may create their own; only the campaign
+    office creates deliverables for somebody else, and only for someone who
+    could have created it themselves.
+    """
+    action = f"create {spec.id}"
+    owner_roles = [r for r in spec.create_roles if owner.has(r)]
+    if not owner_roles:
+        who = "they need" if owner.id == actor.id else f"the owner {owner.id} needs"
+        raise PermissionDenied(
+            actor.id, action, f"{who} role {' or '.join(spec.create_roles)}"
+        )
+    if owner.id == actor.id:
+        return owner_roles[0]
+    if not actor.has(Role.OFFICE):
+        raise PermissionDenied(
+            actor.id, action, "only the campaign office creates deliverables for others"
+        )
+    return Role.OFFICE.value
+
+
+def require_revisable(
+    actor: Actor, owner_id: str, state: str, spec: WorkflowSpec, deliverable_id: int
+) -> None:
+    if actor.id != owner_id:
+        raise PermissionDenied(
+            actor.id, "revise", f"only the owner ({owner_id}) may add a revision", deliverable_id
+        )
+    if state not in spec.editable_states:
+        raise TransitionNotAllowed(
+            f"content cannot change in state {state!r} "
+            f"(editable in: {', '.join(spec.editable_states)})",
+            deliverable_id,
+        )
+
+
+def require_user_admin(actor: Actor | None) -> str:
+    """Users are managed by the campaign office (the very first user bootstraps)."""
+    if actor is None:
+        return Role.OFFICE.value
+    if not actor.has(Role.OFFICE):
+        raise PermissionDenied(actor.id, "manage users", "needs role office")
+    return Role.OFFICE.value

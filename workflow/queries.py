@@ -1,0 +1,279 @@
+"""Reading the engine's state: deliverables, users, history, inbox, audit checks.
+
+Nothing here writes.  :class:`workflow.service.Campaign` extends these reads
+with the write path, so callers hold one object for both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import defer
+from sqlmodel import Session, col, select
+
+from . import audit, database, loader, policy
+from .definition import WorkflowSpec
+from .errors import InvalidInput, NotFound
+from .machine import DeliverableMachine, machine_for
+from .models import (
+    AccessRefusal,
+    AuditEvent,
+    Deliverable,
+    DeliverableView,
+    EventView,
+    InboxItem,
+    RefusalView,
+    Revision,
+    RevisionView,
+    User,
+    UserRole,
+    UserView,
+    WorkflowDefinition,
+)
+
+
+class Queries:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._specs: dict[str, WorkflowSpec] = {}
+        self._schema_checked = False
+
+    # -- definitions ------------------------------------------------------------
+
+    def spec(self, sha256: str) -> WorkflowSpec:
+        """The spec a deliverable runs under (parsed once per process)."""
+        if sha256 not in self._specs:
+            with self._read() as session:
+                row = session.get(WorkflowDefinition, sha256)
+                if row is None:
+                    raise NotFound("definition", sha256)
+                file, source = row.file, row.source
+            self._specs[sha256] = loader.parse_definition(source, f"{file}@{sha256[:12]}").spec
+        return self._specs[sha256]
+
+    def machine(self, sha256: str) -> DeliverableMachine:
+        return machine_for(self.spec(sha256))
+
+    def definition_for(self, view: DeliverableView) -> WorkflowSpec:
+        """The definition a deliverable runs under (it may predate the current one)."""
+        return self.spec(view.definition_sha256)
+
+    def definitions(self) -> list[WorkflowSpec]:
+        with self._read() as session:
+            rows = session.exec(
+                select(WorkflowDefinition)
+                .where(col(WorkflowDefinition.current))
+                .order_by(col(WorkflowDefinition.type_id))
+            ).all()
+            shas = [r.sha256 for r in rows]
+        return [self.spec(sha) for sha in shas]
+
+    def definition(self, type_id: str) -> WorkflowSpec:
+        with self._read() as session:
+            sha = self._current_definition(session, type_id).sha256
+        return self.spec(sha)
+
+    # -- users ------------------------------------------------------------------
+
+    def user(self, user_id: str) -> UserView:
+        with self._read() as session:
+            row = session.get(User, user_id)
+            if row is None:
+                raise NotFound("user", user_id)
+            return _user_view(row, self._roles(session, user_id))
+
+    def users(self) -> list[UserView]:
+        with self._read() as session:
+            rows = session.exec(select(User).order_by(col(User.id))).all()
+            return [_user_view(r, self._roles(session, r.id)) for r in rows]
+
+    # -- deliverables -------------------------------------------------------------
+
+    def get(self, deliverable_id: int) -> DeliverableView:
+        with self._read() as session:
+            return self._view(session, self._deliverable(session, deliverable_id))
+
+    def list(
+        self, type_id: str | None = None, state: str | None = None, owner: str | None = None
+    ) -> list[DeliverableView]:
+        query = select(Deliverable).order_by(col(Deliverable.id))
+        if type_id:
+            query = query.where(col(Deliverable.type_id) == type_id)
+        if state:
+            query = query.where(col(Deliverable.state) == state)
+        if owner:
+            query = query.where(col(Deliverable.owner_id) == owner)
+        with self._read() as session:
+            return [self._view(session, d) for d in session.exec(query).all()]
+
+    def revision(self, deliverable_id: int, number: int | None = None) -> RevisionView:
+        revisions = self.revisions(deliverable_id)
+        if not revisions:
+            raise NotFound("revision of deliverable", deliverable_id)
+        if number is None:
+            return revisions[-1]
+        for revision in revisions:
+            if revision.number == number:
+                return revision
+        raise NotFound(f"revision of deliverable {deliverable_id}", number)
+
+    def revisions(self, deliverable_id: int) -> list[RevisionView]:
+        with self._read() as session:
+            self._deliverable(session, deliverable_id)
+            return [_revision_view(r) for r in self._revisions(session, deliverable_id)]
+
+    def content(self, deliverable_id: int, number: int | None = None) -> bytes:
+        wanted = self.revision(deliverable_id, number).number
+        with self._read() as session:
+            row = next(r for r in self._revisions(session, deliverable_id) if r.number == wanted)
+            return row.content
+
+    def inbox(self, actor: str | None) -> list[InboxItem]:
+        """What ``actor`` may act on now: every trigger their roles and the rules allow."""
+        with self._read() as session:
+            who = self._actor(session, actor)
+            rows = session.exec(select(Deliverable).order_by(col(Deliverable.id))).all()
+            items = []
+            for row in rows:
+                spec = self.spec(row.definition_sha)
+                triggers = tuple(
+                    t.trigger for t in spec.transitions_from(row.state)
+                    if policy.may_fire(who, row.owner_id, t)
+                )
+                if triggers:
+                    items.append(InboxItem(deliverable=self._view(session, row),
+                                           triggers=triggers))
+            return items
+
+    # -- audit ------------------------------------------------------------------
+
+    def history(self, deliverable_id: int) -> list[EventView]:
+        with self._read() as session:
+            self._deliverable(session, deliverable_id)
+            rows = session.exec(
+                select(AuditEvent)
+                .where(col(AuditEvent.deliverable_id) == deliverable_id)
+                .order_by(col(AuditEvent.seq))
+            ).all()
+            return [audit.as_view(r) for r in rows]
+
+    def path(self, deliverable_id: int) -> list[tuple[str, str, str]]:
+        """The moves a deliverable has made, in order: (source, trigger, dest)."""
+        return [
+            (e.source or "", e.trigger or "", e.dest or "")
+            for e in self.history(deliverable_id)
+            if e.action == "transition"
+        ]
+
+    def refusals(self) -> list[RefusalView]:
+        with self._read() as session:
+            rows = session.exec(select(AccessRefusal).order_by(col(AccessRefusal.id))).all()
+            return [RefusalView.model_validate(r, from_attributes=True) for r in rows]
+
+    def verify(self, digest: str | None = None) -> audit.VerifyReport:
+        """Check the whole chain, the kept digest, and replay every deliverable."""
+        with self._read() as session:
+            events = session.exec(select(AuditEvent).order_by(col(AuditEvent.seq))).all()
+            head = audit.verify_chain(events, digest)
+            items = {d.id or 0: d for d in session.exec(select(Deliverable)).all()}
+            audit.replay(
+                events, items,
+                initial_state=lambda d: self.spec(d.definition_sha).initial,
+                next_state=lambda d, state, trigger: self.machine(d.definition_sha).next_state(
+                    state, trigger),
+            )
+            return audit.VerifyReport(events=len(events), deliverables=len(items), head=head)
+
+    def digest(self) -> str | None:
+        with self._read() as session:
+            return audit.format_digest(audit.head(session))
+
+    def export(self, fmt: str) -> Iterator[str]:
+        if fmt not in ("jsonl", "csv"):
+            raise InvalidInput(f"unknown export format {fmt!r} (use jsonl or csv)")
+        with self._read() as session:
+            events = session.exec(select(AuditEvent).order_by(col(AuditEvent.seq)))
+            yield from audit.export(events, fmt)
+
+    # -- session helpers ----------------------------------------------------------
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        self._require_schema()
+        with database.read_session(self.engine) as session:
+            yield session
+
+    def _require_schema(self) -> None:
+        if self._schema_checked:
+            return
+        url = self.engine.url
+        missing_file = (
+            url.get_backend_name() == "sqlite"
+            and url.database not in (None, "", ":memory:")
+            and not Path(url.database or "").exists()
+        )
+        if missing_file or not database.schema_ready(self.engine):
+            raise NotFound("campaign database (run `campaign init` first)",
+                           url.render_as_string(hide_password=True))
+        self._schema_checked = True
+
+    def _actor(self, session: Session, user_id: str | None) -> policy.Actor:
+        if not user_id:
+            raise InvalidInput("who is acting? give --as USER or set CAMPAIGN_USER")
+        if session.get(User, user_id) is None:
+            raise NotFound("user", user_id)
+        return policy.Actor(user_id, frozenset(self._roles(session, user_id)))
+
+    def _roles(self, session: Session, user_id: str) -> tuple[str, ...]:
+        return tuple(session.exec(
+            select(UserRole.role).where(col(UserRole.user_id) == user_id)
+            .order_by(col(UserRole.role))
+        ).all())
+
+    def _deliverable(self, session: Session, deliverable_id: int) -> Deliverable:
+        row = session.get(Deliverable, deliverable_id)
+        if row is None:
+            raise NotFound("deliverable", deliverable_id)
+        return row
+
+    def _current_definition(self, session: Session, type_id: str) -> WorkflowDefinition:
+        row = session.exec(
+            select(WorkflowDefinition).where(
+                col(WorkflowDefinition.type_id) == type_id, col(WorkflowDefinition.current)
+            )
+        ).first()
+        if row is None:
+            raise NotFound("deliverable type", type_id)
+        return row
+
+    def _revisions(self, session: Session, deliverable_id: int) -> list[Revision]:
+        return list(session.exec(
+            select(Revision).where(col(Revision.deliverable_id) == deliverable_id)
+            .options(defer(Revision.content))  # type: ignore[arg-type]
+            .order_by(col(Revision.number))
+        ).all())
+
+    def _view(self, session: Session, row: Deliverable) -> DeliverableView:
+        state = self.spec(row.definition_sha).state(row.state)
+        revisions = self._revisions(session, row.id or 0)
+        return DeliverableView(
+            id=row.id or 0, type=row.type_id, definition_sha256=row.definition_sha,
+            title=row.title, owner=row.owner_id,
+            state=row.state, state_label=state.label, final=state.final, version=row.version,
+            due=row.due, created_at=row.created_at, updated_at=row.updated_at,
+            revision=_revision_view(revisions[-1]) if revisions else None,
+        )
+
+
+def _user_view(row: User, roles: tuple[str, ...]) -> UserView:
+    return UserView(id=row.id, name=row.name, unit=row.unit, roles=roles)
+
+
+def _revision_view(row: Revision) -> RevisionView:
+    return RevisionView(
+        number=row.number, sha256=row.sha256, filename=row.filename,
+        media_type=row.media_type, size=row.size, author=row.author_id, at=row.created_at,
+    )

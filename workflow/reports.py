@@ -1,0 +1,110 @@
+"""Shaping engine data for people and scripts: JSON documents, diagrams, files."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .definition import ROLE_LABELS, Role, WorkflowSpec
+from .errors import InvalidInput, NotFound
+from .models import DeliverableView
+from .queries import Queries
+
+
+def definition_json(spec: WorkflowSpec) -> dict[str, Any]:
+    """The stable JSON shape of ``campaign definitions show --json``."""
+    return {
+        "id": spec.id,
+        "title": spec.title,
+        "title_en": spec.title_en,
+        "initial": spec.initial,
+        "editable_states": list(spec.editable_states),
+        "create_roles": list(spec.create_roles),
+        "states": [
+            {"name": s.name, "label": s.label, "label_en": s.label_en, "final": s.final}
+            for s in spec.states
+        ],
+        "transitions": [
+            {
+                "trigger": t.trigger,
+                "label": t.label,
+                "label_en": t.label_en,
+                "source": list(t.source),
+                "dest": t.dest,
+                "roles": list(t.roles),
+                "owner_only": t.owner_only,
+                "not_owner": t.not_owner,
+                "requires_comment": t.requires_comment,
+            }
+            for t in spec.transitions
+        ],
+    }
+
+
+def role_label(role: str) -> str:
+    try:
+        return ROLE_LABELS[Role(role)][0]
+    except ValueError:
+        return role
+
+
+def next_moves(queries: Queries, view: DeliverableView) -> list[dict[str, Any]]:
+    """What may happen next to a deliverable, and who may do it."""
+    spec = queries.definition_for(view)
+    return [
+        {"trigger": t.trigger, "label": t.label, "dest": t.dest, "roles": list(t.roles),
+         "owner_only": t.owner_only, "not_owner": t.not_owner,
+         "requires_comment": t.requires_comment}
+        for t in spec.transitions_from(view.state)
+    ]
+
+
+def diagram_bytes(
+    queries: Queries | None,
+    type_id: str | None,
+    fmt: str,
+    deliverable_id: int | None,
+    directory: Path | None,
+) -> tuple[bytes, str]:
+    """Render a type's diagram, or a deliverable's with its path highlighted.
+
+    Returns the bytes and a base name for the output file.
+    """
+    from . import diagram, loader
+
+    if queries is None:
+        if deliverable_id is not None:
+            raise InvalidInput("--deliverable reads the database; drop --definitions")
+        if type_id is None:
+            raise InvalidInput("name the deliverable TYPE to draw")
+        specs = {d.spec.id: d.spec for d in loader.load_directory(directory or Path())}
+        if type_id not in specs:
+            raise NotFound("deliverable type", type_id)
+        return diagram.render(specs[type_id], fmt), type_id
+    if deliverable_id is None:
+        if type_id is None:
+            raise InvalidInput("name the deliverable TYPE or give --deliverable ID")
+        return diagram.render(queries.definition(type_id), fmt), type_id
+    view = queries.get(deliverable_id)
+    if type_id is not None and type_id != view.type:
+        raise InvalidInput(f"deliverable {deliverable_id} is a {view.type}, not a {type_id}")
+    path = [diagram.Step(*step) for step in queries.path(deliverable_id)]
+    data = diagram.render(queries.definition_for(view), fmt, current=view.state, path=path)
+    return data, f"{view.type}-{deliverable_id}"
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    """Write via a temporary file and rename, so a failure leaves no half file."""
+    directory = target.parent if str(target.parent) else Path()
+    if not directory.is_dir():
+        raise InvalidInput(f"{target}: directory {directory} does not exist")
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
