@@ -45,7 +45,7 @@ class CampaignGroup(click.Group):
             sys.exit(error.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
-        except Exception as error:  # noqa: BLE001  never a traceback for the user
+        except Exception as error:
             if os.environ.get("CAMPAIGN_DEBUG"):
                 raise
             first = str(error).splitlines()[0] if str(error) else ""
@@ -375,7 +375,7 @@ def _deliverables_table(title: str, items: list[DeliverableView]) -> None:
 def list_(env: Env, type_id: str | None, state: str | None, owner: str | None,
           as_json: bool) -> None:
     """Deliverables, filtered by type, state or owner."""
-    items = env.campaign.list(type_id, state, owner)
+    items = env.campaign.deliverables(type_id, state, owner)
     if as_json:
         emit_json(views_json(items))
     else:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel
 
@@ -48,7 +48,7 @@ def make_engine(url: str) -> Engine:
         return _sqlite_engine(url)
     try:
         return create_engine(url, pool_pre_ping=True)
-    except Exception as exc:  # noqa: BLE001  any driver error is the user's URL
+    except Exception as exc:
         raise InvalidInput(f"cannot use database URL {url!r}: {exc}") from None
 
 
@@ -89,14 +89,7 @@ def create_schema(engine: Engine) -> None:
 
 def schema_ready(engine: Engine) -> bool:
     try:
-        with engine.connect() as connection:
-            return bool(
-                connection.execute(
-                    text("SELECT 1 FROM sqlite_master WHERE type='table' AND name='audit_event'")
-                    if engine.dialect.name == "sqlite"
-                    else text("SELECT 1 FROM information_schema.tables WHERE table_name='audit_event'")
-                ).first()
-            )
+        return inspect(engine).has_table("audit_event")
     except OperationalError as exc:
         raise DatabaseUnavailable(f"cannot open database: {exc.orig}") from None
 

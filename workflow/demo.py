@@ -81,7 +81,7 @@ def run_demo(directory: Path, echo: Echo, table: Table) -> Campaign:
             e.comment, (e.revision or "")[:12]) for e in history))
     table("All deliverables", ["id", "type", "title", "owner", "state"],
           ((d.id, d.type, d.title, d.owner, f"{d.state} {d.state_label}")
-           for d in campaign.list()))
+           for d in campaign.deliverables()))
     report = campaign.verify()
     echo(f"audit verify: ok — {report.events} events, {report.deliverables} deliverables, "
          f"head {report.head}")

@@ -96,7 +96,7 @@ class Queries:
         with self._read() as session:
             return self._view(session, self._deliverable(session, deliverable_id))
 
-    def list(
+    def deliverables(
         self, type_id: str | None = None, state: str | None = None, owner: str | None = None
     ) -> list[DeliverableView]:
         query = select(Deliverable).order_by(col(Deliverable.id))

@@ -21,8 +21,8 @@ from . import audit, database, loader, policy
 from .checks import errors_in, lint
 from .content import Content
 from .definition import WorkflowSpec
-from .errors import Conflict, InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
-from .machine import DeliverableMachine, machine_for
+from .errors import Conflict, InvalidInput, PermissionDenied, TransitionNotAllowed
+from .machine import DeliverableMachine
 from .models import (
     AccessRefusal,
     Deliverable,
