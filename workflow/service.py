@@ -20,9 +20,8 @@ from sqlmodel import Session, col, select
 from . import audit, database, loader, policy
 from .checks import errors_in, lint
 from .content import Content
-from .definition import WorkflowSpec
+from .definition import KNOWN_ROLES, Role, WorkflowSpec
 from .errors import Conflict, InvalidInput, PermissionDenied, TransitionNotAllowed
-from .machine import DeliverableMachine
 from .models import (
     AccessRefusal,
     Deliverable,
@@ -110,6 +109,8 @@ class Campaign(Queries):
         _check_roles(roles)
         with self._writing() as session:
             bootstrap = session.exec(select(User).limit(1)).first() is None
+            if bootstrap and Role.OFFICE not in roles:
+                raise InvalidInput("the first user must have the office role (to add the others)")
             admin = None if bootstrap and actor in (None, user_id) else self._actor(session, actor)
             role = policy.require_user_admin(admin)
             if session.get(User, user_id) is not None:
@@ -253,8 +254,6 @@ def _detail(data: dict[str, object]) -> str:
 
 
 def _check_roles(roles: tuple[str, ...]) -> None:
-    from .definition import KNOWN_ROLES
-
     if not roles:
         raise InvalidInput("a user needs at least one --role")
     unknown = [r for r in roles if r not in KNOWN_ROLES]
@@ -267,5 +266,3 @@ def _check_roles(roles: tuple[str, ...]) -> None:
 def _owner_role(actor: policy.Actor, spec: WorkflowSpec) -> str | None:
     return next((r for r in spec.create_roles if actor.has(r)), None)
 
-
-__all__ = ["Campaign", "DeliverableMachine"]
