@@ -23,10 +23,15 @@ from .errors import DefinitionError, Location
 
 _CORE_TAGS = frozenset(
     f"tag:yaml.org,2002:{name}"
-    for name in ("map", "seq", "str", "int", "float", "bool", "null")
+    for name in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp")
 )
 
 Path_ = tuple[str | int, ...]
+
+#: Aliases share nodes, so a small file can expand without bound ("billion
+#: laughs") or refer to itself; these caps keep the builder finite.
+_MAX_DEPTH = 32
+_MAX_NODES = 20_000
 
 
 @dataclass(frozen=True)
@@ -62,9 +67,15 @@ class _Builder:
         self.file = file
         self.lines: dict[Path_, int] = {}
         self._constructor = yaml.SafeLoader("")
+        self._built = 0
 
     def build(self, node: yaml.Node, path: Path_ = ()) -> Any:
         self.lines[path] = node.start_mark.line + 1
+        self._built += 1
+        if len(path) > _MAX_DEPTH:
+            raise self._error(node, path[:3], f"nested over {_MAX_DEPTH} deep (recursive alias?)")
+        if self._built > _MAX_NODES:
+            raise self._error(node, path[:3], f"over {_MAX_NODES} values (alias expansion?)")
         if node.tag not in _CORE_TAGS:
             raise self._error(node, path, f"tag {node.tag!r} is not allowed (safe YAML only)")
         if isinstance(node, yaml.MappingNode):
@@ -78,13 +89,18 @@ class _Builder:
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 raise self._error(key_node, path, "merge keys (<<) are not allowed")
-            key = self.build(key_node, path)
+            key = self._scalar_key(key_node, path)
             if not isinstance(key, str):
                 raise self._error(key_node, path, f"key {key!r} must be text")
             if key in result:
                 raise self._error(key_node, (*path, key), f"duplicate key {key!r}")
             result[key] = self.build(value_node, (*path, key))
         return result
+
+    def _scalar_key(self, node: yaml.Node, path: Path_) -> object:
+        if not isinstance(node, yaml.ScalarNode) or node.tag not in _CORE_TAGS:
+            raise self._error(node, path, "keys must be plain text")
+        return self._constructor.construct_object(node)
 
     def _error(self, node: yaml.Node, path: Path_, problem: str) -> DefinitionError:
         dotted = ".".join(str(p) for p in path) or None
@@ -101,6 +117,8 @@ def parse_yaml(text: str, file: str) -> tuple[Any, dict[Path_, int]]:
         raise DefinitionError(Location(file, line), f"YAML syntax: {exc.problem}") from None
     except yaml.YAMLError as exc:
         raise DefinitionError(Location(file), f"YAML: {exc}") from None
+    except RecursionError:
+        raise DefinitionError(Location(file), "YAML nested too deeply") from None
     if node is None:
         raise DefinitionError(Location(file, 1), "the file is empty")
     builder = _Builder(file)
@@ -145,9 +163,8 @@ def read_text(path: Path) -> str:
 def load_file(path: Path) -> LoadedDefinition:
     loaded = parse_definition(read_text(path), str(path))
     if path.stem != loaded.spec.id:
-        raise DefinitionError(
-            loaded.location(("id",)), f"id {loaded.spec.id!r} does not match file name {path.name!r}"
-        )
+        problem = f"id {loaded.spec.id!r} does not match file name {path.name!r}"
+        raise DefinitionError(loaded.location(("id",)), problem)
     return loaded
 
 
