@@ -33,7 +33,21 @@ Exit codes:
 
 
 class CampaignGroup(click.Group):
-    """Turns engine errors into one line on stderr and a documented exit code."""
+    """Turns engine and usage errors into one line on stderr and a documented exit code."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except click.ClickException as error:
+            hint = " (see --help)" if isinstance(error, click.UsageError) else ""
+            click.echo(f"campaign: {error.format_message()}{hint}", err=True)
+            sys.exit(error.exit_code)
+        except click.Abort:
+            click.echo("campaign: aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
         from workflow.errors import CampaignError
@@ -85,7 +99,7 @@ def table(title: str | None, columns: list[str], rows: Iterable[Iterable[object]
 
     grid = Table(title=title, show_lines=False)
     for column in columns:
-        grid.add_column(column)
+        grid.add_column(column, overflow="fold")
     for row in rows:
         grid.add_row(*("" if v is None else str(v) for v in row))
     Console().print(grid)
@@ -204,8 +218,7 @@ def definitions_lint(path: Path | None, as_json: bool) -> None:
             click.echo(str(finding))
     errors = errors_in(findings)
     if errors:
-        if not as_json:
-            click.echo(f"campaign: {len(errors)} error(s) in definitions", err=True)
+        click.echo(f"campaign: {len(errors)} error(s) in definitions", err=True)
         sys.exit(7)
     if not as_json:
         click.echo(f"ok: {len(findings)} warning(s)" if findings else "ok")

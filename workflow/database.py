@@ -80,11 +80,14 @@ def _sqlite_begin(connection: Any) -> None:
 
 
 def create_schema(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine)
-    if engine.dialect.name == "sqlite":
-        with engine.begin() as connection:
-            for statement in _APPEND_ONLY:
-                connection.execute(text(statement))
+    try:
+        SQLModel.metadata.create_all(engine)
+        if engine.dialect.name == "sqlite":
+            with engine.begin() as connection:
+                for statement in _APPEND_ONLY:
+                    connection.execute(text(statement))
+    except OperationalError as exc:
+        raise DatabaseUnavailable(f"cannot create database: {exc.orig}") from None
 
 
 def schema_ready(engine: Engine) -> bool:

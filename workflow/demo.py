@@ -73,12 +73,12 @@ def run_demo(directory: Path, echo: Echo, table: Table) -> Campaign:
     self_review = _self_review(campaign, echo)
     _one_of_every_other_type(campaign)
 
-    history = campaign.history(self_review)
-    table(f"History of self-review material #{self_review}",
-          ["seq", "actor", "role", "action", "move", "comment", "revision"],
-          ((e.seq, e.actor, e.role, e.action,
-            f"{e.source or ''} → {e.dest}" + (f" ({e.trigger})" if e.trigger else ""),
-            e.comment, (e.revision or "")[:12]) for e in history))
+    echo(f"History of self-review material #{self_review}:")
+    for event in campaign.history(self_review):
+        move = f"{event.source or ''} → {event.dest}"
+        reason = f"  「{event.comment}」" if event.comment else ""
+        echo(f"  {event.seq:>3} {event.at[:19]} {event.actor} ({event.role}) {event.action} "
+             f"{event.trigger or ''} {move} rev {(event.revision or '')[:12]}{reason}")
     table("All deliverables", ["id", "type", "title", "owner", "state"],
           ((d.id, d.type, d.title, d.owner, f"{d.state} {d.state_label}")
            for d in campaign.deliverables()))
@@ -123,6 +123,8 @@ OTHERS: tuple[tuple[str, str, str, tuple[Move, ...]], ...] = (
     ("rectification_item", "zhaoyi", "精简会议文件，整治文山会海",
      (Move("zhaoyi", "submit"), Move("lishuji", "forward"), Move("zhoudd", "approve"),
       Move("zhaoyi", "start"))),
+    ("rectification_plan", "liufu", "刘副主席个人整改措施",
+     (Move("liufu", "submit"), Move("lishuji", "forward"), Move("chendd", "approve"))),
     ("summary_report", "lishuji", "市总工会教育实践活动总结报告", ()),
 )
 

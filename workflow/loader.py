@@ -13,13 +13,14 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .definition import WorkflowSpec
 from .errors import DefinitionError, Location
+from .plan import PlanSpec
 
 _CORE_TAGS = frozenset(
     f"tag:yaml.org,2002:{name}"
@@ -125,16 +126,50 @@ def parse_yaml(text: str, file: str) -> tuple[Any, dict[Path_, int]]:
     return builder.build(node), builder.lines
 
 
-def parse_definition(text: str, file: str) -> LoadedDefinition:
-    """Parse and validate one definition; raise :class:`DefinitionError` on the first problem."""
+M = TypeVar("M", bound=BaseModel)
+
+
+def _validated(model: type[M], text: str, file: str) -> tuple[M, dict[Path_, int]]:
     data, lines = parse_yaml(text, file)
     if not isinstance(data, dict):
         raise DefinitionError(Location(file, 1), "a definition must be a mapping")
     try:
-        spec = WorkflowSpec.model_validate(data)
+        return model.model_validate(data), lines
     except ValidationError as exc:
         raise _first_problem(exc, file, lines) from None
+
+
+def parse_definition(text: str, file: str) -> LoadedDefinition:
+    """Parse and validate one definition; raise :class:`DefinitionError` on the first problem."""
+    spec, lines = _validated(WorkflowSpec, text, file)
     return LoadedDefinition(spec=spec, source=text, file=file, lines=lines)
+
+
+@dataclass(frozen=True)
+class LoadedPlan:
+    """A validated campaign plan with the text it came from."""
+
+    spec: PlanSpec
+    source: str
+    file: str
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.source.encode("utf-8")).hexdigest()
+
+
+def parse_plan(text: str, file: str) -> LoadedPlan:
+    spec, _ = _validated(PlanSpec, text, file)
+    return LoadedPlan(spec=spec, source=text, file=file)
+
+
+def load_plan(path: Path) -> LoadedPlan:
+    """A campaign plan file (``definitions/campaigns/*.yaml``)."""
+    return parse_plan(read_text(path), str(path))
+
+
+def shipped_plan() -> Path:
+    return shipped_definitions_dir() / "campaigns" / "mianyang-2014.yaml"
 
 
 def _first_problem(exc: ValidationError, file: str, lines: dict[Path_, int]) -> DefinitionError:

@@ -14,7 +14,7 @@ reason instead of silently failing).
 from __future__ import annotations
 
 import threading
-from functools import lru_cache
+from functools import cache
 
 from transitions import Machine, MachineError
 
@@ -77,7 +77,7 @@ class DeliverableMachine:
         return sorted(self._machine.get_triggers(state))
 
 
-@lru_cache(maxsize=None)
+@cache
 def machine_for(spec: WorkflowSpec) -> DeliverableMachine:
     """The shared machine of a definition (specs are frozen, hence hashable)."""
     return DeliverableMachine(spec)

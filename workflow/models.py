@@ -56,6 +56,9 @@ class Deliverable(SQLModel, table=True):
     #: Number of audit events about this deliverable; the optimistic lock.
     version: int = 0
     due: date | None = None
+    #: The campaign that requires it, and the phase it belongs to (if any).
+    plan_id: str | None = Field(default=None, foreign_key="plan_run.id", index=True)
+    phase: str | None = None
     created_at: str
     updated_at: str
 
@@ -109,6 +112,71 @@ class AccessRefusal(SQLModel, table=True):
     reason: str
 
 
+class PlanRun(SQLModel, table=True):
+    """A campaign being run: its plan (kept verbatim) and its current phase."""
+
+    __tablename__ = "plan_run"
+
+    id: str = Field(primary_key=True)
+    sha256: str
+    file: str
+    source: str
+    phase: str
+    version: int = 1
+    started_at: str
+    updated_at: str
+
+
+class EventRecord(SQLModel, table=True):
+    """A meeting, study session or field trip the plan requires."""
+
+    __tablename__ = "event_record"
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: str = Field(foreign_key="plan_run.id", index=True)
+    kind: str
+    held_on: date
+    days: float
+    #: Whose event it is when the plan wants one per person (a leader's trip, a branch's meeting).
+    person: str | None = Field(default=None, foreign_key="app_user.id")
+    theme: str | None = None
+    supervisors_invited: bool = False
+    attendees: str = "[]"
+    minutes: str = ""
+    recorded_by: str = Field(foreign_key="app_user.id")
+    recorded_at: str
+
+
+class Talk(SQLModel, table=True):
+    """A heart-to-heart talk between two team members, confirmed by both."""
+
+    __table_args__ = (UniqueConstraint("plan_id", "first", "second"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: str = Field(foreign_key="plan_run.id", index=True)
+    first: str = Field(foreign_key="app_user.id")
+    second: str = Field(foreign_key="app_user.id")
+    held_on: date
+    notes: str = ""
+    first_confirmed_at: str | None = None
+    second_confirmed_at: str | None = None
+    recorded_by: str = Field(foreign_key="app_user.id")
+
+
+class TargetEntry(SQLModel, table=True):
+    """Progress towards a target: entries are added, never edited."""
+
+    __tablename__ = "target_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: str = Field(foreign_key="plan_run.id", index=True)
+    target_id: str = Field(index=True)
+    amount: float
+    note: str
+    actor: str = Field(foreign_key="app_user.id")
+    at: str
+
+
 # -- views ------------------------------------------------------------------
 
 
@@ -147,6 +215,8 @@ class DeliverableView(View):
     final: bool
     version: int
     due: date | None
+    plan_id: str | None = None
+    phase: str | None = None
     created_at: str
     updated_at: str
     revision: RevisionView | None = None
@@ -180,3 +250,45 @@ class RefusalView(View):
     action: str
     deliverable_id: int | None
     reason: str
+
+
+class EventRecordView(View):
+    id: int
+    kind: str
+    held_on: date
+    days: float
+    person: str | None
+    theme: str | None
+    supervisors_invited: bool
+    attendees: tuple[str, ...]
+    minutes: str
+    recorded_by: str
+    flags: tuple[str, ...] = ()
+
+
+class TalkView(View):
+    id: int
+    first: str
+    second: str
+    held_on: date
+    notes: str
+    first_confirmed_at: str | None
+    second_confirmed_at: str | None
+
+    @property
+    def confirmed(self) -> bool:
+        return bool(self.first_confirmed_at and self.second_confirmed_at)
+
+
+class TargetView(View):
+    id: str
+    label: str
+    unit: str
+    goal: float
+    done: float
+    entries: int
+    responsible: tuple[str, ...]
+
+    @property
+    def percent(self) -> float:
+        return round(100 * self.done / self.goal, 1)

@@ -261,7 +261,7 @@ class Queries:
         revisions = self._revisions(session, row.id or 0)
         return DeliverableView(
             id=row.id or 0, type=row.type_id, definition_sha256=row.definition_sha,
-            title=row.title, owner=row.owner_id,
+            title=row.title, plan_id=row.plan_id, phase=row.phase, owner=row.owner_id,
             state=row.state, state_label=state.label, final=state.final, version=row.version,
             due=row.due, created_at=row.created_at, updated_at=row.updated_at,
             revision=_revision_view(revisions[-1]) if revisions else None,

@@ -1,0 +1,246 @@
+"""``make bench``: print ONE JSON object with the engine's two performance figures.
+
+1. Transitions per second that are persisted, permission-checked and audited,
+   fired through the engine's Python API (``workflow.Campaign``) on SQLite,
+   against the same work done with raw ``sqlite3`` in the same run: per
+   transition one ``BEGIN IMMEDIATE`` transaction holding a compare-and-set
+   UPDATE of the deliverable and the INSERT of a hash-chained audit row, under
+   the same ``journal_mode=WAL`` and ``synchronous=FULL``.  Target: the engine
+   reaches at least a quarter of raw SQLite's rate.
+2. Start-up: ``campaign --help`` against ``python -c "import click"`` (median
+   wall time of several runs each).  Target: at most 1.5 times slower.
+
+Both databases live in one fresh temporary directory, so they share the disk
+and its fsync cost.  Rounds alternate engine and raw so that a noisy neighbour
+hurts both; the median round is reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from workflow import Campaign, from_text  # noqa: E402
+from workflow.audit import GENESIS, HASHED_FIELDS  # noqa: E402
+
+DELIVERABLES = 10  # K deliverables, fired round-robin
+CYCLES = 20  # submit + return per deliverable per round: 2 * K * CYCLES transitions
+ROUNDS = 5
+STARTUP_RUNS = 15
+TARGET_MIN_RATIO = 0.25
+TARGET_MAX_STARTUP = 1.5
+REASON = "“四个剖析”不完整，请补充思想根源"
+
+# The cycle self_review allows forever, with legal actors: the owner submits,
+# the principal (not the owner) returns it with a reason.
+CYCLE = (("leader1", "submit", None), ("principal1", "return", REASON))
+
+
+# -- 1. transitions ----------------------------------------------------------------
+
+
+def engine_setup(directory: Path) -> tuple[Campaign, list[int]]:
+    campaign = Campaign.open(f"sqlite:///{directory / 'engine.db'}")
+    campaign.init(actor="office1")
+    campaign.add_user("office1", "office1", "王敏", ["office"], "群教办")
+    campaign.add_user("office1", "leader1", "张副主席", ["leader"], "党组")
+    campaign.add_user("office1", "principal1", "李书记", ["principal"], "党组")
+    items = [
+        campaign.create("leader1", "self_review", f"对照检查材料 {n}",
+                        content=from_text(f"# 对照检查材料 {n}\n\n正文\n")).id
+        for n in range(DELIVERABLES)
+    ]
+    for item in items:  # warm up: parse the definition, build the machine
+        for actor, trigger, comment in CYCLE:
+            campaign.fire(actor, item, trigger, comment)
+    return campaign, items
+
+
+def engine_round(campaign: Campaign, items: list[int]) -> tuple[int, float]:
+    fired = 0
+    start = time.perf_counter()
+    for _ in range(CYCLES):
+        for item in items:
+            for actor, trigger, comment in CYCLE:
+                campaign.fire(actor, item, trigger, comment)
+                fired += 1
+    return fired, time.perf_counter() - start
+
+
+RAW_SCHEMA = """
+CREATE TABLE IF NOT EXISTS deliverable (
+    id INTEGER PRIMARY KEY, state TEXT NOT NULL, version INTEGER NOT NULL,
+    updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_event (
+    seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, role TEXT,
+    action TEXT NOT NULL, deliverable_id INTEGER, "trigger" TEXT, source TEXT, dest TEXT,
+    comment TEXT, revision TEXT, detail TEXT, prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE);
+"""
+RAW_INSERT = (
+    'INSERT INTO audit_event (seq, at, actor, role, action, deliverable_id, "trigger", '
+    "source, dest, comment, revision, detail, prev_hash, hash) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+RAW_MOVES = {"submit": ("draft", "review", "leader"), "return": ("review", "draft", "principal")}
+
+
+class Raw:
+    """The floor: what one audited, compare-and-set transition costs in bare sqlite3."""
+
+    def __init__(self, path: Path) -> None:
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(RAW_SCHEMA)
+        self.db.executemany(
+            "INSERT INTO deliverable (id, state, version, updated_at) VALUES (?, 'draft', 1, '')",
+            [(n,) for n in range(1, DELIVERABLES + 1)],
+        )
+        self.versions = dict.fromkeys(range(1, DELIVERABLES + 1), 1)
+        self.seq, self.prev = 0, GENESIS
+        self.revision = hashlib.sha256(b"# content\n").hexdigest()
+
+    def fire(self, actor: str, item: int, trigger: str, comment: str | None) -> None:
+        source, dest, role = RAW_MOVES[trigger]
+        now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+        version = self.versions[item]
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            moved = self.db.execute(
+                "UPDATE deliverable SET state = ?, version = version + 1, updated_at = ? "
+                "WHERE id = ? AND version = ?", (dest, now, item, version)).rowcount
+            if moved != 1:
+                raise RuntimeError(f"conflict on {item}")
+            fields: dict[str, Any] = {
+                "seq": self.seq + 1, "at": now, "actor": actor, "role": role,
+                "action": "transition", "deliverable_id": item, "trigger": trigger,
+                "source": source, "dest": dest, "comment": comment,
+                "revision": self.revision, "detail": None, "prev_hash": self.prev,
+            }
+            digest = hashlib.sha256(json.dumps(
+                {name: fields[name] for name in HASHED_FIELDS}, sort_keys=True,
+                ensure_ascii=False, separators=(",", ":")).encode("utf-8")).hexdigest()
+            self.db.execute(RAW_INSERT, (*(fields[n] for n in HASHED_FIELDS), digest))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.versions[item] = version + 1
+        self.seq, self.prev = fields["seq"], digest
+
+
+def raw_round(raw: Raw) -> tuple[int, float]:
+    fired = 0
+    start = time.perf_counter()
+    for _ in range(CYCLES):
+        for item in range(1, DELIVERABLES + 1):
+            for actor, trigger, comment in CYCLE:
+                raw.fire(actor, item, trigger, comment)
+                fired += 1
+    return fired, time.perf_counter() - start
+
+
+def transitions(directory: Path) -> dict[str, Any]:
+    campaign, items = engine_setup(directory)
+    raw = Raw(directory / "raw.db")
+    engine_rates, raw_rates = [], []
+    for _ in range(ROUNDS):
+        fired, seconds = engine_round(campaign, items)
+        engine_rates.append(fired / seconds)
+        fired, seconds = raw_round(raw)
+        raw_rates.append(fired / seconds)
+    report = campaign.verify()  # everything the engine wrote is a valid chain
+    campaign.engine.dispose()
+    raw.db.close()
+    engine_rate, raw_rate = statistics.median(engine_rates), statistics.median(raw_rates)
+    ratio = engine_rate / raw_rate
+    return {
+        "engine_per_s": round(engine_rate, 1),
+        "raw_sqlite_per_s": round(raw_rate, 1),
+        "ratio": round(ratio, 3),
+        "target_min": TARGET_MIN_RATIO,
+        "met": ratio >= TARGET_MIN_RATIO,
+        "transitions_per_round": 2 * DELIVERABLES * CYCLES,
+        "rounds": ROUNDS,
+        "engine_rounds_per_s": [round(r, 1) for r in engine_rates],
+        "raw_rounds_per_s": [round(r, 1) for r in raw_rates],
+        "engine_events_verified": report.events,
+        "cycle": "self_review: submit (owner leader1) / return with comment (principal1)",
+        "sqlite": {"version": sqlite3.sqlite_version, "journal_mode": "WAL",
+                   "synchronous": "FULL"},
+    }
+
+
+# -- 2. start-up -----------------------------------------------------------------------
+
+
+def wall(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def startup() -> dict[str, Any]:
+    script = Path(sys.executable).parent / "campaign"
+    campaign_help = [str(script), "--help"] if script.exists() else [
+        sys.executable, str(ROOT / "cli.py"), "--help"]
+    import_click = [sys.executable, "-c", "import click"]
+    wall(campaign_help), wall(import_click)  # warm the page cache and bytecode
+    help_times, click_times = [], []
+    for _ in range(STARTUP_RUNS):  # interleaved, so drift in load hits both alike
+        help_times.append(wall(campaign_help))
+        click_times.append(wall(import_click))
+    help_s, click_s = statistics.median(help_times), statistics.median(click_times)
+    ratio = help_s / click_s
+    return {
+        "campaign_help_s": round(help_s, 4),
+        "import_click_s": round(click_s, 4),
+        "ratio": round(ratio, 3),
+        "target_max": TARGET_MAX_STARTUP,
+        "met": ratio <= TARGET_MAX_STARTUP,
+        "runs": STARTUP_RUNS,
+    }
+
+
+def timed(step: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    start = time.perf_counter()
+    result = step()
+    result["bench_seconds"] = round(time.perf_counter() - start, 2)
+    return result
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix=".bench-", dir=ROOT) as tmp:
+        moves = timed(lambda: transitions(Path(tmp)))
+    output = {
+        "machine": {
+            "python": platform.python_version(),
+            "implementation": platform.python_implementation(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "load_average_1m": round(os.getloadavg()[0], 2),  # others' work skews both
+        },
+        "transitions": moves,
+        "startup": timed(startup),
+    }
+    print(json.dumps(output, ensure_ascii=False, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

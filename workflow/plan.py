@@ -1,0 +1,210 @@
+"""Validated, frozen specification of a campaign plan (the campaign itself).
+
+A plan has phases, nested one level (the implementation phase has three
+links), each with dates and an exit gate; the deliverables it requires per
+role and phase; the events it requires with the rules a record must keep;
+the heart-to-heart talks; and its targets.  Loaded by :mod:`workflow.loader`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Annotated, Self
+
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from .definition import _IDENT, KNOWN_ROLES, _Spec
+
+Ident = Annotated[str, Field(pattern=_IDENT)]
+PHASE_SEPARATOR = "."
+
+
+class GateItem(_Spec):
+    """One condition for leaving a phase: exactly one of the three kinds."""
+
+    deliverable: Ident | None = None
+    states: tuple[Ident, ...] = ()
+    event: Ident | None = None
+    talks: bool = False
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Self:
+        kinds = [self.deliverable is not None, self.event is not None, self.talks]
+        if sum(kinds) != 1:
+            raise ValueError("a gate item names exactly one of: deliverable, event, talks")
+        if self.deliverable is not None and not self.states:
+            raise ValueError("a deliverable gate needs the states that satisfy it")
+        return self
+
+
+class PhaseSpec(_Spec):
+    name: Ident
+    label: Annotated[str, Field(min_length=1)]
+    label_en: Annotated[str, Field(min_length=1)]
+    start: date | None = None
+    end: date | None = None
+    dates_from_plan: bool = True
+    final: bool = False
+    gate: tuple[GateItem, ...] = ()
+    phases: tuple[PhaseSpec, ...] = ()
+
+    @model_validator(mode="after")
+    def _dates(self) -> Self:
+        if not self.final and (self.start is None or self.end is None):
+            raise ValueError(f"phase {self.name!r} needs start and end dates")
+        if self.start and self.end and self.end < self.start:
+            raise ValueError(f"phase {self.name!r} ends before it starts")
+        if self.phases and self.gate:
+            raise ValueError(f"phase {self.name!r} has sub-phases: put the gates on them")
+        return self
+
+
+class RequirementSpec(_Spec):
+    """A deliverable the campaign requires: one per role holder, or one for the team."""
+
+    deliverable: Ident
+    phase: Ident
+    title: Annotated[str, Field(min_length=1)]
+    due: date
+    per: Ident | None = None
+    owner_role: Ident | None = None
+
+    @model_validator(mode="after")
+    def _owner(self) -> Self:
+        if (self.per is None) == (self.owner_role is None):
+            raise ValueError("a requirement has either per (a role) or owner_role")
+        return self
+
+
+class EventSpec(_Spec):
+    kind: Ident
+    label: Annotated[str, Field(min_length=1)]
+    label_en: Annotated[str, Field(min_length=1)]
+    phase: Ident
+    min_count: Annotated[int, Field(ge=1)] = 1
+    per: Ident | None = None
+    min_days: Annotated[float, Field(gt=0)] | None = None
+    deadline: date | None = None
+    supervisors_invited: bool = False
+    themes: tuple[str, ...] = ()
+
+
+class TalksSpec(_Spec):
+    phase: Ident
+    label: str = "谈心谈话"
+    due: date | None = None
+
+
+class TargetSpec(_Spec):
+    id: Ident
+    label: Annotated[str, Field(min_length=1)]
+    unit: Annotated[str, Field(min_length=1)]
+    goal: Annotated[float, Field(gt=0)]
+    responsible: tuple[str, ...] = ()
+
+
+class PlanSpec(_Spec):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+    title: Annotated[str, Field(min_length=1)]
+    title_en: Annotated[str, Field(min_length=1)]
+    source: str = ""
+    phases: Annotated[tuple[PhaseSpec, ...], Field(min_length=2)]
+    requirements: tuple[RequirementSpec, ...] = ()
+    events: tuple[EventSpec, ...] = ()
+    talks: TalksSpec | None = None
+    targets: tuple[TargetSpec, ...] = ()
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Self:
+        for path, problem in plan_problems(self):
+            raise PydanticCustomError("reference", "{problem}", {"problem": problem, "path": path})
+        return self
+
+    # -- queries -------------------------------------------------------------------
+
+    def leaves(self) -> list[tuple[str, PhaseSpec]]:
+        """Phases that can be current, in order, with their dotted paths."""
+        out: list[tuple[str, PhaseSpec]] = []
+        for phase in self.phases:
+            if phase.phases:
+                out += [(f"{phase.name}{PHASE_SEPARATOR}{c.name}", c) for c in phase.phases]
+            else:
+                out.append((phase.name, phase))
+        return out
+
+    def leaf(self, path: str) -> PhaseSpec:
+        for name, phase in self.leaves():
+            if name == path:
+                return phase
+        raise KeyError(path)
+
+    def leaf_path(self, name: str) -> str:
+        """Dotted path of a leaf phase given by its own name."""
+        for path, phase in self.leaves():
+            if phase.name == name:
+                return path
+        raise KeyError(name)
+
+    def event(self, kind: str) -> EventSpec:
+        for event in self.events:
+            if event.kind == kind:
+                return event
+        raise KeyError(kind)
+
+    def target(self, target_id: str) -> TargetSpec:
+        for target in self.targets:
+            if target.id == target_id:
+                return target
+        raise KeyError(target_id)
+
+    @property
+    def start(self) -> date:
+        return min(p.start for _, p in self.leaves() if p.start)
+
+    @property
+    def end(self) -> date:
+        return max(p.end for _, p in self.leaves() if p.end)
+
+
+def plan_problems(plan: PlanSpec) -> Iterator[tuple[str, str]]:
+    """(dotted path, problem) for every name in ``plan`` that does not resolve."""
+    leaves = {phase.name for _, phase in plan.leaves()}
+    names = [p.name for p in plan.phases] + [c.name for p in plan.phases for c in p.phases]
+    if len(set(names)) != len(names):
+        yield "phases", "phase names must be unique"
+    finals = [i for i, p in enumerate(plan.phases) if p.final]
+    if finals != [len(plan.phases) - 1]:
+        yield "phases", "exactly one final phase, and it must come last"
+    kinds = {e.kind for e in plan.events}
+    for i, phase in enumerate(plan.phases):
+        for j, child in enumerate(phase.phases):
+            yield from _gate_problems(child, f"phases.{i}.phases.{j}", kinds, plan.talks)
+        yield from _gate_problems(phase, f"phases.{i}", kinds, plan.talks)
+    for i, req in enumerate(plan.requirements):
+        if req.phase not in leaves:
+            yield f"requirements.{i}.phase", f"unknown phase {req.phase!r}"
+        for field, role in (("per", req.per), ("owner_role", req.owner_role)):
+            if role is not None and role not in KNOWN_ROLES:
+                yield f"requirements.{i}.{field}", f"unknown role {role!r}"
+    for i, event in enumerate(plan.events):
+        if event.phase not in leaves:
+            yield f"events.{i}.phase", f"unknown phase {event.phase!r}"
+        if event.per is not None and event.per not in KNOWN_ROLES:
+            yield f"events.{i}.per", f"unknown role {event.per!r}"
+    if plan.talks is not None and plan.talks.phase not in leaves:
+        yield "talks.phase", f"unknown phase {plan.talks.phase!r}"
+    ids = [t.id for t in plan.targets]
+    if len(set(ids)) != len(ids):
+        yield "targets", "target ids must be unique"
+
+
+def _gate_problems(
+    phase: PhaseSpec, path: str, kinds: set[str], talks: TalksSpec | None
+) -> Iterator[tuple[str, str]]:
+    for k, item in enumerate(phase.gate):
+        if item.event is not None and item.event not in kinds:
+            yield f"{path}.gate.{k}.event", f"unknown event kind {item.event!r}"
+        if item.talks and talks is None:
+            yield f"{path}.gate.{k}.talks", "the plan declares no talks"
