@@ -35,11 +35,14 @@ Exit codes:
 class CampaignGroup(click.Group):
     """Turns engine and usage errors into one line on stderr and a documented exit code."""
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+    def main(  # type: ignore[override]
+        self, args: list[str] | None = None, prog_name: str | None = None,
+        standalone_mode: bool = True, **extra: Any,
+    ) -> Any:
         if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            return super().main(args, prog_name, standalone_mode=False, **extra)
         try:
-            code = super().main(*args, standalone_mode=False, **kwargs)
+            code = super().main(args, prog_name, standalone_mode=False, **extra)
         except click.ClickException as error:
             hint = " (see --help)" if isinstance(error, click.UsageError) else ""
             click.echo(f"campaign: {error.format_message()}{hint}", err=True)

@@ -11,22 +11,23 @@ from __future__ import annotations
 
 import threading
 from functools import cache
+from typing import Any
 
 from transitions import MachineError
 from transitions.extensions.nesting import HierarchicalMachine, NestedState
 
 from .errors import TransitionNotAllowed
-from .plan import PHASE_SEPARATOR, PlanSpec
+from .plan import PHASE_SEPARATOR, PhaseSpec, PlanSpec
 
 ADVANCE = "advance"
 
 
-class _Phase(NestedState):  # type: ignore[misc]
+class _Phase(NestedState):
     # Phase names contain underscores, the library's default separator.
     separator = PHASE_SEPARATOR
 
 
-class _Machine(HierarchicalMachine):  # type: ignore[misc]
+class _Machine(HierarchicalMachine):
     state_cls = _Phase
 
 
@@ -69,10 +70,7 @@ class PhaseMachine:
         return token.state
 
 
-def _state(phase: object) -> object:
-    from .plan import PhaseSpec
-
-    assert isinstance(phase, PhaseSpec)
+def _state(phase: PhaseSpec) -> Any:
     if not phase.phases:
         return phase.name
     return {
