@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import insert
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from .errors import AuditVerificationFailed, InvalidInput
@@ -62,17 +64,23 @@ def head(session: Session) -> AuditEvent | None:
     return session.exec(select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(1)).first()
 
 
-def append(session: Session, **fields: Any) -> AuditEvent:
-    """Add the next event to the chain inside the caller's write transaction."""
-    last = head(session)
+def append(session: Session, **fields: Any) -> EventView:
+    """Add the next event to the chain inside the caller's write transaction.
+
+    Core statements rather than ORM objects: this is on every write's path.
+    """
+    last = session.execute(
+        sa_select(AuditEvent.seq, AuditEvent.hash)  # type: ignore[call-overload]
+        .order_by(col(AuditEvent.seq).desc())
+        .limit(1)
+    ).first()
     fields["seq"] = last.seq + 1 if last else 1
     fields["prev_hash"] = last.hash if last else GENESIS
     for name in HASHED_FIELDS:
         fields.setdefault(name, None)
-    event = AuditEvent(**fields, hash=event_hash(fields))
-    session.add(event)
-    session.flush()
-    return event
+    fields["hash"] = event_hash(fields)
+    session.execute(insert(AuditEvent).values(**fields))
+    return EventView.model_validate(fields)
 
 
 def as_view(event: AuditEvent) -> EventView:
@@ -130,7 +138,7 @@ def verify_chain(events: Iterable[AuditEvent], digest: str | None = None) -> str
 
 def _parse_digest(digest: str) -> tuple[int, str]:
     seq, _, value = digest.partition(":")
-    if not seq.isdigit() or len(value) != 64:
+    if not seq.isdigit() or len(value) != 64 or value.strip("0123456789abcdefABCDEF"):
         raise InvalidInput(f"digest {digest!r} is not of the form SEQ:SHA256")
     return int(seq), value.lower()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
@@ -97,13 +98,19 @@ def schema_ready(engine: Engine) -> bool:
         raise DatabaseUnavailable(f"cannot open database: {exc.orig}") from None
 
 
+@cache
+def _writer(engine: Engine) -> Engine:
+    """The same engine, marked so that its transactions begin IMMEDIATE."""
+    return engine.execution_options(**{_WRITE: True})
+
+
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Session]:
     """One transaction that holds the write lock from its first statement.
 
     Everything inside commits together or not at all.
     """
-    with Session(engine.execution_options(**{_WRITE: True})) as session, session.begin():
+    with Session(_writer(engine)) as session, session.begin():
         if engine.dialect.name == "postgresql":
             # One writer at a time keeps the global audit chain linear.
             session.execute(text("SELECT pg_advisory_xact_lock(727101)"))

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
@@ -223,9 +224,22 @@ class Queries:
     def _actor(self, session: Session, user_id: str | None) -> policy.Actor:
         if not user_id:
             raise InvalidInput("who is acting? give --as USER or set CAMPAIGN_USER")
-        if session.get(User, user_id) is None:
+        rows = session.execute(
+            sa_select(User.id, UserRole.role)  # type: ignore[call-overload]
+            .outerjoin(UserRole, col(UserRole.user_id) == col(User.id))
+            .where(col(User.id) == user_id)
+        ).all()
+        if not rows:
             raise NotFound("user", user_id)
-        return policy.Actor(user_id, frozenset(self._roles(session, user_id)))
+        return policy.Actor(user_id, frozenset(r.role for r in rows if r.role))
+
+    def _latest_sha(self, session: Session, deliverable_id: int) -> str | None:
+        return session.execute(
+            sa_select(Revision.sha256)  # type: ignore[call-overload]
+            .where(col(Revision.deliverable_id) == deliverable_id)
+            .order_by(col(Revision.number).desc())
+            .limit(1)
+        ).scalar()
 
     def _roles(self, session: Session, user_id: str) -> tuple[str, ...]:
         return tuple(session.exec(

@@ -1,0 +1,147 @@
+"""What a phase needs before it may be left, and which records break their rules.
+
+Pure functions over plain data: the plan, the people, the campaign's
+deliverables, event records and talks.  The service gathers the data in one
+read and asks here; nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+
+from .definition import Role
+from .models import DeliverableView, EventRecordView, TalkView, UserView
+from .plan import EventSpec, GateItem, PhaseSpec, PlanSpec
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything a gate may look at, read in one snapshot."""
+
+    plan: PlanSpec
+    people: Sequence[UserView]
+    deliverables: Sequence[DeliverableView]
+    events: Sequence[EventRecordView]
+    talks: Sequence[TalkView]
+
+    def holders(self, role: str) -> list[UserView]:
+        return [p for p in self.people if role in p.roles]
+
+    def name(self, user_id: str | None) -> str:
+        return next((p.name for p in self.people if p.id == user_id), user_id or "?")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of a phase's checklist."""
+
+    label: str
+    missing: tuple[str, ...] = ()
+    flagged: tuple[str, ...] = field(default=())
+
+    @property
+    def satisfied(self) -> bool:
+        return not self.missing
+
+
+# -- event rules ------------------------------------------------------------------
+
+
+def event_flags(spec: EventSpec, record: EventRecordView, people: Sequence[UserView]) -> list[str]:
+    """Rules the record breaks; it is kept, but it does not count for the gate."""
+    flags = []
+    if spec.deadline and record.held_on > spec.deadline:
+        flags.append(f"held {record.held_on}, after the deadline {spec.deadline}")
+    if spec.min_days and record.days < spec.min_days:
+        flags.append(f"{record.days:g} day(s), the plan asks for at least {spec.min_days:g}")
+    if spec.supervisors_invited and not record.supervisors_invited:
+        flags.append("the supervision group was not invited")
+    if spec.themes and record.theme not in spec.themes:
+        flags.append(f"theme {record.theme!r} is not one of the plan's {len(spec.themes)}")
+    if spec.per:
+        holder = next((p for p in people if p.id == record.person), None)
+        if holder is None or spec.per not in holder.roles:
+            flags.append(f"needs the {spec.per} it belongs to (--person)")
+    return flags
+
+
+# -- talks --------------------------------------------------------------------------
+
+
+def team(people: Sequence[UserView]) -> list[UserView]:
+    """The leadership team: the principal(s) and every leader, each once."""
+    return [p for p in people if Role.PRINCIPAL in p.roles or Role.LEADER in p.roles]
+
+
+def required_pairs(people: Sequence[UserView]) -> list[tuple[str, str]]:
+    """Every pair of team members talks once: n members → n(n-1)/2 talks."""
+    return [pair_key(a.id, b.id) for a, b in combinations(team(people), 2)]
+
+
+def pair_key(first: str, second: str) -> tuple[str, str]:
+    a, b = sorted((first, second))
+    return a, b
+
+
+# -- gates ----------------------------------------------------------------------------
+
+
+def checklist(phase: PhaseSpec, facts: Facts) -> list[Check]:
+    return [_check(item, facts) for item in phase.gate]
+
+
+def _check(item: GateItem, facts: Facts) -> Check:
+    if item.deliverable is not None:
+        return _deliverable_check(item.deliverable, item.states, facts)
+    if item.event is not None:
+        return _event_check(facts.plan.event(item.event), facts)
+    return _talks_check(facts)
+
+
+def _deliverable_check(type_id: str, states: Iterable[str], facts: Facts) -> Check:
+    wanted = tuple(states)
+    items = [d for d in facts.deliverables if d.type == type_id]
+    label = f"{type_id}: every one in {' / '.join(wanted)}"
+    if not items:
+        return Check(label, (f"no {type_id} has been created",))
+    return Check(label, tuple(
+        f"#{d.id} {d.title} ({facts.name(d.owner)}) is in {d.state} {d.state_label}"
+        for d in items if d.state not in wanted
+    ))
+
+
+def _event_check(spec: EventSpec, facts: Facts) -> Check:
+    records = [r for r in facts.events if r.kind == spec.kind]
+    valid = [r for r in records if not r.flags]
+    flagged = tuple(f"record #{r.id} ({r.held_on}): {'; '.join(r.flags)}"
+                    for r in records if r.flags)
+    if spec.per:
+        label = f"{spec.label}: one per {spec.per}"
+        done = {r.person for r in valid}
+        missing = tuple(f"{p.name} ({p.id}) has none" for p in facts.holders(spec.per)
+                        if p.id not in done)
+        return Check(label, missing, flagged)
+    label = f"{spec.label}: at least {spec.min_count}"
+    short = spec.min_count - len(valid)
+    missing = (f"{len(valid)} of {spec.min_count} recorded",) if short > 0 else ()
+    return Check(label, missing, flagged)
+
+
+def _talks_check(facts: Facts) -> Check:
+    held = {pair_key(t.first, t.second): t for t in facts.talks}
+    pairs = required_pairs(facts.people)
+    missing = []
+    for pair in pairs:
+        talk = held.get(pair)
+        names = f"{facts.name(pair[0])}–{facts.name(pair[1])}"
+        if talk is None:
+            missing.append(f"{names}: not recorded")
+        elif not talk.confirmed:
+            waiting = [facts.name(u) for u, at in ((talk.first, talk.first_confirmed_at),
+                                                   (talk.second, talk.second_confirmed_at))
+                       if at is None]
+            missing.append(f"{names}: awaiting confirmation by {', '.join(waiting)}")
+    label = f"谈心谈话: all {len(pairs)} pairs of the leadership team, confirmed by both"
+    return Check(label, tuple(missing))

@@ -1,0 +1,137 @@
+"""The base of every write: the clock, the write transaction, the row writers.
+
+:class:`workflow.service.Campaign` (deliverables) and
+:class:`workflow.plan_service.PlanOps` (the campaign plan) build on this, so
+both write users, deliverables, revisions and audit events the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Engine, update
+from sqlmodel import Session, col
+
+from . import audit, database, policy
+from .content import Content
+from .definition import KNOWN_ROLES, WorkflowSpec
+from .errors import Conflict, InvalidInput, PermissionDenied
+from .models import AccessRefusal, Deliverable, Revision, User, UserRole
+from .queries import Queries
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class WriteBase(Queries):
+    def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
+        super().__init__(engine)
+        self.clock = clock
+
+    def _now(self) -> str:
+        return timestamp(self.clock())
+
+    def _insert_user(
+        self, session: Session, actor: str, role: str | None, user_id: str, name: str,
+        roles: tuple[str, ...], unit: str | None,
+    ) -> None:
+        check_roles(roles)
+        if session.get(User, user_id) is not None:
+            raise InvalidInput(f"user {user_id!r} already exists")
+        session.add(User(id=user_id, name=name, unit=unit, created_at=self._now()))
+        session.add_all(UserRole(user_id=user_id, role=r) for r in roles)
+        audit.append(
+            session, at=self._now(), actor=actor, role=role, action="user.add",
+            detail=detail({"user": user_id, "name": name, "roles": list(roles), "unit": unit}),
+        )
+
+    def _insert_deliverable(
+        self, session: Session, who: policy.Actor, role: str, owner: str, spec: WorkflowSpec,
+        definition_sha: str, title: str, *, due: date | None = None,
+        content: Content | None = None, plan_id: str | None = None, phase: str | None = None,
+    ) -> int:
+        if not title.strip():
+            raise InvalidInput("a deliverable needs a title")
+        now = self._now()
+        item = Deliverable(
+            type_id=spec.id, definition_sha=definition_sha, title=title.strip(),
+            owner_id=owner, state=spec.initial, version=1, due=due, plan_id=plan_id,
+            phase=phase, created_at=now, updated_at=now,
+        )
+        session.add(item)
+        session.flush()
+        assert item.id is not None
+        sha = self._add_revision(session, item.id, 1, content, who.id) if content else None
+        audit.append(
+            session, at=now, actor=who.id, role=role, action="create",
+            deliverable_id=item.id, dest=spec.initial, revision=sha,
+            detail=detail({"type": spec.id, "title": item.title, "owner": owner,
+                           "due": due.isoformat() if due else None, "plan": plan_id}),
+        )
+        return item.id
+
+    def _bump(self, session: Session, item: Deliverable, version: int, state: str) -> None:
+        """Compare-and-set on the version: the optimistic lock that also holds
+        on databases without BEGIN IMMEDIATE."""
+        result = session.execute(
+            update(Deliverable)
+            .where(col(Deliverable.id) == item.id, col(Deliverable.version) == version)
+            .values(state=state, version=version + 1, updated_at=self._now())
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict(item.id or 0, version, version + 1)
+
+    def _add_revision(
+        self, session: Session, deliverable_id: int, number: int, content: Content, author: str
+    ) -> str:
+        session.add(Revision(
+            deliverable_id=deliverable_id, number=number, sha256=content.sha256,
+            filename=content.filename, media_type=content.media_type, size=len(content.data),
+            content=content.data, author_id=author, created_at=self._now(),
+        ))
+        return content.sha256
+
+    @contextmanager
+    def _writing(self) -> Iterator[Session]:
+        """A write transaction; a permission refusal inside it is rolled back
+        and then noted in the access log."""
+        self._require_schema()
+        try:
+            with database.write_transaction(self.engine) as session:
+                yield session
+        except PermissionDenied as refusal:
+            self._note_refusal(refusal)
+            raise
+
+    def _note_refusal(self, refusal: PermissionDenied) -> None:
+        with database.write_transaction(self.engine) as session:
+            session.add(AccessRefusal(
+                at=self._now(), actor=refusal.actor, action=refusal.action,
+                deliverable_id=refusal.deliverable_id, reason=refusal.reason,
+            ))
+
+
+def detail(data: dict[str, object]) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def check_roles(roles: tuple[str, ...]) -> None:
+    if not roles:
+        raise InvalidInput("a user needs at least one --role")
+    unknown = [r for r in roles if r not in KNOWN_ROLES]
+    if unknown:
+        raise InvalidInput(
+            f"unknown role {unknown[0]!r} (known: {', '.join(sorted(KNOWN_ROLES))})"
+        )
+
