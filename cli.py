@@ -7,21 +7,20 @@ Every error the engine raises becomes one line on stderr and its exit code.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from commands.common import Env, emit_json, json_option, pass_env, table, views_json
+from commands.plan import COMMANDS as PLAN_COMMANDS
+
 if TYPE_CHECKING:
     from workflow.definition import WorkflowSpec
-    from workflow.models import DeliverableView, EventView, View
-    from workflow.service import Campaign
+    from workflow.models import DeliverableView, EventView
 
 EXIT_HELP = """\b
 Exit codes:
@@ -71,45 +70,6 @@ class CampaignGroup(click.Group):
                 "(set CAMPAIGN_DEBUG=1 for details)", err=True,
             )
             sys.exit(1)
-
-
-@dataclass
-class Env:
-    db: str | None
-    user: str | None
-    _campaign: Campaign | None = None
-
-    @property
-    def campaign(self) -> Campaign:
-        if self._campaign is None:
-            from workflow import Campaign
-
-            self._campaign = Campaign.open(self.db)
-        return self._campaign
-
-
-pass_env = click.make_pass_decorator(Env)
-json_option = click.option("--json", "as_json", is_flag=True, help="Print only JSON to stdout.")
-
-
-def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-
-
-def table(title: str | None, columns: list[str], rows: Iterable[Iterable[object]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    grid = Table(title=title, show_lines=False)
-    for column in columns:
-        grid.add_column(column, overflow="fold")
-    for row in rows:
-        grid.add_row(*("" if v is None else str(v) for v in row))
-    Console().print(grid)
-
-
-def views_json(items: Iterable[View]) -> list[dict[str, Any]]:
-    return [item.to_json() for item in items]
 
 
 @click.group(cls=CampaignGroup, epilog=EXIT_HELP)
@@ -515,6 +475,10 @@ def demo(directory: Path) -> None:
     from workflow.demo import run_demo
 
     run_demo(directory, echo=click.echo, table=table)
+
+
+for command in PLAN_COMMANDS:
+    main.add_command(command)
 
 
 if __name__ == "__main__":

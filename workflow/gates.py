@@ -7,11 +7,11 @@ read and asks here; nothing here touches the database.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
-from .definition import Role
+from .definition import Role, WorkflowSpec
 from .models import DeliverableView, EventRecordView, TalkView, UserView
 from .plan import EventSpec, GateItem, PhaseSpec, PlanSpec
 
@@ -25,6 +25,8 @@ class Facts:
     deliverables: Sequence[DeliverableView]
     events: Sequence[EventRecordView]
     talks: Sequence[TalkView]
+    #: The definitions of the deliverable types, for Chinese labels.
+    specs: Mapping[str, WorkflowSpec] = field(default_factory=dict)
 
     def holders(self, role: str) -> list[UserView]:
         return [p for p in self.people if role in p.roles]
@@ -103,7 +105,12 @@ def _check(item: GateItem, facts: Facts) -> Check:
 def _deliverable_check(type_id: str, states: Iterable[str], facts: Facts) -> Check:
     wanted = tuple(states)
     items = [d for d in facts.deliverables if d.type == type_id]
-    label = f"{type_id}: every one in {' / '.join(wanted)}"
+    spec = facts.specs.get(type_id)
+    if spec is None:
+        label = f"{type_id}: every one in {' / '.join(wanted)}"
+    else:
+        names = " / ".join(f"{spec.state(s).label}" for s in wanted)
+        label = f"{spec.title} ({type_id}): every one in {names} ({' / '.join(wanted)})"
     if not items:
         return Check(label, (f"no {type_id} has been created",))
     return Check(label, tuple(

@@ -89,6 +89,7 @@ class PlanOps(WriteBase):
             deliverables=[d for d in self.deliverables() if d.plan_id == row.id],
             events=self.event_records(row.id),
             talks=self.talks(row.id),
+            specs={spec.id: spec for spec in self.definitions()},
         )
 
     def gate(self, plan_id: str | None = None) -> list[Check]:

@@ -1,0 +1,253 @@
+"""Commands that run the campaign itself: start, phases, events, talks, targets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from commands.common import Env, as_date, emit_json, json_option, pass_env, table, views_json
+
+date_type = click.DateTime(["%Y-%m-%d"])
+
+
+@click.command()
+@click.argument("plan_file", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--roster", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="People, roles and units: CSV (id,name,roles,unit) or YAML.")
+@pass_env
+def start(env: Env, plan_file: Path, roster: Path) -> None:
+    """Start a campaign: load its plan and roster, create every required deliverable."""
+    from rich.progress import Progress
+
+    from workflow.loader import load_plan
+    from workflow.roster import read_roster
+
+    plan = load_plan(plan_file)
+    people = read_roster(roster)
+    env.campaign.init(actor=env.user or "system")
+    total = len(people) + _required_count(plan.spec, people)
+    with Progress(transient=True) as bar:
+        task = bar.add_task("starting the campaign", total=total)
+        created = env.campaign.start(env.user, plan, people,
+                                     progress=lambda _: bar.advance(task))
+    click.echo(f"started {plan.spec.id}: {len(people)} people, {len(created)} required "
+               f"deliverables; phase {env.campaign.phase(plan.spec.id)}")
+
+
+def _required_count(plan: Any, people: Any) -> int:
+    return sum(
+        sum(1 for p in people if r.per in p.roles) if r.per else 1 for r in plan.requirements
+    )
+
+
+# -- phases ----------------------------------------------------------------------------
+
+
+@click.group()
+def phase() -> None:
+    """The campaign's phases and their gates."""
+
+
+@phase.command("status")
+@click.option("--today", type=date_type, metavar="YYYY-MM-DD",
+              help="Judge dates against this day instead of the clock.")
+@json_option
+@pass_env
+def phase_status(env: Env, today: datetime | None, as_json: bool) -> None:
+    """Current phase, its dates, and the gate checklist with what is missing."""
+    campaign = env.campaign
+    plan, current = campaign.plan(), campaign.phase()
+    spec = plan.leaf(current)
+    checks = campaign.gate()
+    day = as_date(today)
+    if as_json:
+        emit_json({
+            "plan": plan.id, "phase": current, "label": spec.label, "label_en": spec.label_en,
+            "start": spec.start, "end": spec.end, "today": day,
+            "days_left": (spec.end - day).days if spec.end else None,
+            "gate": [{"label": c.label, "satisfied": c.satisfied, "missing": list(c.missing),
+                      "flagged": list(c.flagged)} for c in checks],
+        })
+        return
+    click.echo(f"{plan.title}\n当前阶段 {spec.label} ({spec.label_en}) [{current}]")
+    if spec.start and spec.end:
+        left = (spec.end - day).days
+        due = f"{left} day(s) left" if left >= 0 else f"{-left} day(s) past its end"
+        click.echo(f"  {spec.start} – {spec.end}; {due} (today {day})")
+    for check in checks:
+        click.echo(f"  [{'x' if check.satisfied else ' '}] {check.label}")
+        for line in check.missing:
+            click.echo(f"        missing: {line}")
+        for line in check.flagged:
+            click.echo(f"        flagged: {line}")
+    if not checks:
+        click.echo("  (no gate: this phase can be left at any time)")
+
+
+@phase.command("advance")
+@click.option("--force", is_flag=True, help="Leave the phase although its gate does not hold.")
+@click.option("--reason", help="Why, for a forced advance (required with --force).")
+@json_option
+@pass_env
+def phase_advance(env: Env, force: bool, reason: str | None, as_json: bool) -> None:
+    """Move to the next phase (refused, listing what is missing, unless the gate holds)."""
+    event = env.campaign.advance(env.user, force=force, reason=reason)
+    if as_json:
+        emit_json(event.to_json())
+    else:
+        how = "forced" if event.action == "phase.force" else "advanced"
+        click.echo(f"{how}: {event.source} → {event.dest} (event {event.seq})")
+
+
+# -- events ---------------------------------------------------------------------------------
+
+
+@click.group()
+def events() -> None:
+    """Meetings, study sessions and field research the plan requires."""
+
+
+@events.command("record")
+@click.argument("kind")
+@click.option("--date", "held_on", type=date_type, required=True, metavar="YYYY-MM-DD")
+@click.option("--days", type=float, default=0.5, show_default=True, help="Duration in days.")
+@click.option("--person", metavar="USER", help="Whose it is (a leader's trip, a branch's meeting).")
+@click.option("--theme", help="Theme of a discussion meeting.")
+@click.option("--supervisors-invited", is_flag=True, help="The supervision group was invited.")
+@click.option("--attendee", "attendees", multiple=True, metavar="USER", help="Repeatable.")
+@click.option("--minutes", type=click.Path(path_type=Path, dir_okay=False),
+              help="Minutes (text or markdown file).")
+@json_option
+@pass_env
+def events_record(env: Env, kind: str, held_on: datetime, days: float, person: str | None,
+                  theme: str | None, supervisors_invited: bool, attendees: tuple[str, ...],
+                  minutes: Path | None, as_json: bool) -> None:
+    """Record an event; one that breaks its rule is kept but flagged."""
+    from workflow import read_content
+
+    text = read_content(minutes).text if minutes else ""
+    record = env.campaign.record_event(
+        env.user, kind, held_on.date(), days=days, person=person, theme=theme,
+        supervisors_invited=supervisors_invited, attendees=attendees, minutes=text)
+    if as_json:
+        emit_json(record.to_json())
+        return
+    click.echo(f"recorded {kind} #{record.id} on {record.held_on}")
+    for flag in record.flags:
+        click.echo(f"  flagged: {flag}")
+
+
+@events.command("list")
+@json_option
+@pass_env
+def events_list(env: Env, as_json: bool) -> None:
+    """Every event record, with the rules it breaks."""
+    records = env.campaign.event_records()
+    if as_json:
+        emit_json(views_json(records))
+        return
+    table("Events", ["id", "kind", "date", "days", "person", "theme", "flags"], (
+        (r.id, r.kind, r.held_on, f"{r.days:g}", r.person, r.theme, "; ".join(r.flags))
+        for r in records))
+
+
+# -- talks ---------------------------------------------------------------------------------
+
+
+@click.group()
+def talks() -> None:
+    """Heart-to-heart talks of the leadership team (谈心谈话)."""
+
+
+@talks.command("record")
+@click.argument("first", metavar="USER")
+@click.argument("second", metavar="USER")
+@click.option("--date", "held_on", type=date_type, required=True, metavar="YYYY-MM-DD")
+@click.option("--notes", default="", help="Main points (谈心谈话主要内容).")
+@json_option
+@pass_env
+def talks_record(env: Env, first: str, second: str, held_on: datetime, notes: str,
+                 as_json: bool) -> None:
+    """Record a talk between two team members (a party recording it confirms it)."""
+    talk = env.campaign.record_talk(env.user, first, second, held_on.date(), notes)
+    if as_json:
+        emit_json(talk.to_json())
+    else:
+        click.echo(f"recorded talk #{talk.id} {talk.first}–{talk.second} on {talk.held_on}")
+
+
+@talks.command("confirm")
+@click.argument("talk_id", metavar="ID", type=int)
+@json_option
+@pass_env
+def talks_confirm(env: Env, talk_id: int, as_json: bool) -> None:
+    """Confirm a talk you took part in."""
+    talk = env.campaign.confirm_talk(env.user, talk_id)
+    if as_json:
+        emit_json(talk.to_json())
+    else:
+        state = "confirmed by both" if talk.confirmed else "awaiting the other party"
+        click.echo(f"talk #{talk.id}: {state}")
+
+
+@talks.command("list")
+@json_option
+@pass_env
+def talks_list(env: Env, as_json: bool) -> None:
+    """Talks recorded, and how many the plan requires."""
+    from workflow.gates import required_pairs
+
+    records = env.campaign.talks()
+    required = len(required_pairs(env.campaign.users()))
+    if as_json:
+        emit_json({"required": required, "talks": views_json(records)})
+        return
+    confirmed = sum(1 for t in records if t.confirmed)
+    table(f"Talks: {len(records)} recorded, {confirmed} confirmed, {required} required",
+          ["id", "between", "date", "confirmed"],
+          ((t.id, f"{t.first}–{t.second}", t.held_on, "both" if t.confirmed else "pending")
+           for t in records))
+
+
+# -- targets ---------------------------------------------------------------------------------
+
+
+@click.group()
+def targets() -> None:
+    """The plan's targets (十大惠民行动, 四有四增强) and audited progress."""
+
+
+@targets.command("list")
+@json_option
+@pass_env
+def targets_list(env: Env, as_json: bool) -> None:
+    """Targets against their goals."""
+    rows = env.campaign.targets()
+    if as_json:
+        emit_json([{**t.to_json(), "percent": t.percent} for t in rows])
+        return
+    table("Targets", ["id", "target", "done", "goal", "%", "responsible"], (
+        (t.id, t.label, f"{t.done:g} {t.unit}", f"{t.goal:g} {t.unit}", f"{t.percent:g}",
+         "、".join(t.responsible)) for t in rows))
+
+
+@targets.command("record")
+@click.argument("target_id", metavar="ID")
+@click.argument("amount", type=float)
+@click.option("--note", required=True, help="Where the figure comes from.")
+@json_option
+@pass_env
+def targets_record(env: Env, target_id: str, amount: float, note: str, as_json: bool) -> None:
+    """Add progress (an audited entry; totals are never edited)."""
+    target = env.campaign.record_target(env.user, target_id, amount, note)
+    if as_json:
+        emit_json({**target.to_json(), "percent": target.percent})
+    else:
+        click.echo(f"{target.label}: {target.done:g} of {target.goal:g} {target.unit} "
+                   f"({target.percent:g}%)")
+
+
+COMMANDS = (start, phase, events, talks, targets)
