@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from commands.common import Env, emit_json, json_option, pass_env, table, views_json
+from commands.common import (
+    Env,
+    as_date,
+    emit_json,
+    json_option,
+    pass_env,
+    table,
+    today_option,
+    views_json,
+)
 from commands.plan import COMMANDS as PLAN_COMMANDS
 
 if TYPE_CHECKING:
@@ -346,16 +355,37 @@ def _deliverables_table(title: str, items: list[DeliverableView]) -> None:
 @click.option("--type", "type_id")
 @click.option("--state")
 @click.option("--owner")
+@click.option("--overdue", is_flag=True, help="Only items past their due date, not complete.")
+@today_option
 @json_option
 @pass_env
-def list_(env: Env, type_id: str | None, state: str | None, owner: str | None,
-          as_json: bool) -> None:
-    """Deliverables, filtered by type, state or owner."""
+def list_(env: Env, type_id: str | None, state: str | None, owner: str | None, overdue: bool,
+          today: datetime | None, as_json: bool) -> None:
+    """Deliverables, filtered by type, state or owner; or the overdue ones."""
+    if overdue:
+        _overdue(env, type_id, state, owner, as_date(today), as_json)
+        return
     items = env.campaign.deliverables(type_id, state, owner)
     if as_json:
         emit_json(views_json(items))
     else:
         _deliverables_table("Deliverables", items)
+
+
+def _overdue(env: Env, type_id: str | None, state: str | None, owner: str | None,
+             today: date, as_json: bool) -> None:
+    from workflow.progress import overdue_items
+
+    items = [i for i in overdue_items(env.campaign, today)
+             if (type_id is None or i.type == type_id) and (state is None or i.state == state)
+             and (owner is None or i.owner == owner)]
+    if as_json:
+        emit_json(views_json(items))
+        return
+    table(f"Overdue on {today}", ["id", "type", "title", "owner", "unit", "due", "days late",
+                                   "state"],
+          ((i.id, i.type, i.title, i.owner_name, i.unit, i.due, i.days_late, i.state)
+           for i in items))
 
 
 @main.command()

@@ -250,4 +250,28 @@ def targets_record(env: Env, target_id: str, amount: float, note: str, as_json: 
                    f"({target.percent:g}%)")
 
 
-COMMANDS = (start, phase, events, talks, targets)
+# -- report ---------------------------------------------------------------------------------
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "html"]),
+              default="table", show_default=True)
+@click.option("--today", type=date_type, metavar="YYYY-MM-DD",
+              help="Judge overdue items against this day instead of the clock.")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write to this file instead of stdout.")
+@pass_env
+def report(env: Env, fmt: str, today: datetime | None, out: Path | None) -> None:
+    """Progress by phase, type, state and unit; overdue items; targets; completion."""
+    from workflow.progress import build_report, render
+    from workflow.reports import write_atomically
+
+    text = render(build_report(env.campaign, as_date(today)), fmt)
+    if out is None:
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    write_atomically(out, text.encode("utf-8"))
+    click.echo(f"wrote {out}")
+
+
+COMMANDS = (start, phase, events, talks, targets, report)

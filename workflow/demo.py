@@ -1,148 +1,216 @@
-"""The main job on an embedded default: one self-review material taken through
-a return with a reason, a new revision, approvals and publicity, plus one of
-every other type, on a fresh SQLite database — then its history, the audit
-verification and the diagrams.  Everything goes through the public API.
+"""The main job: the whole 2014 campaign, start to close, on a fresh SQLite database.
+
+A generated roster of the federation starts the plan; every phase's
+deliverables go through review (with a return and its reason, a rejected
+research report researched again), the plan's events, talks and targets are
+recorded, one advance is forced with its reason, one rectification item is
+left overdue — then the report, the audit verification and the diagrams.
+Everything goes through the public API, like any other program would.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from . import diagram
+from . import demo_roster as R
+from . import diagram, plan_diagram, progress
 from .content import from_text
-from .errors import PermissionDenied
+from .errors import PermissionDenied, TransitionNotAllowed
+from .loader import load_directory, load_plan, shipped_definitions_dir, shipped_plan
+from .models import DeliverableView
+from .roster import read_roster
 from .service import Campaign
 
 Echo = Callable[..., Any]
 Table = Callable[[str | None, list[str], Iterable[Iterable[object]]], None]
-
-PEOPLE: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
-    ("wangmin", "王敏", ("office",), "群教办"),
-    ("lishuji", "李书记", ("principal", "leader"), "党组"),
-    ("zhangfu", "张副主席", ("leader",), "党组"),
-    ("liufu", "刘副主席", ("leader",), "党组"),
-    ("chendd", "陈督导", ("supervisor",), "市委督导组"),
-    ("zhoudd", "周督导", ("supervisor",), "市委督导组"),
-    ("zhaoyi", "赵一", ("member",), "保障部"),
-    ("zhibu1", "机关第一支部", ("branch",), "机关第一支部"),
-)
-
-SELF_REVIEW_V1 = """# 张副主席对照检查材料（初稿）
-
-## 一、存在的主要问题
-深入基层调研不够，联系服务职工群众“最后一公里”问题解决不到位。
-
-## 二、具体表现
-下基层次数偏少，听取一线职工意见不够充分。
-"""
-
-SELF_REVIEW_V2 = SELF_REVIEW_V1.replace("（初稿）", "（修改稿）") + """
-## 三、主观原因
-宗旨意识有所淡化，对群众路线的认识不够深刻。
-
-## 四、思想根源
-理论学习不够系统，党性修养有待加强。
-
-## 五、改进措施
-每季度深入联系点不少于一次，建好用好“四本台账”，即知即改。
-"""
-
-
-@dataclass(frozen=True)
-class Move:
-    actor: str
-    trigger: str
-    comment: str | None = None
+REPORT_DAY = date(2014, 9, 30)
 
 
 def run_demo(directory: Path, echo: Echo, table: Table) -> Campaign:
+    campaign = _fresh(directory)
+    roster = directory / "roster.csv"
+    roster.write_text(R.roster_csv(), encoding="utf-8")
+    plan = load_plan(shipped_plan())
+    created = campaign.start(R.OFFICE, plan, read_roster(roster))
+    echo(f"started {plan.spec.title}: {len(R.PEOPLE)} people, {len(created)} required "
+         f"deliverables, database {directory / 'demo.db'}")
+    walk = _Walk(campaign, echo)
+    for step in (walk.preparation, walk.study_and_listen, walk.find_and_criticise,
+                 walk.rectify_and_build, walk.summary):
+        step()
+    _show_history(campaign, walk.self_review, echo)
+    report = progress.build_report(campaign, REPORT_DAY)
+    echo(progress.render(report, "table"))
+    (directory / "report.html").write_text(progress.render(report, "html"), encoding="utf-8")
+    result = campaign.verify()
+    echo(f"audit verify: ok — {result.events} events, {result.deliverables} deliverables, "
+         f"head {result.head}")
+    _write_diagrams(campaign, directory, walk.self_review, echo)
+    return campaign
+
+
+def _fresh(directory: Path) -> Campaign:
     directory.mkdir(parents=True, exist_ok=True)
     database = directory / "demo.db"
     for stale in (database, *(database.with_name(database.name + s) for s in ("-wal", "-shm"))):
         stale.unlink(missing_ok=True)
     campaign = Campaign.open(f"sqlite:///{database}")
-    campaign.init(actor="wangmin")
-    for user_id, name, roles, unit in PEOPLE:
-        campaign.add_user("wangmin", user_id, name, roles, unit)
-    echo(f"database: {database} ({len(PEOPLE)} users, {len(campaign.definitions())} types)")
-
-    self_review = _self_review(campaign, echo)
-    _one_of_every_other_type(campaign)
-
-    echo(f"History of self-review material #{self_review}:")
-    for event in campaign.history(self_review):
-        move = f"{event.source or ''} → {event.dest}"
-        reason = f"  「{event.comment}」" if event.comment else ""
-        echo(f"  {event.seq:>3} {event.at[:19]} {event.actor} ({event.role}) {event.action} "
-             f"{event.trigger or ''} {move} rev {(event.revision or '')[:12]}{reason}")
-    table("All deliverables", ["id", "type", "title", "owner", "state"],
-          ((d.id, d.type, d.title, d.owner, f"{d.state} {d.state_label}")
-           for d in campaign.deliverables()))
-    report = campaign.verify()
-    echo(f"audit verify: ok — {report.events} events, {report.deliverables} deliverables, "
-         f"head {report.head}")
-    _write_diagrams(campaign, directory, self_review, echo)
+    campaign.init(actor=R.OFFICE)
     return campaign
 
 
-def _self_review(campaign: Campaign, echo: Echo) -> int:
-    item = campaign.create(
-        "zhangfu", "self_review", "张副主席对照检查材料", content=from_text(SELF_REVIEW_V1),
-        due=date(2014, 6, 30),
-    ).id
-    campaign.fire("zhangfu", item, "submit")
-    campaign.fire("lishuji", item, "return",
-                  "“四个剖析”不完整：缺主观原因和思想根源，并补充改进措施")
-    campaign.revise("zhangfu", item, from_text(SELF_REVIEW_V2))
-    campaign.fire("zhangfu", item, "submit")
-    try:
-        campaign.fire("zhangfu", item, "forward")
-    except PermissionDenied as refused:
-        echo(f"refused as expected: {refused}")
-    campaign.fire("lishuji", item, "forward")
-    campaign.fire("chendd", item, "approve", "剖析深刻，同意公示")
-    campaign.fire("wangmin", item, "archive", "公示期满无异议")
-    return item
+class _Walk:
+    """The campaign office's year, phase by phase."""
+
+    def __init__(self, campaign: Campaign, echo: Echo) -> None:
+        self.c = campaign
+        self.echo = echo
+        self.self_review = 0
+
+    def items(self, type_id: str) -> list[DeliverableView]:
+        return [d for d in self.c.deliverables(type_id=type_id) if d.plan_id]
+
+    def through(self, item: DeliverableView, *, to: str = "approve") -> None:
+        """Draft, submit, the first reader forwards, the supervisors approve."""
+        self.c.revise(item.owner, item.id, from_text(R.draft(item.title)))
+        self.c.fire(item.owner, item.id, "submit")
+        reader = R.OFFICE if item.type == "summary_report" else R.PRINCIPAL
+        self.c.fire(reader, item.id, "forward")
+        if to == "approve":
+            self.c.fire(R.SUPERVISORS[0], item.id, "approve", "符合要求，同意")
+
+    def advance(self, **force: Any) -> None:
+        event = self.c.advance(R.OFFICE, **force)
+        how = f"forced ({event.comment})" if event.action == "phase.force" else "gate held"
+        self.echo(f"phase {event.source} → {event.dest}: {how}")
+
+    def preparation(self) -> None:
+        for item in self.items("implementation_plan"):
+            self.through(item)
+        self.advance()
+
+    def study_and_listen(self) -> None:
+        c = self.c
+        c.record_event(R.OFFICE, "mobilisation_meeting", date(2014, 2, 26), days=0.5,
+                       supervisors_invited=True, minutes="党组书记作动员报告")
+        for n, day in enumerate((3, 10, 17, 24), start=1):
+            c.record_event(R.OFFICE, "study_session", date(2014, 3, day),
+                           minutes=f"第{n}次集中学习")
+        for n, theme in enumerate(R.THEMES):
+            c.record_event(R.OFFICE, "discussion_meeting", date(2014, 4, 1 + 7 * n), theme=theme)
+        short = c.record_event(R.OFFICE, "field_research", date(2014, 3, 12), days=1,
+                               person=R.LEADERS[1])
+        self.echo(f"field research of {R.name_of(R.LEADERS[1])} flagged: {short.flags[0]}")
+        for n, leader in enumerate(R.LEADERS):
+            c.record_event(R.OFFICE, "field_research", date(2014, 3, 18 + n), days=2,
+                           person=leader)
+        reports = self.items("research_report")
+        for item in reports:
+            self.through(item, to="forward")
+        rejected = reports[1]
+        c.fire(R.SUPERVISORS[1], rejected.id, "reject", R.RESEARCH_AGAIN)
+        c.fire(rejected.owner, rejected.id, "redraft")
+        c.revise(rejected.owner, rejected.id, from_text(R.draft(rejected.title, "重新调研稿")))
+        c.fire(rejected.owner, rejected.id, "submit")
+        c.fire(R.PRINCIPAL, rejected.id, "forward")
+        for item in reports:
+            c.fire(R.SUPERVISORS[0], item.id, "approve", "同意在一定范围交流")
+        self.echo(f"research report #{rejected.id} rejected and researched again")
+        self.advance()
+
+    def find_and_criticise(self) -> None:
+        c = self.c
+        for type_id in ("four_winds_list", "meeting_plan"):
+            for item in self.items(type_id):
+                self.through(item)
+        self._self_reviews()
+        self._talks()
+        c.record_event(R.OFFICE, "democratic_life_meeting", date(2014, 6, 26), days=1,
+                       supervisors_invited=True, minutes="督导组组长点评")
+        for branch in ("zhibu1", "zhibu2", "hmzhibu"):  # 文化宫支部 postponed
+            c.record_event(R.OFFICE, "organisational_life_meeting", date(2014, 7, 3),
+                           person=branch)
+        try:
+            c.advance(R.OFFICE)
+        except TransitionNotAllowed as refused:  # shown, then forced with a reason
+            self.echo(f"advance refused: {str(refused)[:150]}…")
+        self.advance(force=True, reason=R.FORCE_REASON)
+
+    def _self_reviews(self) -> None:
+        c = self.c
+        for item in self.items("self_review"):
+            if item.owner != R.LEADERS[0]:
+                self.through(item)
+                continue
+            self.self_review = item.id
+            name = R.name_of(item.owner)
+            c.revise(item.owner, item.id, from_text(R.SELF_REVIEW_V1.format(name=name)))
+            c.fire(item.owner, item.id, "submit")
+            c.fire(R.PRINCIPAL, item.id, "return", R.RETURN_REASON)
+            c.revise(item.owner, item.id, from_text(R.SELF_REVIEW_V2.format(name=name)))
+            c.fire(item.owner, item.id, "submit")
+            try:
+                c.fire(item.owner, item.id, "forward")
+            except PermissionDenied as refused:
+                self.echo(f"refused as it should be: {refused}")
+            c.fire(R.PRINCIPAL, item.id, "forward")
+            c.fire(R.SUPERVISORS[0], item.id, "approve", "剖析深刻，同意公示")
+
+    def _talks(self) -> None:
+        team = (R.PRINCIPAL, *R.LEADERS)
+        count = 0
+        for i, first in enumerate(team):
+            for second in team[i + 1:]:
+                talk = self.c.record_talk(first, first, second, date(2014, 6, 2 + count % 20))
+                self.c.confirm_talk(second, talk.id)
+                count += 1
+        self.echo(f"谈心谈话: {count} talks among {len(team)} team members, all confirmed")
+
+    def rectify_and_build(self) -> None:
+        c = self.c
+        for item in self.items("rectification_plan"):
+            self.through(item)
+        for owner, title, due in R.RECTIFICATION_ITEMS:
+            item = c.create(R.OFFICE, "rectification_item", title, owner=owner,
+                            content=from_text(R.draft(title)), due=date.fromisoformat(due))
+            c.fire(owner, item.id, "submit")
+            c.fire(R.PRINCIPAL, item.id, "forward")
+            c.fire(R.SUPERVISORS[1], item.id, "approve", "同意公示")
+            c.fire(owner, item.id, "start")
+            if owner == R.RECTIFICATION_ITEMS[0][0]:
+                c.fire(owner, item.id, "claim_done")
+                c.fire(R.OFFICE, item.id, "verify", "群众满意度测评95%")
+        for target_id, amount, note in R.TARGET_PROGRESS:
+            c.record_target(R.OFFICE, target_id, amount, note)
+        self.advance()
+
+    def summary(self) -> None:
+        for item in self.items("summary_report"):
+            self.through(item)
+        self.advance()
 
 
-OTHERS: tuple[tuple[str, str, str, tuple[Move, ...]], ...] = (
-    ("implementation_plan", "wangmin", "市总工会教育实践活动实施方案",
-     (Move("wangmin", "submit"), Move("lishuji", "forward"), Move("zhoudd", "approve"))),
-    ("four_winds_list", "wangmin", "市总工会“四风”具体表现",
-     (Move("wangmin", "submit"), Move("lishuji", "forward"), Move("chendd", "approve"),
-      Move("wangmin", "report"))),
-    ("meeting_plan", "wangmin", "专题民主生活会方案",
-     (Move("wangmin", "submit"), Move("lishuji", "forward"))),
-    ("research_report", "liufu", "刘副主席调研报告",
-     (Move("liufu", "submit"), Move("lishuji", "forward"),
-      Move("chendd", "reject", "调研时间不足2天，不符合要求，请重新调研"))),
-    ("rectification_item", "zhaoyi", "精简会议文件，整治文山会海",
-     (Move("zhaoyi", "submit"), Move("lishuji", "forward"), Move("zhoudd", "approve"),
-      Move("zhaoyi", "start"))),
-    ("rectification_plan", "liufu", "刘副主席个人整改措施",
-     (Move("liufu", "submit"), Move("lishuji", "forward"), Move("chendd", "approve"))),
-    ("summary_report", "lishuji", "市总工会教育实践活动总结报告", ()),
-)
+def _show_history(campaign: Campaign, item: int, echo: Echo) -> None:
+    echo(f"History of self-review material #{item}:")
+    for event in campaign.history(item):
+        move = f"{event.source or ''} → {event.dest}"
+        reason = f"  「{event.comment}」" if event.comment else ""
+        echo(f"  {event.seq:>4} {event.actor} ({event.role}) {event.action} "
+             f"{event.trigger or ''} {move} rev {(event.revision or '')[:12]}{reason}")
 
 
-def _one_of_every_other_type(campaign: Campaign) -> None:
-    for type_id, owner, title, moves in OTHERS:
-        item = campaign.create(owner, type_id, title,
-                               content=from_text(f"# {title}\n\n（正文）\n")).id
-        for move in moves:
-            campaign.fire(move.actor, item, move.trigger, move.comment)
-
-
-def _write_diagrams(campaign: Campaign, directory: Path, self_review: int, echo: Echo) -> None:
+def _write_diagrams(campaign: Campaign, directory: Path, item: int, echo: Echo) -> None:
     for spec in campaign.definitions():
         (directory / f"{spec.id}.svg").write_bytes(diagram.render(spec, "svg"))
-    view = campaign.get(self_review)
-    path = [diagram.Step(*step) for step in campaign.path(self_review)]
+    view = campaign.get(item)
+    path = [diagram.Step(*step) for step in campaign.path(item)]
     highlighted = diagram.render(campaign.definition_for(view), "svg", current=view.state,
                                  path=path)
-    (directory / f"self_review-{self_review}.svg").write_bytes(highlighted)
-    echo(f"diagrams: {directory}/*.svg (self_review-{self_review}.svg shows the path taken)")
+    (directory / f"self_review-{item}.svg").write_bytes(highlighted)
+    titles = {d.spec.id: d.spec.title for d in load_directory(shipped_definitions_dir())}
+    plan_diagram.regenerate_plan(directory, campaign.plan(), titles)
+    echo(f"report: {directory}/report.html; diagrams: {directory}/*.svg "
+         f"(self_review-{item}.svg shows the path taken)")
