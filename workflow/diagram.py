@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -22,7 +22,7 @@ import graphviz
 
 from .definition import ROLE_LABELS, Role, Rule, StateSpec, TransitionSpec, WorkflowSpec
 from .errors import CampaignError, InvalidInput
-from .loader import load_directory, shipped_definitions_dir
+from .loader import load_directory, load_plan, shipped_definitions_dir, shipped_plan
 
 #: Installed by fonts-noto-cjk; with a Latin-only font Graphviz draws boxes (tofu).
 CJK_FONT = "Noto Sans CJK SC"
@@ -35,6 +35,8 @@ _CURRENT_FILL = "#ffd54f"
 _VISITED_FILL = "#e3f2fd"
 _FINAL_FILL = "#e8f5e9"
 _PLAIN_FILL = "#ffffff"
+_OCCUPIED_FILL = "#ffe0b2"
+_PALE = "#b0bec5"
 #: Shown under an edge so a reader sees the rule without reading YAML.
 _RULE_MARKS: dict[Rule, str] = {
     Rule.OWNER_ONLY: "仅本人",
@@ -56,10 +58,21 @@ class Step(NamedTuple):
 
 
 def build_graph(
-    spec: WorkflowSpec, *, current: str | None = None, path: Sequence[Step] = ()
+    spec: WorkflowSpec,
+    *,
+    current: str | None = None,
+    path: Sequence[Step] = (),
+    counts: Mapping[str, int] | None = None,
 ) -> graphviz.Digraph:
-    """The state diagram of ``spec``; ``current`` and ``path`` are highlighted."""
+    """The state diagram of ``spec``; ``current`` and ``path`` are highlighted.
+
+    With ``counts`` (state → deliverables in it) every state shows its number,
+    occupied states stand out, empty ones are drawn pale, and arrows carry only
+    their Chinese name (roles and rules are on the plain diagram).
+    """
     _check_highlight(spec, current, path)
+    if counts is not None:
+        _check_counts(spec, counts)
     orders = _step_orders(path)
     visited = {name for step in path for name in (step.source, step.dest)}
     graph = graphviz.Digraph(
@@ -92,12 +105,18 @@ def build_graph(
     graph.node(_START, label="", shape="point", width="0.15", style="filled", fillcolor="black")
     graph.edge(_START, spec.initial, color="black")
     for state in spec.states:
-        graph.node(state.name, **_state_attrs(state, current, visited))
+        attrs = _state_attrs(state, current, visited)
+        if counts is not None:
+            attrs.update(_count_attrs(state, counts.get(state.name, 0)))
+        graph.node(state.name, **attrs)
     for transition in spec.transitions:
         # A transition with several sources is several arrows on paper.
         for source in transition.source:
             taken = orders.get((source, transition.trigger), [])
-            graph.edge(source, transition.dest, **_edge_attrs(transition, source, taken))
+            attrs = _edge_attrs(transition, source, taken)
+            if counts is not None:  # about where items sit: the move's name will do
+                attrs["label"] = transition.label
+            graph.edge(source, transition.dest, **attrs)
     return graph
 
 
@@ -109,6 +128,15 @@ def _check_highlight(spec: WorkflowSpec, current: str | None, path: Sequence[Ste
         transition = spec.transition(step.source, step.trigger)
         if transition is None or transition.dest != step.dest:
             raise InvalidInput(f"{spec.id} has no move {step.source} -{step.trigger}-> {step.dest}")
+
+
+def _check_counts(spec: WorkflowSpec, counts: Mapping[str, int]) -> None:
+    names = {s.name for s in spec.states}
+    for name, count in counts.items():
+        if name not in names:
+            raise InvalidInput(f"{spec.id} has no state {name!r}")
+        if count < 0:
+            raise InvalidInput(f"count for {name!r} is negative: {count}")
 
 
 def _step_orders(path: Sequence[Step]) -> dict[tuple[str, str], list[int]]:
@@ -128,6 +156,13 @@ def _state_attrs(state: StateSpec, current: str | None, visited: set[str]) -> di
     if state.name == current:
         attrs.update(fillcolor=_CURRENT_FILL, penwidth="2.5")
     return attrs
+
+
+def _count_attrs(state: StateSpec, count: int) -> dict[str, str]:
+    label = f"{state.label}\\n{state.label_en}\\n{count} 份"
+    if count:
+        return {"label": label, "fillcolor": _OCCUPIED_FILL, "penwidth": "2", "fontsize": "14"}
+    return {"label": label, "fillcolor": _PLAIN_FILL, "color": _PALE, "fontcolor": _PALE}
 
 
 def _edge_attrs(transition: TransitionSpec, source: str, taken: list[int]) -> dict[str, str]:
@@ -172,12 +207,19 @@ def render(
     """The diagram as ``svg``, ``png`` or ``dot`` bytes."""
     if fmt not in FORMATS:
         raise InvalidInput(f"unknown diagram format {fmt!r} (use one of: {', '.join(FORMATS)})")
-    graph = build_graph(spec, current=current, path=path)
+    return render_graph(build_graph(spec, current=current, path=path), fmt)
+
+
+def render_graph(graph: graphviz.Digraph, fmt: str) -> bytes:
+    """Any diagram as ``svg`` (stamped with its DOT's hash), ``png`` or ``dot`` bytes."""
+    if fmt not in FORMATS:
+        raise InvalidInput(f"unknown diagram format {fmt!r} (use one of: {', '.join(FORMATS)})")
     source: str = graph.source
     if fmt == "dot":
         return source.encode("utf-8")
     if fmt == "png":
         # Slides want a crisp bitmap; dpi only affects this copy, not the stamped DOT.
+        graph = graph.copy()
         graph.attr(dpi="150")
     output = _pipe(graph, fmt)
     return _stamp_svg(output, source) if fmt == "svg" else output
@@ -222,25 +264,30 @@ def regenerate(directory: Path, specs: Iterable[WorkflowSpec]) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for spec in specs:
-        source = build_graph(spec).source
-        svg = render(spec, "svg")  # before writing, so a failure leaves no half pair
-        dot_file, svg_file = directory / f"{spec.id}.dot", directory / f"{spec.id}.svg"
-        dot_file.write_bytes(source.encode("utf-8"))
-        svg_file.write_bytes(svg)
-        written += [dot_file, svg_file]
+        written += write_pair(directory, spec.id, build_graph(spec))
     return written
 
 
 def stale(directory: Path, specs: Iterable[WorkflowSpec]) -> list[str]:
     """Ids whose committed diagram is missing or no longer matches the definition."""
-    return [spec.id for spec in specs if not _up_to_date(directory, spec)]
+    return [spec.id for spec in specs if not pair_up_to_date(directory, spec.id, build_graph(spec))]
 
 
-def _up_to_date(directory: Path, spec: WorkflowSpec) -> bool:
-    source: str = build_graph(spec).source
+def write_pair(directory: Path, name: str, graph: graphviz.Digraph) -> list[Path]:
+    """Write ``<name>.dot`` and its stamped ``<name>.svg``; return both paths."""
+    svg = render_graph(graph, "svg")  # before writing, so a failure leaves no half pair
+    dot_file, svg_file = directory / f"{name}.dot", directory / f"{name}.svg"
+    dot_file.write_bytes(render_graph(graph, "dot"))
+    svg_file.write_bytes(svg)
+    return [dot_file, svg_file]
+
+
+def pair_up_to_date(directory: Path, name: str, graph: graphviz.Digraph) -> bool:
+    """Whether ``<name>.dot`` is ``graph``'s DOT and ``<name>.svg`` carries its hash."""
+    source: str = graph.source
     try:
-        dot = (directory / f"{spec.id}.dot").read_bytes()
-        svg = (directory / f"{spec.id}.svg").read_bytes()
+        dot = (directory / f"{name}.dot").read_bytes()
+        svg = (directory / f"{name}.svg").read_bytes()
     except FileNotFoundError:
         return False
     stamp = _SHA_COMMENT.format(dot_sha256(source)).encode("ascii")
@@ -248,7 +295,12 @@ def _up_to_date(directory: Path, spec: WorkflowSpec) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m workflow.diagram [--check] [DIR]``, for ``make diagrams`` and CI."""
+    """``python -m workflow.diagram [--check] [DIR]``, for ``make diagrams`` and CI.
+
+    Covers every shipped type's diagram and the shipped plan's phase and calendar
+    pictures (:mod:`workflow.plan_diagram`).
+    """
+    from . import plan_diagram  # it builds on this module
     parser = argparse.ArgumentParser(prog="python -m workflow.diagram")
     parser.add_argument("--check", action="store_true", help="only report stale diagrams")
     parser.add_argument(
@@ -256,13 +308,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     specs = [loaded.spec for loaded in load_directory(shipped_definitions_dir())]
+    titles = {spec.id: spec.title for spec in specs}
+    plan = load_plan(shipped_plan()).spec
     if args.check:
-        ids = stale(args.directory, specs)
+        ids = stale(args.directory, specs) + plan_diagram.stale_plan(args.directory, plan, titles)
         for spec_id in ids:
             print(f"stale diagram: {spec_id} (run `make diagrams`)")
         return 1 if ids else 0
-    for written in regenerate(args.directory, specs):
-        print(written)
+    written = regenerate(args.directory, specs)
+    for path in written + plan_diagram.regenerate_plan(args.directory, plan, titles):
+        print(path)
     return 0
 
 
