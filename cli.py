@@ -476,23 +476,39 @@ def audit_refusals(env: Env, as_json: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["svg", "png", "dot"]), default="svg",
               show_default=True)
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
-              help="Output file (default: TYPE.FORMAT, or stdout for dot).")
+              help="Output file (default: NAME.FORMAT, or stdout for dot).")
 @click.option("--deliverable", "deliverable_id", type=int,
               help="Highlight this deliverable's current state and the path it took.")
+@click.option("--counts", is_flag=True,
+              help="With TYPE: how many deliverables sit in each state.")
+@click.option("--campaign", "plan_file", is_flag=False, flag_value="-", default=None,
+              metavar="[FILE]", help="The campaign's phases and gates (the running one, with "
+              "its current phase, or the plan FILE).")
+@click.option("--calendar", is_flag=True,
+              help="The campaign's calendar: phases and due dates (with --campaign FILE, "
+              "that plan's).")
 @from_files
 @pass_env
 def diagram(env: Env, type_id: str | None, fmt: str, out: Path | None,
-            deliverable_id: int | None, directory: Path | None) -> None:
-    """Draw a deliverable type's flow with Graphviz (Chinese labels, roles on edges)."""
-    from workflow.reports import diagram_bytes, write_atomically
+            deliverable_id: int | None, counts: bool, plan_file: str | None, calendar: bool,
+            directory: Path | None) -> None:
+    """Draw a flow with Graphviz: a type, a deliverable's path, state counts, or the campaign."""
+    from workflow import reports
 
-    data, name = diagram_bytes(env.campaign if directory is None else None,
-                               type_id, fmt, deliverable_id, directory)
+    if plan_file is not None or calendar:
+        source = None if plan_file in (None, "-") else Path(plan_file)
+        data, name = reports.campaign_diagram(
+            env.campaign if source is None else None, source, calendar, fmt)
+    elif counts:
+        data, name = reports.counts_diagram(env.campaign, type_id, fmt)
+    else:
+        data, name = reports.diagram_bytes(env.campaign if directory is None else None,
+                                           type_id, fmt, deliverable_id, directory)
     if out is None and fmt == "dot":
         click.echo(data.decode("utf-8"), nl=False)
         return
     target = out or Path(f"{name}.{fmt}")
-    write_atomically(target, data)
+    reports.write_atomically(target, data)
     click.echo(f"wrote {target}")
 
 

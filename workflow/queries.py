@@ -161,6 +161,17 @@ class Queries:
             ).all()
             return [audit.as_view(r) for r in rows]
 
+    def events(self, action: str | None = None) -> list[EventView]:
+        """The whole audit log, oldest first; ``action`` keeps events whose
+        action equals it or starts with it followed by a dot (``phase``)."""
+        query = select(AuditEvent).order_by(col(AuditEvent.seq))
+        if action:
+            query = query.where(
+                (col(AuditEvent.action) == action) | col(AuditEvent.action).startswith(f"{action}.")
+            )
+        with self._read() as session:
+            return [audit.as_view(r) for r in session.exec(query).all()]
+
     def path(self, deliverable_id: int) -> list[tuple[str, str, str]]:
         """The moves a deliverable has made, in order: (source, trigger, dest)."""
         return [

@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .definition import ROLE_LABELS, Role, WorkflowSpec
 from .errors import InvalidInput, NotFound
 from .models import DeliverableView
 from .queries import Queries
+
+if TYPE_CHECKING:
+    from .plan_service import PlanOps
 
 
 def definition_json(spec: WorkflowSpec) -> dict[str, Any]:
@@ -93,6 +96,43 @@ def diagram_bytes(
     path = [diagram.Step(*step) for step in queries.path(deliverable_id)]
     data = diagram.render(queries.definition_for(view), fmt, current=view.state, path=path)
     return data, f"{view.type}-{deliverable_id}"
+
+
+def campaign_diagram(
+    queries: PlanOps | None, plan_file: Path | None, calendar: bool, fmt: str
+) -> tuple[bytes, str]:
+    """The campaign's phase machine (current phase highlighted when running) or calendar."""
+    from . import loader, plan_diagram
+
+    if queries is None:
+        if plan_file is None:
+            raise InvalidInput("name the plan FILE or run against a started campaign")
+        plan, current = loader.load_plan(plan_file).spec, None
+    else:
+        plan, current = queries.plan(), queries.phase()
+    titles = plan_diagram.shipped_titles() if queries is None else {
+        spec.id: spec.title for spec in queries.definitions()}
+    if calendar:
+        graph, name = plan_diagram.calendar_graph(plan, titles), f"{plan.id}-calendar"
+    else:
+        graph = plan_diagram.phase_graph(plan, titles, current=current)
+        name = f"{plan.id}-phases"
+    return plan_diagram.render_graph(graph, fmt), name
+
+
+def counts_diagram(queries: Queries, type_id: str | None, fmt: str) -> tuple[bytes, str]:
+    """A type's flow with how many deliverables sit in each state."""
+    from . import plan_diagram
+
+    if type_id is None:
+        raise InvalidInput("--counts needs the deliverable TYPE")
+    spec = queries.definition(type_id)
+    counts = {state.name: 0 for state in spec.states}
+    for item in queries.deliverables(type_id=type_id):
+        if item.state in counts:  # items under an older definition may use other states
+            counts[item.state] += 1
+    graph = plan_diagram.state_counts_graph(spec, counts)
+    return plan_diagram.render_graph(graph, fmt), f"{type_id}-counts"
 
 
 def write_atomically(target: Path, data: bytes) -> None:
