@@ -138,7 +138,8 @@ def verify_chain(events: Iterable[AuditEvent], digest: str | None = None) -> str
 
 def _parse_digest(digest: str) -> tuple[int, str]:
     seq, _, value = digest.partition(":")
-    if not seq.isdigit() or len(value) != 64 or value.strip("0123456789abcdefABCDEF"):
+    decimal = seq.isascii() and seq.isdecimal()
+    if not decimal or len(value) != 64 or value.strip("0123456789abcdefABCDEF"):
         raise InvalidInput(f"digest {digest!r} is not of the form SEQ:SHA256")
     return int(seq), value.lower()
 

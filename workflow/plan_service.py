@@ -181,8 +181,11 @@ class PlanOps(WriteBase):
             if existing is None:
                 self._insert_user(session, who, Role.OFFICE.value, person.id, person.name,
                                   person.roles, person.unit)
-            elif set(self._roles(session, person.id)) != set(person.roles):
-                raise InvalidInput(f"roster: {person.id} already exists with other roles")
+            elif (existing.name, existing.unit, set(self._roles(session, person.id))) != (
+                person.name, person.unit, set(person.roles)
+            ):
+                raise InvalidInput(
+                    f"roster: {person.id} already exists with another name, unit or roles")
             progress(f"user {person.id}")
 
     def _create_required(
@@ -270,12 +273,11 @@ class PlanOps(WriteBase):
             who = self._actor(session, actor)
             run = self._run(session, plan_id)
             spec = self._plan_spec(run)
-            try:
-                spec.event(kind)
-            except KeyError:
+            if kind not in {e.kind for e in spec.events}:
                 known = ", ".join(e.kind for e in spec.events)
-                raise InvalidInput(f"unknown event kind {kind!r} (known: {known})") from None
-            if not who.has(Role.OFFICE) and person != who.id:
+                raise InvalidInput(f"unknown event kind {kind!r} (known: {known})")
+            own = spec.event(kind).per is not None and person == who.id
+            if not (who.has(Role.OFFICE) or own):
                 raise PermissionDenied(who.id, f"record {kind}",
                                        "the office records events; others only their own")
             if person is not None and session.get(User, person) is None:

@@ -53,13 +53,16 @@ class RosterError(InvalidInput):
 
 def read_roster(path: Path) -> list[Person]:
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise InvalidInput(f"roster {path}: no such file") from None
-    except UnicodeDecodeError:
-        raise InvalidInput(f"roster {path}: not UTF-8 (save it as UTF-8)") from None
     except OSError as exc:
         raise InvalidInput(f"roster {path}: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InvalidInput(f"roster {path}: line {line}: not UTF-8 (save it as UTF-8)") from None
     rows = _yaml_rows(text, str(path)) if path.suffix in (".yaml", ".yml") else _csv_rows(text)
     return _validate(rows, str(path))
 
