@@ -1,0 +1,335 @@
+"""Helpers for the campaign-plan tests: rosters, template databases, and
+bringing a started campaign's deliverables, events and talks to what a gate needs.
+
+Everything that decides *who may act* or *what satisfies a gate* is computed
+here from the plan file, the definitions and the roster alone, never by
+asking the engine's policy or gate code, so the tests judge the engine.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, timedelta
+from itertools import combinations
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import yaml
+
+from workflow import Campaign, from_text
+from workflow.definition import TransitionSpec, WorkflowSpec
+from workflow.loader import LoadedPlan, load_plan, shipped_definitions_dir, shipped_plan
+from workflow.plan import EventSpec, GateItem, PhaseSpec
+from workflow.roster import read_roster
+
+PLAN: LoadedPlan = load_plan(shipped_plan())
+SPEC = PLAN.spec
+PLAN_ID = SPEC.id
+DEFINITIONS = shipped_definitions_dir()
+COMMENT = "测试理由"
+FORCE_REASON = "测试：直接进入该阶段"
+
+#: Leaf phases in order, with their dotted paths, as the plan file lists them.
+LEAVES: list[tuple[str, PhaseSpec]] = SPEC.leaves()
+LEAF_PATHS: list[str] = [path for path, _ in LEAVES]
+
+
+class P(NamedTuple):
+    id: str
+    name: str
+    roles: tuple[str, ...]
+    unit: str | None = None
+
+
+#: The roster most tests start from: two office users, a principal who is not
+#: a leader (so every leader's deliverable has a principal other than its
+#: owner to forward it), two leaders, a supervisor, a member, two branches.
+STANDARD: tuple[P, ...] = (
+    P("office1", "王敏", ("office",), "群教办"),
+    P("office2", "孙丽", ("office",), "组织部"),
+    P("prin", "李书记", ("principal",), "党组"),
+    P("leader1", "张副主席", ("leader",), "党组"),
+    P("leader2", "刘副主席", ("leader",), "党组"),
+    P("sup1", "陈督导", ("supervisor",), "市委督导组"),
+    P("member1", "赵一", ("member",), "保障部"),
+    P("branch1", "机关第一支部", ("branch",), "机关第一支部"),
+    P("branch2", "机关第二支部", ("branch",), "机关第二支部"),
+)
+STARTER = "office1"
+
+
+def name_of(people: Iterable[P], user_id: str) -> str:
+    return next(p.name for p in people if p.id == user_id)
+
+
+# -- roster files ------------------------------------------------------------------
+
+
+def write_csv(path: Path, people: Sequence[P]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["id", "name", "roles", "unit"])
+        for p in people:
+            writer.writerow([p.id, p.name, " ".join(p.roles), p.unit or ""])
+    return path
+
+
+def write_yaml(path: Path, people: Sequence[P], *, top: bool = True) -> Path:
+    rows = [{"id": p.id, "name": p.name, "roles": list(p.roles),
+             **({"unit": p.unit} if p.unit else {})} for p in people]
+    data: Any = {"people": rows} if top else rows
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def roster(tmp: Path, people: Sequence[P], name: str = "roster.csv") -> list[Any]:
+    """``people`` written to a CSV roster and read back through the engine's reader."""
+    return read_roster(write_csv(tmp / name, people))
+
+
+# -- databases -----------------------------------------------------------------------
+
+
+_SHM = Path("/dev/shm")
+
+
+@contextmanager
+def scratch(fallback: Callable[[], Path]) -> Iterator[Path]:
+    """A directory for a test database, on tmpfs where there is one: every engine
+    write is an fsync'd commit (synchronous=FULL), which a disk makes slow.
+    ``fallback`` (say, the tmp_path fixture) is asked for only where there is none."""
+    if not (_SHM.is_dir() and os.access(_SHM, os.W_OK)):
+        yield fallback()
+        return
+    directory = Path(tempfile.mkdtemp(prefix="campaign-test-", dir=_SHM))
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+#: Parsed definitions and plans, shared by every engine a test process opens.
+#: Both caches are keyed by the sha256 of the source text, so sharing them
+#: cannot mix two versions up; it only spares re-parsing the same YAML for
+#: every test (pure-Python YAML is most of a test's time otherwise).
+_SPECS: dict[str, Any] = {}
+_PLANS: dict[str, Any] = {}
+
+
+def open_db(path: Path) -> Campaign:
+    campaign = Campaign.open(f"sqlite:///{path}")
+    if isinstance(getattr(campaign, "_specs", None), dict):
+        campaign._specs = _SPECS
+    if isinstance(getattr(campaign, "_plans", None), dict):
+        campaign._plans = _PLANS
+    return campaign
+
+
+def new_db(path: Path) -> Campaign:
+    campaign = open_db(path)
+    campaign.init(DEFINITIONS)
+    return campaign
+
+
+def freeze(campaign: Campaign, path: Path) -> Path:
+    """Close ``campaign`` and fold the WAL into ``path`` so a plain copy carries it all."""
+    campaign.engine.dispose()
+    with sqlite3.connect(path) as raw:
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+def copy_db(template: Path, directory: Path) -> Path:
+    target = directory / "campaign.db"
+    shutil.copy(template, target)
+    return target
+
+
+def build_started(directory: Path, people: Sequence[P] = STANDARD) -> Path:
+    """A database with the shipped plan started on ``people`` (closed, ready to copy)."""
+    path = directory / "started.db"
+    campaign = new_db(path)
+    campaign.start(STARTER, PLAN, roster(directory, people))
+    return freeze(campaign, path)
+
+
+TABLES = ("app_user", "user_role", "deliverable", "revision", "plan_run", "audit_event",
+          "event_record", "talk", "target_entry")
+
+
+def table_counts(db_path: Path) -> dict[str, int]:
+    with sqlite3.connect(db_path) as raw:
+        return {t: raw.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+
+
+class State(NamedTuple):
+    """Everything a refused campaign write must leave untouched."""
+
+    counts: dict[str, int]
+    audit_hashes: list[str]
+    plan_runs: list[tuple[Any, ...]]
+    deliverables: list[tuple[Any, ...]]
+    talks: list[tuple[Any, ...]]
+    targets: list[tuple[Any, ...]]
+
+
+def db_state(db_path: Path) -> State:
+    with sqlite3.connect(db_path) as raw:
+        def rows(sql: str) -> list[tuple[Any, ...]]:
+            return raw.execute(sql).fetchall()
+        return State(
+            table_counts(db_path),
+            [r[0] for r in rows("SELECT hash FROM audit_event ORDER BY seq")],
+            rows("SELECT id, phase, version, updated_at FROM plan_run ORDER BY id"),
+            rows("SELECT id, state, version, updated_at FROM deliverable ORDER BY id"),
+            rows("SELECT * FROM talk ORDER BY id"),
+            rows("SELECT * FROM target_entry ORDER BY id"),
+        )
+
+
+def audit_rows(campaign: Campaign) -> list[dict[str, Any]]:
+    """The whole audit log, with each event's ``detail`` decoded."""
+    rows = [json.loads(line) for line in campaign.export("jsonl")]
+    for row in rows:
+        row["detail"] = json.loads(row["detail"]) if row["detail"] else None
+    return rows
+
+
+# -- who may fire what (from the spec and the roster, not from policy) -----------------
+
+
+def may_fire(user: str, roles: Iterable[str], owner: str, transition: TransitionSpec) -> bool:
+    if not set(roles) & set(transition.roles):
+        return False
+    if transition.owner_only and user != owner:
+        return False
+    return not (transition.not_owner and user == owner)
+
+
+def path_between(spec: WorkflowSpec, start: str, target: str) -> list[TransitionSpec]:
+    """A shortest path of transitions from ``start`` to ``target``."""
+    came: dict[str, tuple[str, TransitionSpec] | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        state = queue.popleft()
+        for transition in spec.transitions_from(state):
+            if transition.dest not in came:
+                came[transition.dest] = (state, transition)
+                queue.append(transition.dest)
+    if target not in came:
+        raise ValueError(f"{spec.id}: {target!r} unreachable from {start!r}")
+    steps: list[TransitionSpec] = []
+    step = came[target]
+    while step is not None:
+        state, transition = step
+        steps.append(transition)
+        step = came[state]
+    return steps[::-1]
+
+
+def drive_to(campaign: Campaign, deliverable_id: int, target: str) -> None:
+    """Owner adds content, then each move is fired by the first legal roster user."""
+    item = campaign.get(deliverable_id)
+    spec = campaign.definition_for(item)
+    if item.revision is None:
+        campaign.revise(item.owner, deliverable_id, from_text(f"# {item.title}\n\n正文\n"))
+    users = campaign.users()
+    for transition in path_between(spec, item.state, target):
+        actor = next((u.id for u in users if may_fire(u.id, u.roles, item.owner, transition)),
+                     None)
+        assert actor is not None, f"nobody may {transition.trigger} #{deliverable_id}"
+        campaign.fire(actor, deliverable_id, transition.trigger, COMMENT)
+    assert campaign.get(deliverable_id).state == target
+
+
+# -- satisfying gate items -------------------------------------------------------------
+
+
+def holders(campaign: Campaign, role: str) -> list[str]:
+    return [u.id for u in campaign.users() if role in u.roles]
+
+
+def team_ids(campaign: Campaign) -> list[str]:
+    return [u.id for u in campaign.users() if {"principal", "leader"} & set(u.roles)]
+
+
+def expected_pairs(campaign: Campaign) -> list[tuple[str, str]]:
+    return [tuple(sorted(pair)) for pair in combinations(team_ids(campaign), 2)]  # type: ignore[misc]
+
+
+def valid_event_kwargs(spec: EventSpec, index: int = 0) -> dict[str, Any]:
+    """Arguments for a record of ``spec`` that keeps every rule of the plan."""
+    held_on = spec.deadline or date(2014, 3, 10)
+    return {
+        "held_on": held_on - timedelta(days=index),
+        "days": spec.min_days or 0.5,
+        "supervisors_invited": spec.supervisors_invited,
+        "theme": spec.themes[index % len(spec.themes)] if spec.themes else None,
+    }
+
+
+def record_valid_events(campaign: Campaign, spec: EventSpec, skip: Iterable[str] = ()) -> None:
+    """Enough valid records of ``spec`` for its gate (one per holder, or min_count)."""
+    if spec.per:
+        for person in holders(campaign, spec.per):
+            if person not in skip:
+                campaign.record_event(STARTER, spec.kind, person=person,
+                                      **valid_event_kwargs(spec))
+    else:
+        for i in range(spec.min_count):
+            campaign.record_event(STARTER, spec.kind, **valid_event_kwargs(spec, i))
+
+
+def hold_all_talks(campaign: Campaign) -> None:
+    """Every team pair recorded by one party and confirmed by the other."""
+    for a, b in expected_pairs(campaign):
+        talk = campaign.record_talk(a, a, b, date(2014, 6, 1))
+        campaign.confirm_talk(b, talk.id)
+
+
+def satisfy(campaign: Campaign, item: GateItem) -> None:
+    if item.deliverable is not None:
+        for d in campaign.deliverables(type_id=item.deliverable):
+            if d.plan_id == PLAN_ID and d.state not in item.states:
+                drive_to(campaign, d.id, item.states[0])
+    elif item.event is not None:
+        record_valid_events(campaign, SPEC.event(item.event))
+    else:
+        hold_all_talks(campaign)
+
+
+def satisfy_phase(campaign: Campaign, leaf: str) -> None:
+    for item in SPEC.leaf(leaf).gate:
+        satisfy(campaign, item)
+
+
+def item_name(item: GateItem) -> str:
+    """The name a person reading the refusal would look for."""
+    if item.deliverable is not None:
+        return item.deliverable
+    if item.event is not None:
+        return SPEC.event(item.event).label
+    return SPEC.talks.label if SPEC.talks else "谈心谈话"
+
+
+def item_id(item: GateItem) -> str:
+    if item.deliverable is not None:
+        return item.deliverable
+    if item.event is not None:
+        return item.event
+    return "talks"
+
+
+def force_to(campaign: Campaign, leaf: str) -> None:
+    """Force the campaign forward (as the office, with a reason) until ``leaf`` is current."""
+    assert leaf in LEAF_PATHS
+    while campaign.phase() != leaf:
+        campaign.advance(STARTER, force=True, reason=FORCE_REASON)
