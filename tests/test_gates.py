@@ -221,21 +221,21 @@ def test_only_office_or_principal_advance(c: Campaign, db: Path, actor: str) -> 
 FLAGGED = {
     # case: (event kind, arguments breaking one rule, fragment of the flag)
     "field trip of one day": (
-        "field_research", {"person": "leader1", "days": 1}, "at least 2"),
+        "field_research", {"person": "leader1", "days": 1}, "少于规定的 2 天"),
     "mobilisation after the deadline": (
-        "mobilisation_meeting", {"held_on": date(2014, 3, 1)}, "after the deadline 2014-02-28"),
+        "mobilisation_meeting", {"held_on": date(2014, 3, 1)}, "晚于规定时限 2014-02-28"),
     "mobilisation without supervisors": (
-        "mobilisation_meeting", {"supervisors_invited": False}, "not invited"),
+        "mobilisation_meeting", {"supervisors_invited": False}, "未邀请市委督导组"),
     "discussion off the five themes": (
-        "discussion_meeting", {"theme": "如何开好会"}, "theme"),
+        "discussion_meeting", {"theme": "如何开好会"}, "主题「如何开好会」"),
     "discussion with no theme": (
-        "discussion_meeting", {"theme": None}, "theme"),
+        "discussion_meeting", {"theme": None}, "主题「」"),
     "democratic life meeting of half a day": (
-        "democratic_life_meeting", {"days": 0.5}, "at least 1"),
+        "democratic_life_meeting", {"days": 0.5}, "少于规定的 1 天"),
     "democratic life meeting without supervisors": (
-        "democratic_life_meeting", {"supervisors_invited": False}, "not invited"),
+        "democratic_life_meeting", {"supervisors_invited": False}, "未邀请市委督导组"),
     "branch meeting for a non-branch": (
-        "organisational_life_meeting", {"person": "member1"}, "branch"),
+        "organisational_life_meeting", {"person": "member1"}, "党支部"),
 }
 
 
@@ -294,7 +294,7 @@ def test_flagged_records_alone_block_the_study_gate(c: Campaign, db: Path) -> No
     c.record_event(STARTER, "mobilisation_meeting", date(2014, 3, 1), supervisors_invited=True)
     c.record_event(STARTER, "mobilisation_meeting", date(2014, 2, 25))
     message = str(refused_advance(c, db, TransitionNotAllowed))
-    assert "动员大会" in message and "0 of 1" in message
+    assert "动员大会" in message and "有效记录 0 次，规定 1 次" in message
 
 
 # Who records what: the office records any event; anyone else only an event the

@@ -133,6 +133,8 @@ BAD_YAML = {
                   "- {id: b, name: 乙, roles: [leader], age: 3}\n", 2, "age"),
     "not a mapping": ("- {id: a, name: 甲, roles: [office]}\n- just a name\n", 2, "mapping"),
     "not a list": ("people: 3\n", 1, "id, name, roles"),
+    "yaml syntax error": ("- {id: a, name: 甲, roles: [office]\n- {id: b}\n", 2, "YAML"),
+    "duplicate key": ("- {id: a, name: 甲, name: 乙, roles: [office]}\n", 1, "duplicate key"),
 }
 
 
@@ -165,6 +167,11 @@ def test_a_bad_yaml_item_is_reported_with_its_line(
     assert len(error.problems) == 1
     assert error.problems[0].startswith(f"line {line}: ")
     assert fragment in error.problems[0]
+
+
+def test_empty_trailing_cells_from_a_spreadsheet_are_ignored(work: Path) -> None:
+    people = read_roster(write(work, "r.csv", f"{HEADER}office1,王敏,office,群教办,,\n"))
+    assert [(p.id, p.unit) for p in people] == [("office1", "群教办")]
 
 
 def test_a_roster_with_a_header_and_nobody_is_refused(work: Path) -> None:

@@ -115,14 +115,14 @@ def test_a_team_of_n_owes_n_times_n_minus_1_over_2_talks(
     assert len(check.missing) == len(pairs)
     for a, b in pairs:
         (line,) = [m for m in check.missing if a.name in m and b.name in m]
-        assert "not recorded" in line
+        assert "未记录" in line
 
     talks = [c.record_talk(a.id, a.id, b.id, HELD) for a, b in pairs]
     for (_, b), talk in zip(pairs[:-1], talks, strict=False):
         c.confirm_talk(b.id, talk.id)
     if pairs:
         (line,) = talks_check(c).missing  # the last one is still waiting
-        assert f"awaiting confirmation by {pairs[-1][1].name}" in line
+        assert f"待{pairs[-1][1].name}确认" in line
         c.confirm_talk(pairs[-1][1].id, talks[-1].id)
     assert talks_check(c).satisfied
     assert len(c.talks()) == len(pairs)
@@ -264,10 +264,10 @@ def test_the_talks_gate_names_unrecorded_and_unconfirmed_pairs(c: Campaign, db: 
     missing = talks_check(c).missing
     assert len(missing) == 2
     (unrecorded,) = [m for m in missing if "张副主席" in m]
-    assert "刘副主席" in unrecorded and "not recorded" in unrecorded
+    assert "刘副主席" in unrecorded and "未记录" in unrecorded
     (waiting,) = [m for m in missing if "李书记" in m]
-    assert "刘副主席" in waiting and "awaiting confirmation by 刘副主席" in waiting
-    assert "李书记" not in waiting.split("by", 1)[1]
+    assert "刘副主席" in waiting and "待刘副主席确认" in waiting
+    assert "李书记" not in waiting.split("：", 1)[1]
 
     message = str(refused(c, db, TransitionNotAllowed, lambda: c.advance(STARTER)))
     assert unrecorded in message and waiting in message

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
-from .definition import Role, WorkflowSpec
+from .definition import KNOWN_ROLES, ROLE_LABELS, Role, WorkflowSpec
 from .models import DeliverableView, EventRecordView, TalkView, UserView
 from .plan import EventSpec, GateItem, PhaseSpec, PlanSpec
 
@@ -55,18 +55,22 @@ def event_flags(spec: EventSpec, record: EventRecordView, people: Sequence[UserV
     """Rules the record breaks; it is kept, but it does not count for the gate."""
     flags = []
     if spec.deadline and record.held_on > spec.deadline:
-        flags.append(f"held {record.held_on}, after the deadline {spec.deadline}")
+        flags.append(f"{record.held_on} 召开，晚于规定时限 {spec.deadline}")
     if spec.min_days and record.days < spec.min_days:
-        flags.append(f"{record.days:g} day(s), the plan asks for at least {spec.min_days:g}")
+        flags.append(f"时长 {record.days:g} 天，少于规定的 {spec.min_days:g} 天")
     if spec.supervisors_invited and not record.supervisors_invited:
-        flags.append("the supervision group was not invited")
+        flags.append("未邀请市委督导组")
     if spec.themes and record.theme not in spec.themes:
-        flags.append(f"theme {record.theme!r} is not one of the plan's {len(spec.themes)}")
+        flags.append(f"主题「{record.theme or ''}」不在方案规定的 {len(spec.themes)} 个主题之内")
     if spec.per:
         holder = next((p for p in people if p.id == record.person), None)
         if holder is None or spec.per not in holder.roles:
-            flags.append(f"needs the {spec.per} it belongs to (--person)")
+            flags.append(f"须注明所属的{_role_label(spec.per)}（--person）")
     return flags
+
+
+def _role_label(role: str) -> str:
+    return ROLE_LABELS[Role(role)][0] if role in KNOWN_ROLES else role
 
 
 # -- talks --------------------------------------------------------------------------
@@ -106,15 +110,13 @@ def _deliverable_check(type_id: str, states: Iterable[str], facts: Facts) -> Che
     wanted = tuple(states)
     items = [d for d in facts.deliverables if d.type == type_id]
     spec = facts.specs.get(type_id)
-    if spec is None:
-        label = f"{type_id}: every one in {' / '.join(wanted)}"
-    else:
-        names = " / ".join(f"{spec.state(s).label}" for s in wanted)
-        label = f"{spec.title} ({type_id}): every one in {names} ({' / '.join(wanted)})"
+    title = spec.title if spec else type_id
+    names = " / ".join(spec.state(s).label for s in wanted) if spec else " / ".join(wanted)
+    label = f"{title}：全部达到「{names}」({type_id}: {' / '.join(wanted)})"
     if not items:
-        return Check(label, (f"no {type_id} has been created",))
+        return Check(label, (f"尚未建立任何{title} ({type_id})",))
     return Check(label, tuple(
-        f"#{d.id} {d.title} ({facts.name(d.owner)}) is in {d.state} {d.state_label}"
+        f"#{d.id} {d.title}（{facts.name(d.owner)}）当前为「{d.state_label}」({d.state})"
         for d in items if d.state not in wanted
     ))
 
@@ -125,14 +127,14 @@ def _event_check(spec: EventSpec, facts: Facts) -> Check:
     flagged = tuple(f"record #{r.id} ({r.held_on}): {'; '.join(r.flags)}"
                     for r in records if r.flags)
     if spec.per:
-        label = f"{spec.label}: one per {spec.per}"
+        label = f"{spec.label}：每名{_role_label(spec.per)}各 1 次 ({spec.kind})"
         done = {r.person for r in valid}
-        missing = tuple(f"{p.name} ({p.id}) has none" for p in facts.holders(spec.per)
+        missing = tuple(f"{p.name}（{p.id}）尚无有效记录" for p in facts.holders(spec.per)
                         if p.id not in done)
         return Check(label, missing, flagged)
-    label = f"{spec.label}: at least {spec.min_count}"
+    label = f"{spec.label}：至少 {spec.min_count} 次 ({spec.kind})"
     short = spec.min_count - len(valid)
-    missing = (f"{len(valid)} of {spec.min_count} recorded",) if short > 0 else ()
+    missing = (f"有效记录 {len(valid)} 次，规定 {spec.min_count} 次",) if short > 0 else ()
     return Check(label, missing, flagged)
 
 
@@ -144,11 +146,11 @@ def _talks_check(facts: Facts) -> Check:
         talk = held.get(pair)
         names = f"{facts.name(pair[0])}–{facts.name(pair[1])}"
         if talk is None:
-            missing.append(f"{names}: not recorded")
+            missing.append(f"{names}：未记录")
         elif not talk.confirmed:
             waiting = [facts.name(u) for u, at in ((talk.first, talk.first_confirmed_at),
                                                    (talk.second, talk.second_confirmed_at))
                        if at is None]
-            missing.append(f"{names}: awaiting confirmation by {', '.join(waiting)}")
-    label = f"谈心谈话: all {len(pairs)} pairs of the leadership team, confirmed by both"
+            missing.append(f"{names}：待{'、'.join(waiting)}确认")
+    label = f"谈心谈话：领导班子两两谈心 {len(pairs)} 次，双方确认 (talks)"
     return Check(label, tuple(missing))

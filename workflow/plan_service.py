@@ -232,7 +232,7 @@ class PlanOps(WriteBase):
             if missing and not force:
                 raise TransitionNotAllowed(
                     f"cannot leave {spec.leaf(run.phase).label}: {len(missing)} missing — "
-                    + "; ".join(missing))
+                    + "；".join(missing))
             if force:
                 if not who.has(Role.OFFICE):
                     raise PermissionDenied(who.id, "force an advance", "needs role office")

@@ -59,7 +59,7 @@ class PhaseRow(View):
     label: str
     label_en: str
     parent_label: str | None
-    status: str  # done / current / upcoming
+    status: str  # done / current / upcoming / closed (the final phase reached)
     start: date | None
     end: date | None
     dates_from_plan: bool
@@ -307,6 +307,8 @@ def _phases(plan: PlanSpec, current: str, required: Sequence[DeliverableView]) -
         mine = [d for d in required if d.phase in (phase.name, path)]
         done = sum(1 for d in mine if is_complete(d, plan))
         status = "done" if index < here else "current" if index == here else "upcoming"
+        if status == "current" and phase.final:
+            status = "closed"
         rows.append(PhaseRow(
             path=path, label=phase.label, label_en=phase.label_en,
             parent_label=_parent_label(plan, path), status=status, start=phase.start,

@@ -18,7 +18,7 @@ from .errors import InvalidInput
 from .progress import FORMATS, Report
 from .reports import role_label
 
-STATUS = {"done": "已完成", "current": "进行中", "upcoming": "未开始"}
+STATUS = {"done": "已完成", "current": "进行中", "upcoming": "未开始", "closed": "已结束"}
 
 
 @dataclass(frozen=True)

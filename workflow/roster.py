@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .definition import KNOWN_ROLES
-from .errors import InvalidInput
+from .errors import DefinitionError, InvalidInput
 from .loader import parse_yaml
 
 
@@ -63,8 +63,15 @@ def read_roster(path: Path) -> list[Person]:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise InvalidInput(f"roster {path}: line {line}: not UTF-8 (save it as UTF-8)") from None
-    rows = _yaml_rows(text, str(path)) if path.suffix in (".yaml", ".yml") else _csv_rows(text)
-    return _validate(rows, str(path))
+    if path.suffix in (".yaml", ".yml"):
+        try:
+            rows = list(_yaml_rows(text, str(path)))
+        except DefinitionError as error:  # the YAML reader speaks of definitions
+            problem = f"line {error.location.line or 1}: {error.problem}"
+            raise RosterError(str(path), [problem]) from None
+    else:
+        rows = list(_csv_rows(text))
+    return _validate(iter(rows), str(path))
 
 
 def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -76,7 +83,8 @@ def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
         if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
             continue
         clean = {k: v for k, v in row.items() if k is not None and v not in (None, "")}
-        if None in row:
+        # Spreadsheets often end rows with empty cells; only text beyond the header counts.
+        if any((cell or "").strip() for cell in row.get(None) or []):
             clean["__extra__"] = row[None]
         yield reader.line_num, clean
 
