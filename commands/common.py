@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -15,11 +13,13 @@ if TYPE_CHECKING:
     from workflow.service import Campaign
 
 
-@dataclass
 class Env:
-    db: str | None
-    user: str | None
-    _campaign: Campaign | None = None
+    """The global options, and the engine opened on first use."""
+
+    def __init__(self, db: str | None, user: str | None) -> None:
+        self.db = db
+        self.user = user
+        self._campaign: Campaign | None = None
 
     @property
     def campaign(self) -> Campaign:
@@ -35,6 +35,8 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print only J
 
 
 def emit_json(data: Any) -> None:
+    import json  # only JSON output pays for it: start-up time is budgeted
+
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 

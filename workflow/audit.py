@@ -18,10 +18,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Connection
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from .database import as_connection
 from .errors import AuditVerificationFailed, InvalidInput
 from .models import AuditEvent, Deliverable, EventView
 
@@ -64,22 +65,23 @@ def head(session: Session) -> AuditEvent | None:
     return session.exec(select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(1)).first()
 
 
-def append(session: Session, **fields: Any) -> EventView:
-    """Add the next event to the chain inside the caller's write transaction.
+_EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
+# Built once: on every write's path, statement construction would cost more
+# than the SQL itself.
+_HEAD = sa_select(_EVENTS.c.seq, _EVENTS.c.hash).order_by(_EVENTS.c.seq.desc()).limit(1)
+_INSERT = _EVENTS.insert()
 
-    Core statements rather than ORM objects: this is on every write's path.
-    """
-    last = session.execute(
-        sa_select(AuditEvent.seq, AuditEvent.hash)  # type: ignore[call-overload]
-        .order_by(col(AuditEvent.seq).desc())
-        .limit(1)
-    ).first()
+
+def append(session: Session | Connection, **fields: Any) -> EventView:
+    """Add the next event to the chain inside the caller's write transaction."""
+    connection = as_connection(session)
+    last = connection.execute(_HEAD).first()
     fields["seq"] = last.seq + 1 if last else 1
     fields["prev_hash"] = last.hash if last else GENESIS
     for name in HASHED_FIELDS:
         fields.setdefault(name, None)
     fields["hash"] = event_hash(fields)
-    session.execute(insert(AuditEvent).values(**fields))
+    connection.execute(_INSERT, fields)
     return EventView.model_validate(fields)
 
 

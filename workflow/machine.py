@@ -43,7 +43,11 @@ class DeliverableMachine:
             ignore_invalid_triggers=False,
             queued=False,
         )
-        # add_model/remove_model mutate the machine: one move at a time.
+        # One token stands for whichever deliverable is being moved: set to
+        # its state, triggered, read back.  One move at a time per machine.
+        self._states = frozenset(s.name for s in spec.states)
+        self._token = _Token()
+        self._machine.add_model(self._token, initial=spec.initial)
         self._lock = threading.Lock()
 
     @property
@@ -57,21 +61,20 @@ class DeliverableMachine:
                 f"{self.spec.id} has no trigger {trigger!r} "
                 f"(known: {', '.join(sorted(self.spec.triggers))})"
             )
-        token = _Token()
+        if state not in self._states:
+            raise InvalidInput(f"{state!r} is not a state of {self.spec.id}")
         with self._lock:
-            self._machine.add_model(token, initial=state)
+            self._machine.set_state(state, model=self._token)
             try:
-                fired = token.trigger(trigger)  # type: ignore[attr-defined]
+                fired = self._token.trigger(trigger)  # type: ignore[attr-defined]
             except MachineError:
                 raise TransitionNotAllowed(
                     f"{trigger!r} cannot fire from state {state!r} "
                     f"(possible: {', '.join(self.triggers_from(state)) or 'none'})"
                 ) from None
-            finally:
-                self._machine.remove_model(token)
-        if fired is not True:  # never let a silent False through
-            raise TransitionNotAllowed(f"{trigger!r} did not fire from state {state!r}")
-        return token.state
+            if fired is not True:  # never let a silent False through
+                raise TransitionNotAllowed(f"{trigger!r} did not fire from state {state!r}")
+            return self._token.state
 
     def triggers_from(self, state: str) -> list[str]:
         return sorted(self._machine.get_triggers(state))

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, bindparam
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
@@ -34,6 +35,27 @@ from .models import (
     UserView,
     WorkflowDefinition,
 )
+
+_USERS = User.__table__  # type: ignore[attr-defined]
+_ROLES = UserRole.__table__  # type: ignore[attr-defined]
+_REVISIONS = Revision.__table__  # type: ignore[attr-defined]
+_DELIVERABLES = Deliverable.__table__  # type: ignore[attr-defined]
+# Built once: these run on every write.
+_ACTOR = (
+    sa_select(_USERS.c.id, _ROLES.c.role)
+    .outerjoin(_ROLES, _ROLES.c.user_id == _USERS.c.id)
+    .where(_USERS.c.id == bindparam("user"))
+)
+_LATEST_SHA = (
+    sa_select(_REVISIONS.c.sha256)
+    .where(_REVISIONS.c.deliverable_id == bindparam("item"))
+    .order_by(_REVISIONS.c.number.desc())
+    .limit(1)
+)
+_STATE_OF = sa_select(
+    _DELIVERABLES.c.id, _DELIVERABLES.c.definition_sha, _DELIVERABLES.c.owner_id,
+    _DELIVERABLES.c.state, _DELIVERABLES.c.version,
+).where(_DELIVERABLES.c.id == bindparam("item"))
 
 
 class Queries:
@@ -232,25 +254,25 @@ class Queries:
                            url.render_as_string(hide_password=True))
         self._schema_checked = True
 
-    def _actor(self, session: Session, user_id: str | None) -> policy.Actor:
+    def _actor(self, session: Session | Connection, user_id: str | None) -> policy.Actor:
         if not user_id:
             raise InvalidInput("who is acting? give --as USER or set CAMPAIGN_USER")
-        rows = session.execute(
-            sa_select(User.id, UserRole.role)  # type: ignore[call-overload]
-            .outerjoin(UserRole, col(UserRole.user_id) == col(User.id))
-            .where(col(User.id) == user_id)
-        ).all()
+        rows = database.as_connection(session).execute(_ACTOR, {"user": user_id}).all()
         if not rows:
             raise NotFound("user", user_id)
         return policy.Actor(user_id, frozenset(r.role for r in rows if r.role))
 
-    def _latest_sha(self, session: Session, deliverable_id: int) -> str | None:
-        return session.execute(
-            sa_select(Revision.sha256)  # type: ignore[call-overload]
-            .where(col(Revision.deliverable_id) == deliverable_id)
-            .order_by(col(Revision.number).desc())
-            .limit(1)
-        ).scalar()
+    def _latest_sha(self, session: Session | Connection, deliverable_id: int) -> str | None:
+        sha: str | None = database.as_connection(session).execute(
+            _LATEST_SHA, {"item": deliverable_id}).scalar()
+        return sha
+
+    def _state_of(self, session: Session | Connection, deliverable_id: int) -> Any:
+        """The columns a move needs, without loading an ORM object."""
+        row = database.as_connection(session).execute(_STATE_OF, {"item": deliverable_id}).first()
+        if row is None:
+            raise NotFound("deliverable", deliverable_id)
+        return row
 
     def _roles(self, session: Session, user_id: str) -> tuple[str, ...]:
         return tuple(session.exec(

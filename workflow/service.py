@@ -108,12 +108,12 @@ class Campaign(PlanOps):
     def revise(self, actor: str | None, deliverable_id: int, content: Content) -> RevisionView:
         with self._writing() as session:
             who = self._actor(session, actor)
-            item = self._deliverable(session, deliverable_id)
+            item = self._state_of(session, deliverable_id)
             spec = self.spec(item.definition_sha)
             policy.require_revisable(who, item.owner_id, item.state, spec, deliverable_id)
             number = len(self._revisions(session, deliverable_id)) + 1
             sha = self._add_revision(session, deliverable_id, number, content, who.id)
-            self._bump(session, item, item.version, item.state)
+            self._bump(session, deliverable_id, item.version, item.state)
             audit.append(
                 session, at=self._now(), actor=who.id, role=_owner_role(who, spec),
                 action="revise", deliverable_id=deliverable_id, source=item.state,
@@ -128,9 +128,9 @@ class Campaign(PlanOps):
     ) -> EventView:
         """Fire ``trigger`` on a deliverable: check, move and audit in one transaction."""
         comment = (comment or "").strip() or None
-        with self._writing() as session:
+        with self._writing_core() as session:
             who = self._actor(session, actor)
-            item = self._deliverable(session, deliverable_id)
+            item = self._state_of(session, deliverable_id)
             if expected_version is not None and expected_version != item.version:
                 raise Conflict(deliverable_id, expected_version, item.version)
             spec = self.spec(item.definition_sha)
@@ -143,7 +143,7 @@ class Campaign(PlanOps):
             if revision is None:
                 raise TransitionNotAllowed("it has no content yet (campaign revise)",
                                            deliverable_id)
-            self._bump(session, item, item.version, dest)
+            self._bump(session, deliverable_id, item.version, dest)
             return audit.append(
                 session, at=self._now(), actor=who.id, role=role, action="transition",
                 deliverable_id=deliverable_id, trigger=trigger, source=item.state, dest=dest,

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Engine, update
-from sqlmodel import Session, col
+from sqlalchemy import Connection, Engine, bindparam
+from sqlmodel import Session
 
 from . import audit, database, policy
 from .content import Content
@@ -31,6 +31,16 @@ def utc_now() -> datetime:
 
 def timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+_DELIVERABLES = Deliverable.__table__  # type: ignore[attr-defined]
+_MOVE = (
+    _DELIVERABLES.update()
+    .where(_DELIVERABLES.c.id == bindparam("b_id"),
+           _DELIVERABLES.c.version == bindparam("b_version"))
+    .values(state=bindparam("b_state"), version=bindparam("b_next"),
+            updated_at=bindparam("b_at"))
+)
 
 
 class WriteBase(Queries):
@@ -80,17 +90,17 @@ class WriteBase(Queries):
         )
         return item.id
 
-    def _bump(self, session: Session, item: Deliverable, version: int, state: str) -> None:
+    def _bump(
+        self, session: Session | Connection, deliverable_id: int, version: int, state: str
+    ) -> None:
         """Compare-and-set on the version: the optimistic lock that also holds
         on databases without BEGIN IMMEDIATE."""
-        result = session.execute(
-            update(Deliverable)
-            .where(col(Deliverable.id) == item.id, col(Deliverable.version) == version)
-            .values(state=state, version=version + 1, updated_at=self._now())
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise Conflict(item.id or 0, version, version + 1)
+        result = database.as_connection(session).execute(_MOVE, {
+            "b_id": deliverable_id, "b_version": version, "b_state": state,
+            "b_next": version + 1, "b_at": self._now(),
+        })
+        if result.rowcount != 1:
+            raise Conflict(deliverable_id, version, version + 1)
 
     def _add_revision(
         self, session: Session, deliverable_id: int, number: int, content: Content, author: str
@@ -106,10 +116,20 @@ class WriteBase(Queries):
     def _writing(self) -> Iterator[Session]:
         """A write transaction; a permission refusal inside it is rolled back
         and then noted in the access log."""
+        with self._noting_refusals(), database.write_transaction(self.engine) as session:
+            yield session
+
+    @contextmanager
+    def _writing_core(self) -> Iterator[Connection]:
+        """The same, on a bare connection: moves need no ORM objects."""
+        with self._noting_refusals(), database.write_connection(self.engine) as connection:
+            yield connection
+
+    @contextmanager
+    def _noting_refusals(self) -> Iterator[None]:
         self._require_schema()
         try:
-            with database.write_transaction(self.engine) as session:
-                yield session
+            yield
         except PermissionDenied as refusal:
             self._note_refusal(refusal)
             raise
