@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from plan_helpers import build_started, copy_db, freeze, new_db, open_db, scratch
 
 from workflow import Campaign, from_text
 
@@ -86,3 +87,35 @@ def snapshot(db_path: Path) -> Snapshot:
 
 def text(body: str = "正文") -> object:
     return from_text(f"# 材料\n\n{body}\n")
+
+
+# -- the campaign plan: one started template per session, copied per test -----------
+
+
+@pytest.fixture(scope="session")
+def started_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_started(tmp_path_factory.mktemp("started"))
+
+
+@pytest.fixture(scope="session")
+def empty_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("empty") / "empty.db"
+    return freeze(new_db(path), path)
+
+
+@pytest.fixture
+def work(request: pytest.FixtureRequest) -> Iterator[Path]:
+    with scratch(lambda: request.getfixturevalue("tmp_path")) as directory:
+        yield directory
+
+
+@pytest.fixture
+def db(started_template: Path, work: Path) -> Path:
+    return copy_db(started_template, work)
+
+
+@pytest.fixture
+def c(db: Path) -> Iterator[Campaign]:
+    campaign = open_db(db)
+    yield campaign
+    campaign.engine.dispose()

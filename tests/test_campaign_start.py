@@ -22,11 +22,8 @@ from plan_helpers import (
     audit_rows,
     copy_db,
     db_state,
-    freeze,
-    new_db,
     open_db,
     roster,
-    scratch,
 )
 
 from workflow import Campaign
@@ -64,18 +61,6 @@ def expected(people: tuple[P, ...]) -> list[tuple[object, ...]]:
         out += [(req.deliverable, p.id, req.title.replace("{name}", p.name), req.due, req.phase)
                 for p in owners]
     return out
-
-
-@pytest.fixture(scope="session")
-def empty_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("empty") / "empty.db"
-    return freeze(new_db(path), path)
-
-
-@pytest.fixture
-def work(request: pytest.FixtureRequest) -> Iterator[Path]:
-    with scratch(lambda: request.getfixturevalue("tmp_path")) as directory:
-        yield directory
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ reason and is audited; a refused advance writes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,19 +19,15 @@ from plan_helpers import (
     SPEC,
     STARTER,
     audit_rows,
-    build_started,
-    copy_db,
     db_state,
     drive_to,
     force_to,
     hold_all_talks,
     item_id,
     item_name,
-    open_db,
     record_valid_events,
     satisfy,
     satisfy_phase,
-    scratch,
     valid_event_kwargs,
 )
 
@@ -43,29 +38,6 @@ from workflow.gates import Check
 GATE_ITEMS = [(path, i) for path, phase in LEAVES for i in range(len(phase.gate))]
 GATE_IDS = [f"{path}-{item_id(SPEC.leaf(path).gate[i])}" for path, i in GATE_ITEMS]
 GATED = [path for path, phase in LEAVES if phase.gate]
-
-
-@pytest.fixture(scope="session")
-def started_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_started(tmp_path_factory.mktemp("started"))
-
-
-@pytest.fixture
-def work(request: pytest.FixtureRequest) -> Iterator[Path]:
-    with scratch(lambda: request.getfixturevalue("tmp_path")) as directory:
-        yield directory
-
-
-@pytest.fixture
-def db(started_template: Path, work: Path) -> Path:
-    return copy_db(started_template, work)
-
-
-@pytest.fixture
-def c(db: Path) -> Iterator[Campaign]:
-    campaign = open_db(db)
-    yield campaign
-    campaign.engine.dispose()
 
 
 def check_of(c: Campaign, leaf: str, **kind: Any) -> Check:

@@ -6,7 +6,6 @@ start, a starter who is not office) leaves the database exactly as it was."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,10 +18,7 @@ from plan_helpers import (
     build_started,
     copy_db,
     db_state,
-    freeze,
-    new_db,
     open_db,
-    scratch,
     write_csv,
     write_yaml,
 )
@@ -33,18 +29,6 @@ from workflow.roster import Person, RosterError, read_roster
 
 HEADER = "id,name,roles,unit\n"
 GOOD_ROW = "office1,王敏,office,群教办\n"
-
-
-@pytest.fixture(scope="session")
-def empty_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("empty") / "empty.db"
-    return freeze(new_db(path), path)
-
-
-@pytest.fixture
-def work(request: pytest.FixtureRequest) -> Iterator[Path]:
-    with scratch(lambda: request.getfixturevalue("tmp_path")) as directory:
-        yield directory
 
 
 @pytest.fixture

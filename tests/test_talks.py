@@ -4,7 +4,6 @@ confirmed; only the parties (or the office) record, only the parties confirm."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from itertools import combinations
 from pathlib import Path
@@ -16,15 +15,11 @@ from plan_helpers import (
     STARTER,
     P,
     audit_rows,
-    build_started,
     copy_db,
     db_state,
     force_to,
-    freeze,
-    new_db,
     open_db,
     roster,
-    scratch,
 )
 
 from workflow import Campaign
@@ -65,35 +60,6 @@ def refused(c: Campaign, db: Path, error: type[CampaignError], call: object) -> 
     assert type(info.value) is error, repr(info.value)
     assert db_state(db) == before
     return info.value
-
-
-@pytest.fixture(scope="session")
-def started_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_started(tmp_path_factory.mktemp("started"))
-
-
-@pytest.fixture
-def work(request: pytest.FixtureRequest) -> Iterator[Path]:
-    with scratch(lambda: request.getfixturevalue("tmp_path")) as directory:
-        yield directory
-
-
-@pytest.fixture(scope="session")
-def empty_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("empty") / "empty.db"
-    return freeze(new_db(path), path)
-
-
-@pytest.fixture
-def db(started_template: Path, work: Path) -> Path:
-    return copy_db(started_template, work)
-
-
-@pytest.fixture
-def c(db: Path) -> Iterator[Campaign]:
-    campaign = open_db(db)
-    yield campaign
-    campaign.engine.dispose()
 
 
 # -- how many pairs ------------------------------------------------------------------

@@ -5,7 +5,6 @@ entry with a note corrects, every entry is audited, and nothing is ever edited
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +14,7 @@ from plan_helpers import (
     SPEC,
     STARTER,
     audit_rows,
-    build_started,
-    copy_db,
     db_state,
-    open_db,
-    scratch,
 )
 
 from workflow import Campaign
@@ -27,29 +22,6 @@ from workflow.errors import CampaignError, InvalidInput, PermissionDenied
 from workflow.models import TargetView
 
 TARGET_IDS = [t.id for t in SPEC.targets]
-
-
-@pytest.fixture(scope="session")
-def started_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_started(tmp_path_factory.mktemp("started"))
-
-
-@pytest.fixture
-def work(request: pytest.FixtureRequest) -> Iterator[Path]:
-    with scratch(lambda: request.getfixturevalue("tmp_path")) as directory:
-        yield directory
-
-
-@pytest.fixture
-def db(started_template: Path, work: Path) -> Path:
-    return copy_db(started_template, work)
-
-
-@pytest.fixture
-def c(db: Path) -> Iterator[Campaign]:
-    campaign = open_db(db)
-    yield campaign
-    campaign.engine.dispose()
 
 
 def target(c: Campaign, target_id: str) -> TargetView:
