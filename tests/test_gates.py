@@ -6,6 +6,7 @@ reason and is audited; a refused advance writes nothing."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,12 @@ from plan_helpers import (
 )
 
 from workflow import Campaign
-from workflow.errors import CampaignError, PermissionDenied, TransitionNotAllowed
+from workflow.errors import (
+    AuditVerificationFailed,
+    CampaignError,
+    PermissionDenied,
+    TransitionNotAllowed,
+)
 from workflow.gates import Check
 
 GATE_ITEMS = [(path, i) for path, phase in LEAVES for i in range(len(phase.gate))]
@@ -375,3 +381,15 @@ def test_the_talks_gate_item_is_satisfied_by_all_pairs(c: Campaign) -> None:
     assert "谈心谈话" in check.label and not check.satisfied
     hold_all_talks(c)
     assert check_of(c, leaf, talks=True).satisfied
+
+
+# -- the audit replays the campaign's phases --------------------------------------------
+
+
+def test_verify_replays_the_phase_moves(c: Campaign, db: Path) -> None:
+    force_to(c, "implementation.find_and_criticise")
+    assert c.verify().events > 0
+    with sqlite3.connect(db) as raw:  # the stored phase no longer matches its events
+        raw.execute("UPDATE plan_run SET phase = 'summary'")
+    with pytest.raises(AuditVerificationFailed, match="stored in phase 'summary'"):
+        c.verify()

@@ -234,6 +234,7 @@ class EventView(View):
     dest: str | None
     comment: str | None
     revision: str | None
+    detail: str | None = None
     prev_hash: str
     hash: str
 

@@ -56,6 +56,10 @@ class PhaseMachine:
     def initial(self) -> str:
         return self.leaves[0]
 
+    @property
+    def final(self) -> str:
+        return self.leaves[-1]
+
     def next_phase(self, phase: str) -> str:
         """The leaf phase that follows ``phase``; raises in the final phase."""
         token = _Token()

@@ -14,7 +14,14 @@ from sqlmodel import Session, col, select, update
 
 from . import audit, loader, policy
 from .definition import Role
-from .errors import Conflict, InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
+from .errors import (
+    AuditVerificationFailed,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    TransitionNotAllowed,
+)
 from .gates import Check, Facts, checklist, event_flags, pair_key, team
 from .models import (
     EventRecord,
@@ -27,7 +34,7 @@ from .models import (
     TargetView,
     User,
 )
-from .phases import phase_machine
+from .phases import PhaseMachine, phase_machine
 from .plan import PlanSpec
 from .roster import Person
 from .writes import WriteBase, detail
@@ -133,6 +140,17 @@ class PlanOps(WriteBase):
             )
             for t in plan.targets
         ]
+
+    def verify(self, digest: str | None = None) -> audit.VerifyReport:
+        """Deliverables' checks, plus each campaign's phase moves replayed
+        through its phase machine to the phase stored on it."""
+        report = super().verify(digest)
+        events = self.events("plan") + self.events("phase")
+        for plan_id in self.plan_ids():
+            row, spec = self._plan_row(plan_id)
+            mine = sorted((e for e in events if _plan_of(e) == plan_id), key=lambda e: e.seq)
+            _replay_phases(mine, row, phase_machine(spec))
+        return report
 
     # -- starting -------------------------------------------------------------------------
 
@@ -374,6 +392,30 @@ class PlanOps(WriteBase):
                          detail=detail({"plan": run.id, "target": target_id,
                                         "amount": amount}))
         return next(t for t in self.targets(plan_id) if t.id == target_id)
+
+
+def _plan_of(event: EventView) -> str | None:
+    plan = json.loads(event.detail or "{}").get("plan")
+    return plan if isinstance(plan, str) else None
+
+
+def _replay_phases(events: Sequence[EventView], row: PlanRun, machine: PhaseMachine) -> None:
+    phase: str | None = None
+    for event in events:
+        if event.action == "plan.start":
+            expected = machine.initial if phase is None else None
+        else:
+            moves_on = phase is not None and phase == event.source and phase != machine.final
+            expected = machine.next_phase(phase) if moves_on and phase else None
+        if expected is None or event.dest != expected:
+            raise AuditVerificationFailed(
+                event.seq, f"campaign {row.id}: {event.action} {event.source} → {event.dest} "
+                "does not follow from the phases before it")
+        phase = event.dest
+    if phase != row.phase:
+        raise AuditVerificationFailed(
+            None, f"campaign {row.id} is stored in phase {row.phase!r} but its events lead to "
+            f"{phase!r}")
 
 
 def _owners(
