@@ -27,6 +27,7 @@ class Rule(StrEnum):
     OWNER_ONLY = "owner_only"  # only the deliverable's owner, e.g. submit
     NOT_OWNER = "not_owner"  # no self-approval
     REQUIRES_COMMENT = "requires_comment"  # every return or rejection needs a reason
+    CONTENT_COMPLETE = "content_complete"  # the content has every required section
 
 
 class Role(StrEnum):
@@ -98,6 +99,10 @@ class TransitionSpec(_Spec):
     def requires_comment(self) -> bool:
         return Rule.REQUIRES_COMMENT in self.rules
 
+    @property
+    def content_complete(self) -> bool:
+        return Rule.CONTENT_COMPLETE in self.rules
+
     @model_validator(mode="after")
     def _rules_consistent(self) -> TransitionSpec:
         if self.owner_only and self.not_owner:
@@ -105,6 +110,37 @@ class TransitionSpec(_Spec):
         if len(set(self.rules)) != len(self.rules):
             raise ValueError("a rule is listed twice")
         return self
+
+
+class SectionSpec(_Spec):
+    """A part the content must have: a heading naming one of ``keywords``,
+    or (for rules such as a meeting's length) a line matching ``pattern``."""
+
+    name: Annotated[str, Field(pattern=_IDENT)]
+    label: Annotated[str, Field(min_length=1)]
+    keywords: tuple[str, ...] = ()
+    pattern: str | None = None
+
+    @model_validator(mode="after")
+    def _something_to_look_for(self) -> SectionSpec:
+        if not self.keywords and not self.pattern:
+            raise ValueError(f"section {self.name!r} needs keywords or a pattern")
+        if self.pattern:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"section {self.name!r}: bad pattern: {exc}") from None
+        return self
+
+
+class PublicitySpec(_Spec):
+    """Entering ``publicity`` opens a window of working days; an objection during
+    it fires ``objection_trigger``; ``campaign tick`` fires ``close_trigger``
+    once it has ended without one."""
+
+    working_days: Annotated[int, Field(ge=1, le=60)]
+    objection_trigger: str = "object"
+    close_trigger: str | None = None
 
 
 class WorkflowSpec(_Spec):
@@ -119,6 +155,9 @@ class WorkflowSpec(_Spec):
     create_roles: Annotated[tuple[str, ...], Field(min_length=1)]
     states: Annotated[tuple[StateSpec, ...], Field(min_length=1)]
     transitions: Annotated[tuple[TransitionSpec, ...], Field(min_length=1)]
+    #: What the content must contain before a ``content_complete`` move.
+    required_sections: tuple[SectionSpec, ...] = ()
+    publicity: PublicitySpec | None = None
 
     @model_validator(mode="after")
     def _references_resolve(self) -> WorkflowSpec:
@@ -187,6 +226,12 @@ def reference_problems(spec: WorkflowSpec) -> Iterator[tuple[str, str]]:
                 f"transitions.{index}.dest",
                 f"{transition.trigger}: dest state {transition.dest!r} is not declared",
             )
+    if spec.publicity is not None:
+        for field in ("objection_trigger", "close_trigger"):
+            trigger = getattr(spec.publicity, field)
+            if trigger is not None and spec.transition("publicity", trigger) is None:
+                yield (f"publicity.{field}",
+                       f"no transition {trigger!r} leaves the publicity state")
 
 
 def is_identifier(text: str) -> bool:

@@ -177,6 +177,77 @@ class TargetEntry(SQLModel, table=True):
     at: str
 
 
+# -- documents: opinions, attachments, publicity, rectification ---------------------
+
+
+class Opinion(SQLModel, table=True):
+    """A review opinion (审核意见) on a revision, optionally on one line of it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    deliverable_id: int = Field(foreign_key="deliverable.id", index=True)
+    revision_number: int | None = None
+    revision_sha: str | None = None
+    line: int | None = None
+    author_id: str = Field(foreign_key="app_user.id")
+    text: str
+    at: str
+    #: The audit event of the return or rejection this opinion gives the reason of.
+    event_seq: int | None = None
+
+
+class Attachment(SQLModel, table=True):
+    """A file kept content-addressed in the attachment store, named per deliverable."""
+
+    __table_args__ = (UniqueConstraint("deliverable_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    deliverable_id: int = Field(foreign_key="deliverable.id", index=True)
+    name: str
+    sha256: str = Field(index=True)
+    size: int
+    media_type: str
+    author_id: str = Field(foreign_key="app_user.id")
+    at: str
+
+
+class PublicityWindow(SQLModel, table=True):
+    """The days a deliverable stays public (公示期), and how the window ended."""
+
+    __tablename__ = "publicity_window"
+
+    id: int | None = Field(default=None, primary_key=True)
+    deliverable_id: int = Field(foreign_key="deliverable.id", index=True)
+    opened_on: date
+    closes_on: date
+    closed_at: str | None = None
+    outcome: str | None = None  # "objection" or "ended"
+
+
+class Rectification(SQLModel, table=True):
+    """The five fields of a rectification item (整改事项、措施、责任、时限、效果)
+    and the office's rating of its effect."""
+
+    deliverable_id: int = Field(foreign_key="deliverable.id", primary_key=True)
+    matter: str
+    measures: str
+    responsible_id: str = Field(foreign_key="app_user.id")
+    deadline: date
+    effect: str
+    rating: str | None = None
+    rated_by: str | None = None
+    rated_at: str | None = None
+
+
+class ProgressNote(SQLModel, table=True):
+    __tablename__ = "progress_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    deliverable_id: int = Field(foreign_key="deliverable.id", index=True)
+    author_id: str = Field(foreign_key="app_user.id")
+    text: str
+    at: str
+
+
 # -- views ------------------------------------------------------------------
 
 
@@ -293,3 +364,47 @@ class TargetView(View):
     @property
     def percent(self) -> float:
         return round(100 * self.done / self.goal, 1)
+
+
+class OpinionView(View):
+    id: int
+    deliverable_id: int
+    revision_number: int | None
+    revision_sha: str | None
+    line: int | None
+    author: str
+    text: str
+    at: str
+    event_seq: int | None
+
+
+class AttachmentView(View):
+    id: int
+    deliverable_id: int
+    name: str
+    sha256: str
+    size: int
+    media_type: str
+    author: str
+    at: str
+
+
+class WindowView(View):
+    deliverable_id: int
+    opened_on: date
+    closes_on: date
+    closed_at: str | None
+    outcome: str | None
+
+
+class RectificationView(View):
+    deliverable_id: int
+    matter: str
+    measures: str
+    responsible: str
+    deadline: date
+    effect: str
+    rating: str | None
+    rated_by: str | None
+    rated_at: str | None
+    notes: tuple[str, ...] = ()

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from . import audit, database, loader, policy
+from . import audit, database, loader, moves, policy
 from .checks import errors_in, lint
 from .content import Content
 from .definition import Role, WorkflowSpec
@@ -124,13 +124,16 @@ class Campaign(PlanOps):
 
     def fire(
         self, actor: str | None, deliverable_id: int, trigger: str, comment: str | None = None,
-        expected_version: int | None = None,
+        expected_version: int | None = None, *, today: date | None = None,
     ) -> EventView:
-        """Fire ``trigger`` on a deliverable: check, move and audit in one transaction."""
+        """Fire ``trigger`` on a deliverable: check, move and audit in one transaction.
+
+        ``today`` (default: the campaign's calendar day) decides publicity windows.
+        """
         comment = (comment or "").strip() or None
-        with self._writing_core() as session:
-            who = self._actor(session, actor)
-            item = self._state_of(session, deliverable_id)
+        with self._writing_core() as connection:
+            who = self._actor(connection, actor)
+            item = self._state_of(connection, deliverable_id)
             if expected_version is not None and expected_version != item.version:
                 raise Conflict(deliverable_id, expected_version, item.version)
             spec = self.spec(item.definition_sha)
@@ -139,17 +142,23 @@ class Campaign(PlanOps):
             assert transition is not None  # the machine just fired it
             role = policy.transition_role(who, item.owner_id, transition, deliverable_id)
             policy.require_reason(transition, comment, deliverable_id)
-            revision = self._latest_sha(session, deliverable_id)
+            revision = moves.latest_revision(connection, deliverable_id)
             if revision is None:
                 raise TransitionNotAllowed("it has no content yet (campaign revise)",
                                            deliverable_id)
-            self._bump(session, deliverable_id, item.version, dest)
-            return audit.append(
-                session, at=self._now(), actor=who.id, role=role, action="transition",
+            move = moves.Move(deliverable_id, spec, transition, item.state, dest, who.id,
+                              comment, today or self.today(), self._now())
+            moves.check_content(connection, move)
+            moves.check_publicity(connection, move)
+            self._bump(connection, deliverable_id, item.version, dest)
+            event = audit.append(
+                connection, at=move.now, actor=who.id, role=role, action="transition",
                 deliverable_id=deliverable_id, trigger=trigger, source=item.state, dest=dest,
-                comment=comment, revision=revision,
+                comment=comment, revision=revision[1],
             )
-
+            moves.record_publicity(connection, move)
+            moves.record_reason(connection, move, revision, event.seq)
+            return event
 
 
 def _owner_role(actor: policy.Actor, spec: WorkflowSpec) -> str | None:

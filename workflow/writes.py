@@ -8,9 +8,11 @@ both write users, deliverables, revisions and audit events the same way.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, Engine, bindparam
 from sqlmodel import Session
@@ -43,6 +45,14 @@ _MOVE = (
 )
 
 
+def campaign_zone() -> ZoneInfo:
+    name = os.environ.get("CAMPAIGN_TZ", "Asia/Shanghai")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"CAMPAIGN_TZ={name!r} is not a time zone") from None
+
+
 class WriteBase(Queries):
     def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
         super().__init__(engine)
@@ -50,6 +60,10 @@ class WriteBase(Queries):
 
     def _now(self) -> str:
         return timestamp(self.clock())
+
+    def today(self) -> date:
+        """The calendar day where the campaign runs (``CAMPAIGN_TZ``, default Asia/Shanghai)."""
+        return self.clock().astimezone(campaign_zone()).date()
 
     def _insert_user(
         self, session: Session, actor: str, role: str | None, user_id: str, name: str,

@@ -1,0 +1,114 @@
+"""What a move does besides changing state, inside the move's transaction:
+the content check before it, the publicity window around it, and the review
+opinion that quotes a return's reason.  Core statements on the connection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from . import publicity, sections
+from .definition import TransitionSpec, WorkflowSpec
+from .errors import TransitionNotAllowed
+from .models import Opinion, PublicityWindow, Revision
+
+_WINDOWS = PublicityWindow.__table__  # type: ignore[attr-defined]
+_OPINIONS = Opinion.__table__  # type: ignore[attr-defined]
+_REVISIONS = Revision.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Move:
+    """One move being made: who, what, from where to where, on which content."""
+
+    deliverable_id: int
+    spec: WorkflowSpec
+    transition: TransitionSpec
+    source: str
+    dest: str
+    actor: str
+    comment: str | None
+    today: date
+    now: str
+
+
+def check_content(connection: Connection, move: Move) -> None:
+    """A ``content_complete`` move needs every required section in the latest revision."""
+    if not move.transition.content_complete or not move.spec.required_sections:
+        return
+    data = connection.execute(
+        select(_REVISIONS.c.content)
+        .where(_REVISIONS.c.deliverable_id == move.deliverable_id)
+        .order_by(_REVISIONS.c.number.desc()).limit(1)
+    ).scalar()
+    missing = sections.missing_sections(move.spec, bytes(data or b"").decode("utf-8", "replace"))
+    if missing:
+        names = "、".join(s.label for s in missing)
+        raise TransitionNotAllowed(
+            f"the content lacks {len(missing)} required section(s): {names}", move.deliverable_id
+        )
+
+
+def open_window(connection: Connection, deliverable_id: int) -> Any:
+    return connection.execute(
+        select(_WINDOWS).where(_WINDOWS.c.deliverable_id == deliverable_id,
+                               _WINDOWS.c.closed_at.is_(None))
+    ).first()
+
+
+def check_publicity(connection: Connection, move: Move) -> None:
+    """Leaving publicity: an objection only while the window is open, any
+    other way out only after it has ended."""
+    if move.spec.publicity is None or move.source != "publicity":
+        return
+    window = open_window(connection, move.deliverable_id)
+    if window is None:
+        return
+    if move.transition.trigger == move.spec.publicity.objection_trigger:
+        publicity.require_open(window.closes_on, move.today, move.deliverable_id)
+    else:
+        publicity.require_ended(window.closes_on, move.today, move.deliverable_id)
+
+
+def record_publicity(connection: Connection, move: Move) -> None:
+    spec = move.spec.publicity
+    if spec is None:
+        return
+    if move.source == "publicity":
+        outcome = "objection" if move.transition.trigger == spec.objection_trigger else "ended"
+        connection.execute(
+            update(_WINDOWS)
+            .where(_WINDOWS.c.deliverable_id == move.deliverable_id,
+                   _WINDOWS.c.closed_at.is_(None))
+            .values(closed_at=move.now, outcome=outcome)
+        )
+    if move.dest == "publicity":
+        connection.execute(_WINDOWS.insert(), {
+            "deliverable_id": move.deliverable_id, "opened_on": move.today,
+            "closes_on": publicity.add_working_days(move.today, spec.working_days),
+        })
+
+
+def record_reason(connection: Connection, move: Move, revision: tuple[int, str],
+                  event_seq: int) -> None:
+    """A return, rejection or objection quotes its reason as a review opinion."""
+    if not move.transition.requires_comment or not move.comment:
+        return
+    connection.execute(_OPINIONS.insert(), {
+        "deliverable_id": move.deliverable_id, "revision_number": revision[0],
+        "revision_sha": revision[1], "line": None, "author_id": move.actor,
+        "text": move.comment, "at": move.now, "event_seq": event_seq,
+    })
+
+
+def latest_revision(connection: Connection, deliverable_id: int) -> tuple[int, str] | None:
+    row = connection.execute(
+        select(_REVISIONS.c.number, _REVISIONS.c.sha256)
+        .where(_REVISIONS.c.deliverable_id == deliverable_id)
+        .order_by(_REVISIONS.c.number.desc()).limit(1)
+    ).first()
+    return (row.number, row.sha256) if row else None
