@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
+    from workflow.engine import Campaign
     from workflow.models import View
-    from workflow.service import Campaign
 
 
 class Env:

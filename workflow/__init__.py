@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .content import Content, from_text, read_content
-    from .service import Campaign
+    from .engine import Campaign
 
 __all__ = ["Campaign", "Content", "from_text", "read_content"]
 
 _EXPORTS = {
-    "Campaign": "service",
+    "Campaign": "engine",
     "Content": "content",
     "from_text": "content",
     "read_content": "content",

@@ -11,33 +11,49 @@ Everything goes through the public API, like any other program would.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from . import demo_roster as R
 from . import diagram, plan_diagram, progress
 from .content import from_text
+from .engine import Campaign
 from .errors import PermissionDenied, TransitionNotAllowed
 from .loader import load_directory, load_plan, shipped_definitions_dir, shipped_plan
 from .models import DeliverableView
 from .roster import read_roster
-from .service import Campaign
 
 Echo = Callable[..., Any]
 Table = Callable[[str | None, list[str], Iterable[Iterable[object]]], None]
 REPORT_DAY = date(2014, 9, 30)
 
 
+class DemoClock:
+    """The demo lives on the 2014 calendar: each step happens on the day the
+    walk sets, a second after the one before (so the audit log reads true)."""
+
+    def __init__(self) -> None:
+        self.day = date(2014, 2, 10)
+        self._seconds = 0
+
+    def __call__(self) -> datetime:
+        self._seconds += 1
+        start = datetime.combine(self.day, time(9), tzinfo=ZoneInfo("Asia/Shanghai"))
+        return start + timedelta(seconds=self._seconds)
+
+
 def run_demo(directory: Path, echo: Echo, table: Table) -> Campaign:
-    campaign = _fresh(directory)
+    clock = DemoClock()
+    campaign = _fresh(directory, clock)
     roster = directory / "roster.csv"
     roster.write_text(R.roster_csv(), encoding="utf-8")
     plan = load_plan(shipped_plan())
     created = campaign.start(R.OFFICE, plan, read_roster(roster))
     echo(f"started {plan.spec.title}: {len(R.PEOPLE)} people, {len(created)} required "
          f"deliverables, database {directory / 'demo.db'}")
-    walk = _Walk(campaign, echo)
+    walk = _Walk(campaign, echo, clock)
     for step in (walk.preparation, walk.study_and_listen, walk.find_and_criticise,
                  walk.rectify_and_build, walk.summary):
         step()
@@ -52,12 +68,12 @@ def run_demo(directory: Path, echo: Echo, table: Table) -> Campaign:
     return campaign
 
 
-def _fresh(directory: Path) -> Campaign:
+def _fresh(directory: Path, clock: DemoClock) -> Campaign:
     directory.mkdir(parents=True, exist_ok=True)
     database = directory / "demo.db"
     for stale in (database, *(database.with_name(database.name + s) for s in ("-wal", "-shm"))):
         stale.unlink(missing_ok=True)
-    campaign = Campaign.open(f"sqlite:///{database}")
+    campaign = Campaign.open(f"sqlite:///{database}", clock=clock)
     campaign.init(actor=R.OFFICE)
     return campaign
 
@@ -65,17 +81,27 @@ def _fresh(directory: Path) -> Campaign:
 class _Walk:
     """The campaign office's year, phase by phase."""
 
-    def __init__(self, campaign: Campaign, echo: Echo) -> None:
+    def __init__(self, campaign: Campaign, echo: Echo, clock: DemoClock) -> None:
         self.c = campaign
         self.echo = echo
+        self.clock = clock
         self.self_review = 0
+
+    def on(self, month: int, day: int) -> None:
+        self.clock.day = date(2014, month, day)
+
+    def tick(self) -> None:
+        closed = self.c.tick(R.OFFICE)
+        if closed:
+            self.echo(f"{self.clock.day}: {len(closed)} publicity window(s) ended without "
+                      "objection")
 
     def items(self, type_id: str) -> list[DeliverableView]:
         return [d for d in self.c.deliverables(type_id=type_id) if d.plan_id]
 
     def through(self, item: DeliverableView, *, to: str = "approve") -> None:
         """Draft, submit, the first reader forwards, the supervisors approve."""
-        self.c.revise(item.owner, item.id, from_text(R.draft(item.title)))
+        self.c.revise(item.owner, item.id, from_text(R.draft(item.title, type_id=item.type)))
         self.c.fire(item.owner, item.id, "submit")
         reader = R.OFFICE if item.type == "summary_report" else R.PRINCIPAL
         self.c.fire(reader, item.id, "forward")
@@ -88,12 +114,15 @@ class _Walk:
         self.echo(f"phase {event.source} → {event.dest}: {how}")
 
     def preparation(self) -> None:
+        self.on(2, 14)
         for item in self.items("implementation_plan"):
             self.through(item)
+        self.on(2, 20)
         self.advance()
 
     def study_and_listen(self) -> None:
         c = self.c
+        self.on(2, 26)
         c.record_event(R.OFFICE, "mobilisation_meeting", date(2014, 2, 26), days=0.5,
                        supervisors_invited=True, minutes="党组书记作动员报告")
         for n, day in enumerate((3, 10, 17, 24), start=1):
@@ -107,6 +136,7 @@ class _Walk:
         for n, leader in enumerate(R.LEADERS):
             c.record_event(R.OFFICE, "field_research", date(2014, 3, 18 + n), days=2,
                            person=leader)
+        self.on(4, 15)
         reports = self.items("research_report")
         for item in reports:
             self.through(item, to="forward")
@@ -119,20 +149,26 @@ class _Walk:
         for item in reports:
             c.fire(R.SUPERVISORS[0], item.id, "approve", "同意在一定范围交流")
         self.echo(f"research report #{rejected.id} rejected and researched again")
+        self.on(4, 30)
         self.advance()
 
     def find_and_criticise(self) -> None:
         c = self.c
+        self.on(6, 16)
         for type_id in ("four_winds_list", "meeting_plan"):
             for item in self.items(type_id):
                 self.through(item)
         self._self_reviews()
+        self._objection()
         self._talks()
+        self.on(7, 1)
+        self.tick()
         c.record_event(R.OFFICE, "democratic_life_meeting", date(2014, 6, 26), days=1,
                        supervisors_invited=True, minutes="督导组组长点评")
         for branch in ("zhibu1", "zhibu2", "hmzhibu"):  # 文化宫支部 postponed
             c.record_event(R.OFFICE, "organisational_life_meeting", date(2014, 7, 3),
                            person=branch)
+        self.on(7, 10)
         try:
             c.advance(R.OFFICE)
         except TransitionNotAllowed as refused:  # shown, then forced with a reason
@@ -147,6 +183,12 @@ class _Walk:
                 continue
             self.self_review = item.id
             name = R.name_of(item.owner)
+            outline = f"# {name}对照检查材料（提纲）\n\n## 一、存在的主要问题\n\n（略）\n"
+            c.revise(item.owner, item.id, from_text(outline))
+            try:
+                c.fire(item.owner, item.id, "submit")
+            except TransitionNotAllowed as refused:
+                self.echo(f"submit refused as it should be: {refused}")
             c.revise(item.owner, item.id, from_text(R.SELF_REVIEW_V1.format(name=name)))
             c.fire(item.owner, item.id, "submit")
             c.fire(R.PRINCIPAL, item.id, "return", R.RETURN_REASON)
@@ -158,6 +200,16 @@ class _Walk:
                 self.echo(f"refused as it should be: {refused}")
             c.fire(R.PRINCIPAL, item.id, "forward")
             c.fire(R.SUPERVISORS[0], item.id, "approve", "剖析深刻，同意公示")
+
+    def _objection(self) -> None:
+        """A member objects during publicity: back to review, checked, published again."""
+        item = next(d for d in self.items("self_review") if d.owner == R.LEADERS[2])
+        self.on(6, 18)
+        self.c.object_to("zhaoyi", item.id, R.OBJECTION)
+        self.echo(f"objection to #{item.id} during publicity: back to {self.c.get(item.id).state}")
+        self.on(6, 20)
+        self.c.fire(R.PRINCIPAL, item.id, "forward")
+        self.c.fire(R.SUPERVISORS[0], item.id, "approve", "经核实已更正，重新公示")
 
     def _talks(self) -> None:
         team = (R.PRINCIPAL, *R.LEADERS)
@@ -171,25 +223,35 @@ class _Walk:
 
     def rectify_and_build(self) -> None:
         c = self.c
+        self.on(8, 5)
         for item in self.items("rectification_plan"):
             self.through(item)
+        started = []
         for owner, title, due in R.RECTIFICATION_ITEMS:
             item = c.create(R.OFFICE, "rectification_item", title, owner=owner,
                             content=from_text(R.draft(title)), due=date.fromisoformat(due))
             c.fire(owner, item.id, "submit")
             c.fire(R.PRINCIPAL, item.id, "forward")
             c.fire(R.SUPERVISORS[1], item.id, "approve", "同意公示")
-            c.fire(owner, item.id, "start")
-            if owner == R.RECTIFICATION_ITEMS[0][0]:
-                c.fire(owner, item.id, "claim_done")
-                c.fire(R.OFFICE, item.id, "verify", "群众满意度测评95%")
+            started.append((owner, item.id))
+        self.on(8, 14)  # the items' publicity (5 working days) is over
+        self.tick()
+        for owner, item_id in started:
+            c.fire(owner, item_id, "start")
+        self.on(8, 28)
+        owner, item_id = started[0]
+        c.fire(owner, item_id, "claim_done")
+        c.fire(R.OFFICE, item_id, "verify", "群众满意度测评95%")
         for target_id, amount, note in R.TARGET_PROGRESS:
             c.record_target(R.OFFICE, target_id, amount, note)
+        self.on(9, 20)
         self.advance()
 
     def summary(self) -> None:
+        self.on(9, 25)
         for item in self.items("summary_report"):
             self.through(item)
+        self.on(9, 30)
         self.advance()
 
 

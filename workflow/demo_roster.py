@@ -54,8 +54,19 @@ def name_of(user_id: str) -> str:
     return next(p[1] for p in PEOPLE if p[0] == user_id)
 
 
-def draft(title: str, version: str = "初稿") -> str:
-    return f"# {title}（{version}）\n\n## 一、基本情况\n\n（正文）\n"
+SECTIONS = {
+    # What the definitions require (definitions/*.yaml required_sections).
+    "self_review": ("一、存在的主要问题", "二、具体表现", "三、主观原因", "四、思想根源",
+                    "五、努力方向和改进措施"),
+    "meeting_plan": ("一、征求意见", "二、谈心谈话", "三、情况通报", "四、会议安排"),
+}
+
+
+def draft(title: str, version: str = "初稿", type_id: str = "") -> str:
+    heads = SECTIONS.get(type_id, ("一、基本情况",))
+    body = "".join(f"\n## {head}\n\n（正文）\n" for head in heads)
+    duration = "\n会议时间：1天。\n" if type_id == "meeting_plan" else ""
+    return f"# {title}（{version}）\n{body}{duration}"
 
 
 SELF_REVIEW_V1 = """# {name}对照检查材料（初稿）
@@ -65,20 +76,25 @@ SELF_REVIEW_V1 = """# {name}对照检查材料（初稿）
 
 ## 二、具体表现
 下基层次数偏少，听取一线职工意见不够充分。
-"""
 
-SELF_REVIEW_V2 = SELF_REVIEW_V1.replace("（初稿）", "（修改稿）") + """
 ## 三、主观原因
-宗旨意识有所淡化，对群众路线的认识不够深刻。
+工作忙。
 
 ## 四、思想根源
-理论学习不够系统，党性修养有待加强。
+（待补充）
 
 ## 五、改进措施
-每季度深入联系点不少于一次，建好用好“四本台账”，即知即改。
+加强学习。
 """
 
-RETURN_REASON = "“四个剖析”不完整：缺主观原因和思想根源，并补充改进措施"
+SELF_REVIEW_V2 = SELF_REVIEW_V1.replace("（初稿）", "（修改稿）").replace(
+    "工作忙。", "宗旨意识有所淡化，对群众路线的认识不够深刻。"
+).replace("（待补充）", "理论学习不够系统，党性修养有待加强。").replace(
+    "加强学习。", "每季度深入联系点不少于一次，建好用好“四本台账”，即知即改。"
+)
+
+RETURN_REASON = "“四个剖析”不深刻：主观原因和思想根源流于形式，改进措施不具体"
+OBJECTION = "公示期间群众反映：联系点走访记录与材料所述次数不符，请核实"
 RESEARCH_AGAIN = "调研时间不足2天，不符合要求，请重新深入基层调研"
 FORCE_REASON = "文化宫支部组织生活会因场馆维修顺延至7月下旬，经督导组同意先行进入整改环节"
 

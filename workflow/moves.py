@@ -80,17 +80,20 @@ def record_publicity(connection: Connection, move: Move) -> None:
         return
     if move.source == "publicity":
         outcome = "objection" if move.transition.trigger == spec.objection_trigger else "ended"
-        connection.execute(
-            update(_WINDOWS)
-            .where(_WINDOWS.c.deliverable_id == move.deliverable_id,
-                   _WINDOWS.c.closed_at.is_(None))
-            .values(closed_at=move.now, outcome=outcome)
-        )
+        close_window(connection, move.deliverable_id, move.now, outcome)
     if move.dest == "publicity":
         connection.execute(_WINDOWS.insert(), {
             "deliverable_id": move.deliverable_id, "opened_on": move.today,
             "closes_on": publicity.add_working_days(move.today, spec.working_days),
         })
+
+
+def close_window(connection: Connection, deliverable_id: int, now: str, outcome: str) -> None:
+    connection.execute(
+        update(_WINDOWS)
+        .where(_WINDOWS.c.deliverable_id == deliverable_id, _WINDOWS.c.closed_at.is_(None))
+        .values(closed_at=now, outcome=outcome)
+    )
 
 
 def record_reason(connection: Connection, move: Move, revision: tuple[int, str],

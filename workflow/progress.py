@@ -25,10 +25,10 @@ from collections.abc import Sequence
 from datetime import date
 from functools import cache
 
+from .engine import Campaign
 from .gates import Facts, checklist, pair_key, required_pairs, team
 from .models import DeliverableView, UserView, View
 from .plan import PlanSpec
-from .service import Campaign
 
 FORMATS: tuple[str, ...] = ("table", "json", "markdown", "html")
 

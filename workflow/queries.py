@@ -1,6 +1,6 @@
 """Reading the engine's state: deliverables, users, history, inbox, audit checks.
 
-Nothing here writes.  :class:`workflow.service.Campaign` extends these reads
+Nothing here writes.  :class:`workflow.engine.Campaign` extends these reads
 with the write path, so callers hold one object for both.
 """
 
@@ -27,12 +27,14 @@ from .models import (
     DeliverableView,
     EventView,
     InboxItem,
+    PublicityWindow,
     RefusalView,
     Revision,
     RevisionView,
     User,
     UserRole,
     UserView,
+    WindowView,
     WorkflowDefinition,
 )
 
@@ -170,6 +172,19 @@ class Queries:
                     items.append(InboxItem(deliverable=self._view(session, row),
                                            triggers=triggers))
             return items
+
+    def windows(
+        self, deliverable_id: int | None = None, *, open_only: bool = False
+    ) -> list[WindowView]:
+        """Publicity windows, oldest first."""
+        query = select(PublicityWindow).order_by(col(PublicityWindow.id))
+        if deliverable_id is not None:
+            query = query.where(col(PublicityWindow.deliverable_id) == deliverable_id)
+        if open_only:
+            query = query.where(col(PublicityWindow.closed_at).is_(None))
+        with self._read() as session:
+            return [WindowView.model_validate(w, from_attributes=True)
+                    for w in session.exec(query).all()]
 
     # -- audit ------------------------------------------------------------------
 

@@ -8,11 +8,11 @@ in the separate access log, never in the audit chain.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import update
+from sqlalchemy import Connection, update
 from sqlmodel import Session, col, select
 
 from . import audit, database, loader, moves, policy
@@ -22,15 +22,14 @@ from .definition import Role, WorkflowSpec
 from .errors import Conflict, InvalidInput, TransitionNotAllowed
 from .models import DeliverableView, EventView, RevisionView, User, UserView, WorkflowDefinition
 from .plan_service import PlanOps
-from .writes import Clock, check_roles, detail, utc_now
+from .writes import check_roles, detail
+
+MoveHook = Callable[[Connection, moves.Move], None]
+AfterHook = Callable[[Connection, moves.Move, EventView], None]
 
 
-class Campaign(PlanOps):
-    """The engine's API: open a database, then read and write through it."""
-
-    @classmethod
-    def open(cls, url: str | None = None, clock: Clock = utc_now) -> Campaign:
-        return cls(database.make_engine(database.resolve_url(url)), clock)
+class DeliverableOps(PlanOps):
+    """Set-up, users, and the moves of deliverables."""
 
     # -- set-up -------------------------------------------------------------
 
@@ -130,6 +129,15 @@ class Campaign(PlanOps):
 
         ``today`` (default: the campaign's calendar day) decides publicity windows.
         """
+        return self._fire(actor, deliverable_id, trigger, comment, expected_version, today=today)
+
+    def _fire(
+        self, actor: str | None, deliverable_id: int, trigger: str, comment: str | None = None,
+        expected_version: int | None = None, *, today: date | None = None,
+        before: MoveHook | None = None, after: AfterHook | None = None,
+    ) -> EventView:
+        """:meth:`fire`, with extra checks (``before``) and writes (``after``) of
+        a specialised move inside the same transaction."""
         comment = (comment or "").strip() or None
         with self._writing_core() as connection:
             who = self._actor(connection, actor)
@@ -150,6 +158,8 @@ class Campaign(PlanOps):
                               comment, today or self.today(), self._now())
             moves.check_content(connection, move)
             moves.check_publicity(connection, move)
+            if before is not None:
+                before(connection, move)
             self._bump(connection, deliverable_id, item.version, dest)
             event = audit.append(
                 connection, at=move.now, actor=who.id, role=role, action="transition",
@@ -158,6 +168,52 @@ class Campaign(PlanOps):
             )
             moves.record_publicity(connection, move)
             moves.record_reason(connection, move, revision, event.seq)
+            if after is not None:
+                after(connection, move, event)
+            return event
+
+    # -- publicity ------------------------------------------------------------------
+
+    def object_to(
+        self, actor: str | None, deliverable_id: int, reason: str, *, today: date | None = None
+    ) -> EventView:
+        """An objection during publicity: fires the definition's objection trigger."""
+        spec = self.definition_for(self.get(deliverable_id))
+        if spec.publicity is None:
+            raise TransitionNotAllowed(f"a {spec.id} has no publicity window to object in",
+                                       deliverable_id)
+        return self.fire(actor, deliverable_id, spec.publicity.objection_trigger, reason,
+                         today=today)
+
+    def tick(self, actor: str | None, *, today: date | None = None) -> list[EventView]:
+        """Close the publicity windows that ended before ``today`` without objection."""
+        day = today or self.today()
+        events = []
+        for window in self.windows(open_only=True):
+            if window.closes_on >= day:
+                continue
+            spec = self.definition_for(self.get(window.deliverable_id))
+            assert spec.publicity is not None
+            note = f"公示期满（{window.opened_on}至{window.closes_on}）无异议"
+            if spec.publicity.close_trigger:
+                events.append(self.fire(actor, window.deliverable_id,
+                                        spec.publicity.close_trigger, note, today=day))
+            else:
+                events.append(self._end_window(actor, window.deliverable_id, note))
+        return events
+
+    def _end_window(self, actor: str | None, deliverable_id: int, note: str) -> EventView:
+        with self._writing_core() as connection:
+            who = self._actor(connection, actor)
+            policy.require_user_admin(who)
+            item = self._state_of(connection, deliverable_id)
+            self._bump(connection, deliverable_id, item.version, item.state)
+            event = audit.append(
+                connection, at=self._now(), actor=who.id, role=Role.OFFICE.value,
+                action="publicity.end", deliverable_id=deliverable_id, source=item.state,
+                dest=item.state, comment=note,
+            )
+            moves.close_window(connection, deliverable_id, self._now(), "ended")
             return event
 
 

@@ -1,6 +1,6 @@
 """The base of every write: the clock, the write transaction, the row writers.
 
-:class:`workflow.service.Campaign` (deliverables) and
+:class:`workflow.engine.Campaign` (deliverables) and
 :class:`workflow.plan_service.PlanOps` (the campaign plan) build on this, so
 both write users, deliverables, revisions and audit events the same way.
 """

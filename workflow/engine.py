@@ -1,0 +1,24 @@
+"""The engine's API in one object: open a database, then read and write through it.
+
+Each capability is a layer of its own module — reads (:mod:`queries`), the
+write base (:mod:`writes`), the campaign plan (:mod:`plan_service`),
+deliverables' moves (:mod:`service`), review documents (:mod:`documents`),
+attachments (:mod:`attachments`), rectification items (:mod:`rectification`) —
+and :class:`Campaign` stacks them.
+"""
+
+from __future__ import annotations
+
+from . import database
+from .attachments import AttachmentOps
+from .documents import DocumentOps
+from .rectification import RectificationOps
+from .writes import Clock, utc_now
+
+
+class Campaign(RectificationOps, DocumentOps, AttachmentOps):
+    """Open with :meth:`open`; every method reads, or writes in one audited transaction."""
+
+    @classmethod
+    def open(cls, url: str | None = None, clock: Clock = utc_now) -> Campaign:
+        return cls(database.make_engine(database.resolve_url(url)), clock)
