@@ -26,10 +26,12 @@ from commands.common import (
     views_json,
 )
 from commands.plan import COMMANDS as PLAN_COMMANDS
+from commands.publicity import COMMANDS as PUBLICITY_COMMANDS
+from commands.rectification import COMMANDS as RECTIFICATION_COMMANDS
 
 if TYPE_CHECKING:
     from workflow.definition import WorkflowSpec
-    from workflow.models import DeliverableView, EventView
+    from workflow.models import DeliverableView, EventView, OpinionView
 
 EXIT_HELP = """\b
 Exit codes:
@@ -312,8 +314,9 @@ def show(env: Env, deliverable_id: int, as_json: bool) -> None:
 
     view = env.campaign.get(deliverable_id)
     moves = next_moves(env.campaign, view)
+    opinions = env.campaign.opinions(deliverable_id)
     if as_json:
-        emit_json({**view.to_json(), "next": moves})
+        emit_json({**view.to_json(), "next": moves, "opinions": views_json(opinions)})
         return
     revision = view.revision
     rows = [("type", view.type), ("title", view.title), ("owner", view.owner),
@@ -321,8 +324,16 @@ def show(env: Env, deliverable_id: int, as_json: bool) -> None:
             ("due", view.due), ("updated", view.updated_at),
             ("revision", f"{revision.number} {revision.filename} sha256 {revision.sha256}"
              if revision else "none"),
-            ("next", ", ".join(f"{m['trigger']} [{'/'.join(m['roles'])}]" for m in moves))]
+            ("next", ", ".join(f"{m['trigger']} [{'/'.join(m['roles'])}]" for m in moves)),
+            ("opinions", len(opinions))]
     table(f"Deliverable #{view.id}", ["field", "value"], rows)
+    if opinions:
+        _opinions_table(f"Opinions on #{view.id}", opinions)
+
+
+def _opinions_table(title: str, opinions: list[OpinionView]) -> None:
+    table(title, ["id", "at", "author", "revision", "line", "opinion"], (
+        (o.id, o.at[:19], o.author, o.revision_number, o.line, o.text) for o in opinions))
 
 
 def _events_table(title: str, events: list[EventView]) -> None:
@@ -337,12 +348,19 @@ def _events_table(title: str, events: list[EventView]) -> None:
 @json_option
 @pass_env
 def history(env: Env, deliverable_id: int, as_json: bool) -> None:
-    """Every audited event of one deliverable."""
+    """Every audited event of one deliverable, and the review opinions given."""
     events = env.campaign.history(deliverable_id)
+    opinions = env.campaign.opinions(deliverable_id)
     if as_json:
-        emit_json(views_json(events))
-    else:
-        _events_table(f"History of #{deliverable_id}", events)
+        # Each event lists the opinions it recorded (a return's reason, an opinion.add).
+        by_event: dict[int | None, list[dict[str, Any]]] = {}
+        for opinion in opinions:
+            by_event.setdefault(opinion.event_seq, []).append(opinion.to_json())
+        emit_json([{**e.to_json(), "opinions": by_event.get(e.seq, [])} for e in events])
+        return
+    _events_table(f"History of #{deliverable_id}", events)
+    if opinions:
+        _opinions_table(f"Opinions on #{deliverable_id}", opinions)
 
 
 def _deliverables_table(title: str, items: list[DeliverableView]) -> None:
@@ -523,7 +541,7 @@ def demo(directory: Path) -> None:
     run_demo(directory, echo=click.echo, table=table)
 
 
-for command in PLAN_COMMANDS:
+for command in (*PLAN_COMMANDS, *PUBLICITY_COMMANDS, *RECTIFICATION_COMMANDS):
     main.add_command(command)
 
 

@@ -21,7 +21,7 @@ ones (those the plan created).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from functools import cache
 
@@ -107,6 +107,9 @@ class OverdueItem(View):
     days_late: int
     state: str
     state_label: str
+    #: A rectification item's responsible person, when not its owner.
+    responsible: str | None = None
+    responsible_name: str | None = None
 
 
 class TargetRow(View):
@@ -200,19 +203,28 @@ def is_overdue(item: DeliverableView, plan: PlanSpec | None, today: date) -> boo
 
 def find_overdue(
     items: Sequence[DeliverableView], plan: PlanSpec | None, people: Sequence[UserView],
-    today: date,
+    today: date, responsible: Mapping[int, str] | None = None,
 ) -> list[OverdueItem]:
-    """The overdue ones among ``items``, latest first."""
+    """The overdue ones among ``items``, latest first.  ``responsible`` maps a
+    rectification item to its responsible person, named on its row when not the owner."""
     by_id = {p.id: p for p in people}
-    late = [
-        OverdueItem(
-            id=d.id, title=d.title, type=d.type, owner=d.owner, unit=_unit(by_id, d.owner),
-            owner_name=by_id[d.owner].name if d.owner in by_id else d.owner,
-            due=d.due, days_late=days_late(d, today), state=d.state, state_label=d.state_label,
-        )
-        for d in items if d.due is not None and is_overdue(d, plan, today)
-    ]
+    named = responsible or {}
+    late = [_overdue_row(d, by_id, named.get(d.id), today)
+            for d in items if d.due is not None and is_overdue(d, plan, today)]
     return sorted(late, key=lambda o: (-o.days_late, o.id))
+
+
+def _overdue_row(
+    d: DeliverableView, by_id: dict[str, UserView], responsible: str | None, today: date
+) -> OverdueItem:
+    assert d.due is not None
+    other = responsible if responsible != d.owner else None
+    return OverdueItem(
+        id=d.id, title=d.title, type=d.type, owner=d.owner, unit=_unit(by_id, d.owner),
+        owner_name=_name(by_id, d.owner),
+        due=d.due, days_late=days_late(d, today), state=d.state, state_label=d.state_label,
+        responsible=other, responsible_name=_name(by_id, other) if other else None,
+    )
 
 
 def overdue_items(campaign: Campaign, today: date, plan_id: str | None = None) -> list[OverdueItem]:
@@ -223,7 +235,7 @@ def overdue_items(campaign: Campaign, today: date, plan_id: str | None = None) -
     """
     plan = None if plan_id is None and not campaign.plan_ids() else campaign.plan(plan_id)
     items = _in_scope(campaign.deliverables(), plan)
-    return find_overdue(items, plan, campaign.users(), today)
+    return find_overdue(items, plan, campaign.users(), today, campaign.responsible_persons())
 
 
 # -- the report ---------------------------------------------------------------------------
@@ -237,7 +249,7 @@ def build_report(campaign: Campaign, today: date, plan_id: str | None = None) ->
     required = [d for d in items if d.plan_id == plan.id]
     facts = Facts(plan=plan, people=people, deliverables=required,
                   events=campaign.event_records(plan.id), talks=campaign.talks(plan.id))
-    late = find_overdue(items, plan, people, today)
+    late = find_overdue(items, plan, people, today, campaign.responsible_persons())
     done = sum(1 for d in required if is_complete(d, plan))
     return Report(
         plan=PlanInfo(id=plan.id, title=plan.title, title_en=plan.title_en, source=plan.source),
@@ -276,6 +288,10 @@ def _in_scope(items: Sequence[DeliverableView], plan: PlanSpec | None) -> list[D
     if plan is None:
         return list(items)
     return [d for d in items if d.plan_id in (plan.id, None)]
+
+
+def _name(people: dict[str, UserView], user_id: str) -> str:
+    return people[user_id].name if user_id in people else user_id
 
 
 def _unit(people: dict[str, UserView], user_id: str) -> str:

@@ -116,7 +116,11 @@ def _overdue(report: Report) -> Section:
     if not report.overdue:
         return Section("逾期事项", "Overdue", ["无逾期事项。"])
     titles = {t.type: t.title for t in report.by_type}
-    return Section("逾期事项", "Overdue", (), [Table(
+    # A rectification item's responsible person, when not its owner: a line
+    # each, above the table (a wider owner cell would squeeze the titles).
+    responsible = [f"#{o.id} {o.title}：整改责任人 {o.responsible_name}（{o.responsible}）"
+                   for o in report.overdue if o.responsible]
+    return Section("逾期事项", "Overdue", responsible, [Table(
         ("编号", "材料 Title", "类型", "责任人", "单位", "截止日期", "逾期天数", "当前状态"), [
             (f"#{o.id}", o.title, titles.get(o.type, o.type), f"{o.owner_name}（{o.owner}）",
              o.unit, day(o.due), str(o.days_late), o.state_label) for o in report.overdue

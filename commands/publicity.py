@@ -1,0 +1,51 @@
+"""Publicity (公示): objections during the window, and closing windows that ended."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+
+from commands.common import Env, emit_json, json_option, pass_env, table, views_json
+
+date_type = click.DateTime(["%Y-%m-%d"])
+
+
+@click.command("object")
+@click.argument("deliverable_id", metavar="ID", type=int)
+@click.option("--reason", required=True, help="What is wrong (it is recorded as an opinion).")
+@click.option("--today", type=date_type, metavar="YYYY-MM-DD",
+              help="The day of the objection (default: today in the campaign's time zone).")
+@json_option
+@pass_env
+def object_(env: Env, deliverable_id: int, reason: str, today: datetime | None,
+            as_json: bool) -> None:
+    """Object during publicity: the deliverable goes back to review with your reason."""
+    event = env.campaign.object_to(env.user, deliverable_id, reason,
+                                   today=today.date() if today else None)
+    if as_json:
+        emit_json(event.to_json())
+    else:
+        click.echo(f"#{deliverable_id} objection recorded: {event.source} → {event.dest} "
+                   f"(event {event.seq})")
+
+
+@click.command()
+@click.option("--today", type=date_type, metavar="YYYY-MM-DD",
+              help="Close windows that ended before this day (default: today).")
+@json_option
+@pass_env
+def tick(env: Env, today: datetime | None, as_json: bool) -> None:
+    """Close the publicity windows that have ended without objection (run daily)."""
+    events = env.campaign.tick(env.user, today=today.date() if today else None)
+    if as_json:
+        emit_json(views_json(events))
+        return
+    if not events:
+        click.echo("no publicity window has ended")
+        return
+    table("Publicity ended", ["deliverable", "move", "event", "note"], (
+        (e.deliverable_id, f"{e.source} → {e.dest}", e.seq, e.comment) for e in events))
+
+
+COMMANDS = (object_, tick)

@@ -1,0 +1,103 @@
+"""Rectification items (整改事项): their five fields, progress notes, the office's rating."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+
+from commands.common import Env, emit_json, json_option, pass_env
+
+date_type = click.DateTime(["%Y-%m-%d"])
+
+
+@click.group()
+def rectification() -> None:
+    """Rectification items: the five fields, progress, and the assessment of the effect."""
+
+
+@rectification.command("set")
+@click.argument("deliverable_id", metavar="ID", type=int)
+@click.option("--matter", required=True, help="整改事项: what is to be rectified.")
+@click.option("--measures", required=True, help="整改措施: how.")
+@click.option("--responsible", required=True, metavar="USER",
+              help="整改责任人: who answers for it.")
+@click.option("--deadline", type=date_type, required=True, metavar="YYYY-MM-DD",
+              help="整改时限 (also becomes the item's due date).")
+@click.option("--effect", required=True, help="整改效果: the effect to be reached.")
+@json_option
+@pass_env
+def rectification_set(env: Env, deliverable_id: int, matter: str, measures: str,
+                      responsible: str, deadline: datetime, effect: str, as_json: bool) -> None:
+    """Set (or replace) the five fields of a draft rectification item (owner or office)."""
+    view = env.campaign.set_rectification(
+        env.user, deliverable_id, matter=matter, measures=measures, responsible=responsible,
+        deadline=deadline.date(), effect=effect)
+    if as_json:
+        emit_json(view.to_json())
+    else:
+        click.echo(f"#{deliverable_id} rectification fields set: {view.responsible} "
+                   f"by {view.deadline}")
+
+
+@rectification.command("note")
+@click.argument("deliverable_id", metavar="ID", type=int)
+@click.option("--text", required=True, help="What has been done (整改进展).")
+@json_option
+@pass_env
+def rectification_note(env: Env, deliverable_id: int, text: str, as_json: bool) -> None:
+    """Add a progress note (in progress; the responsible person or the owner)."""
+    event = env.campaign.progress_note(env.user, deliverable_id, text)
+    if as_json:
+        emit_json(event.to_json())
+    else:
+        click.echo(f"#{deliverable_id} progress noted (event {event.seq})")
+
+
+@rectification.command("verify")
+@click.argument("deliverable_id", metavar="ID", type=int)
+@click.option("--rating", required=True, metavar="R",
+              help="The effect: 好, 较好, 一般 or 差 (good, fairly_good, fair, poor); "
+                   "差 cannot verify — reopen instead.")
+@click.option("--comment", help="The assessment (e.g. the satisfaction survey's result).")
+@click.option("--if-version", "expected_version", type=int, metavar="N",
+              help="Refuse (exit 5) unless the item is still at version N.")
+@json_option
+@pass_env
+def rectification_verify(env: Env, deliverable_id: int, rating: str, comment: str | None,
+                         expected_version: int | None, as_json: bool) -> None:
+    """Confirm the effect with a rating (campaign office): verification → done."""
+    event = env.campaign.verify_item(env.user, deliverable_id, rating, comment,
+                                     expected_version=expected_version)
+    if as_json:
+        emit_json(event.to_json())
+    else:
+        rated = env.campaign.rectification(deliverable_id).rating
+        click.echo(f"#{deliverable_id} verified, rated {rated}: {event.source} → {event.dest} "
+                   f"(event {event.seq})")
+
+
+@rectification.command("show")
+@click.argument("deliverable_id", metavar="ID", type=int)
+@json_option
+@pass_env
+def rectification_show(env: Env, deliverable_id: int, as_json: bool) -> None:
+    """The five fields, the rating and the progress notes."""
+    view = env.campaign.rectification(deliverable_id)
+    notes = env.campaign.progress_notes(deliverable_id)
+    if as_json:
+        emit_json({**view.to_json(), "progress_notes": [n.to_json() for n in notes]})
+        return
+    item = env.campaign.get(deliverable_id)
+    click.echo(f"#{item.id} {item.title} [{item.state} {item.state_label}]")
+    for label, value in (("整改事项 matter", view.matter), ("整改措施 measures", view.measures),
+                         ("整改责任人 responsible", view.responsible),
+                         ("整改时限 deadline", view.deadline), ("整改效果 effect", view.effect)):
+        click.echo(f"  {label}: {value}")
+    if view.rating:
+        click.echo(f"  测评 rating: {view.rating} (by {view.rated_by} at {view.rated_at})")
+    for note in notes:
+        click.echo(f"  - {note.at} {note.author}: {note.text}")
+
+
+COMMANDS = (rectification,)

@@ -1,0 +1,397 @@
+"""Rectification items (整改事项) to completion: the five fields, publicity,
+progress notes, the completion claim, the office's rating, and lateness.
+
+Every refusal is checked to write nothing: the deliverables, the audit chain,
+the revisions (conftest's snapshot) and the rectification tables themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from datetime import date, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+from click.testing import CliRunner
+from conftest import snapshot
+from drive import refused
+
+import cli
+from commands.rectification import COMMANDS
+from workflow import Campaign, from_text
+from workflow.errors import (
+    CampaignError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    TransitionNotAllowed,
+)
+from workflow.progress import build_report, overdue_items, render
+from workflow.rectification import RATINGS, normalise_rating
+
+OWNER = "leader1"
+RESPONSIBLE = "member1"
+DEADLINE = date(2014, 8, 31)
+FIELDS: dict[str, Any] = {
+    "matter": "文山会海问题突出", "measures": "精简会议文件，每月会议不超过4次",
+    "responsible": RESPONSIBLE, "deadline": DEADLINE, "effect": "会议数量下降30%以上",
+}
+NAMES = ("matter", "measures", "responsible", "deadline", "effect")
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+def new_item(campaign: Campaign, owner: str = OWNER, *, office: str = "office1") -> int:
+    item = campaign.create(office, "rectification_item", "精简会议文件", owner=owner,
+                           content=from_text("# 整改方案\n\n措施\n"), due=date(2014, 12, 31))
+    return item.id
+
+
+def to_publicity(campaign: Campaign, item_id: int, owner: str = OWNER,
+                 principal: str = "principal1", supervisor: str = "sup1") -> None:
+    campaign.fire(owner, item_id, "submit")
+    campaign.fire(principal, item_id, "forward")
+    campaign.fire(supervisor, item_id, "approve", "同意公示")
+
+
+def after_window(campaign: Campaign, item_id: int) -> date:
+    (window,) = campaign.windows(item_id, open_only=True)
+    return window.closes_on + timedelta(days=1)
+
+
+def to_in_progress(campaign: Campaign, owner: str = OWNER, **fields: Any) -> int:
+    item_id = new_item(campaign, owner)
+    campaign.set_rectification(owner, item_id, **{**FIELDS, **fields})
+    to_publicity(campaign, item_id, owner, *_reviewers(campaign))
+    campaign.fire(owner, item_id, "start", today=after_window(campaign, item_id))
+    return item_id
+
+
+def _reviewers(campaign: Campaign) -> tuple[str, str]:
+    ids = {u.id for u in campaign.users()}
+    return ("principal1", "sup1") if "principal1" in ids else ("prin", "sup1")
+
+
+def rectification_rows(db_path: Path) -> tuple[list[tuple[Any, ...]], ...]:
+    with sqlite3.connect(db_path) as raw:
+        return (
+            raw.execute("SELECT * FROM rectification ORDER BY deliverable_id").fetchall(),
+            raw.execute("SELECT * FROM progress_note ORDER BY id").fetchall(),
+            raw.execute("SELECT id, due FROM deliverable ORDER BY id").fetchall(),
+            raw.execute("SELECT * FROM publicity_window ORDER BY id").fetchall(),
+        )
+
+
+def refuses(campaign: Campaign, db_path: Path, error: type[CampaignError],
+            call: Callable[[], object], actor: str | None = None) -> str:
+    """``call`` raises exactly ``error`` and writes nothing, here or anywhere else."""
+    before = rectification_rows(db_path)
+    caught = refused(campaign, db_path, error, call, actor)
+    assert rectification_rows(db_path) == before
+    return str(caught)
+
+
+# -- the whole life ------------------------------------------------------------------------
+
+
+def test_an_item_from_its_fields_to_a_verified_rating(campaign: Campaign) -> None:
+    item_id = new_item(campaign)
+    version = campaign.get(item_id).version
+    view = campaign.set_rectification(OWNER, item_id, **FIELDS)
+    assert (view.matter, view.measures, view.responsible, view.deadline, view.effect) == (
+        FIELDS["matter"], FIELDS["measures"], RESPONSIBLE, DEADLINE, FIELDS["effect"])
+    assert (view.rating, view.notes) == (None, ())
+    item = campaign.get(item_id)
+    assert (item.due, item.version, item.state) == (DEADLINE, version + 1, "draft")
+    set_event = campaign.history(item_id)[-1]
+    assert (set_event.action, set_event.source, set_event.dest) == (
+        "rectification.set", "draft", "draft")
+    assert json.loads(set_event.detail or "{}") == {
+        "matter": FIELDS["matter"], "measures": FIELDS["measures"],
+        "responsible": RESPONSIBLE, "deadline": "2014-08-31", "effect": FIELDS["effect"],
+        "replaced": False,
+    }
+
+    # Re-set in draft (here by the office): replaced, audited, the due date follows.
+    later = date(2014, 9, 15)
+    view = campaign.set_rectification("office1", item_id, **{**FIELDS, "deadline": later,
+                                                             "responsible": "member2"})
+    assert (view.responsible, view.deadline) == ("member2", later)
+    assert campaign.get(item_id).due == later
+    reset = campaign.history(item_id)[-1]
+    assert (reset.actor, reset.role) == ("office1", "office")
+    assert json.loads(reset.detail or "{}")["replaced"] is True
+    campaign.set_rectification(OWNER, item_id, **FIELDS)
+
+    to_publicity(campaign, item_id)
+    refuses(campaign, _db(campaign), TransitionNotAllowed,
+            lambda: campaign.fire(OWNER, item_id, "start"))  # the window is still open
+    campaign.fire(OWNER, item_id, "start", today=after_window(campaign, item_id))
+    assert campaign.get(item_id).state == "in_progress"
+
+    campaign.progress_note(RESPONSIBLE, item_id, "已制定会议审批制度")
+    note = campaign.progress_note(OWNER, item_id, "  7月会议3次  ")
+    assert (note.action, note.source, note.dest, note.comment) == (
+        "rectification.progress", "in_progress", "in_progress", "7月会议3次")
+    campaign.fire(OWNER, item_id, "claim_done")
+    assert campaign.get(item_id).state == "verification"
+
+    event = campaign.verify_item("office1", item_id, "较好", "群众满意度测评92%")
+    assert (event.trigger, event.source, event.dest, event.comment) == (
+        "verify", "verification", "done", "群众满意度测评92%")
+    view = campaign.rectification(item_id)
+    assert (view.rating, view.rated_by) == ("较好", "office1")
+    assert view.rated_at == campaign.history(item_id)[-1].at
+    assert view.notes == ("已制定会议审批制度", "7月会议3次")
+    assert [(n.author, n.text) for n in campaign.progress_notes(item_id)] == [
+        (RESPONSIBLE, "已制定会议审批制度"), (OWNER, "7月会议3次")]
+
+    done = campaign.get(item_id)
+    assert done.state == "done" and done.final
+    rate = campaign.history(item_id)[-1]
+    assert (rate.action, rate.source, rate.dest, rate.actor) == (
+        "rectification.rate", "done", "done", "office1")
+    assert json.loads(rate.detail or "{}") == {"rating": "较好", "verify_event": event.seq}
+    assert campaign.path(item_id) == [
+        ("draft", "submit", "review"), ("review", "forward", "supervisor_approval"),
+        ("supervisor_approval", "approve", "publicity"), ("publicity", "start", "in_progress"),
+        ("in_progress", "claim_done", "verification"), ("verification", "verify", "done"),
+    ]
+    assert done.version == len(campaign.history(item_id))
+    report = campaign.verify()
+    assert report.deliverables >= 1
+
+
+def test_a_reopened_item_needs_a_new_note_before_it_is_claimed_again(
+    campaign: Campaign, db_path: Path
+) -> None:
+    item_id = to_in_progress(campaign)
+    campaign.progress_note(RESPONSIBLE, item_id, "第一次进展")
+    campaign.fire(OWNER, item_id, "claim_done")
+    campaign.fire("office1", item_id, "reopen", "会议数量未明显下降")
+    message = refuses(campaign, db_path, TransitionNotAllowed,
+                      lambda: campaign.fire(OWNER, item_id, "claim_done"))
+    assert "progress note" in message
+    campaign.progress_note(RESPONSIBLE, item_id, "第二次进展")
+    campaign.fire(OWNER, item_id, "claim_done")
+    campaign.verify_item("office2", item_id, "good")
+    assert campaign.rectification(item_id).rating == "好"
+    campaign.verify()
+
+
+def test_ratings_accept_chinese_and_english(campaign: Campaign) -> None:
+    assert [normalise_rating(r) for r in RATINGS] == list(RATINGS)
+    assert [normalise_rating(r) for r in ("good", "Fairly good", "fairly-good", "FAIR",
+                                          "poor")] == ["好", "较好", "较好", "一般", "差"]
+    with pytest.raises(InvalidInput):
+        normalise_rating("excellent")
+
+
+# -- refusals: each writes nothing -----------------------------------------------------------
+
+
+def _db(campaign: Campaign) -> Path:
+    return Path(campaign.engine.url.database or "")
+
+
+def test_submit_without_the_five_fields_is_refused_naming_them(
+    campaign: Campaign, db_path: Path
+) -> None:
+    item_id = new_item(campaign)
+    message = refuses(campaign, db_path, TransitionNotAllowed,
+                      lambda: campaign.fire(OWNER, item_id, "submit"))
+    for name in NAMES:
+        assert name in message
+    assert "整改措施" in message and "campaign rectification set" in message
+
+
+def test_submit_names_only_the_fields_that_are_missing(campaign: Campaign, db_path: Path) -> None:
+    item_id = new_item(campaign)
+    campaign.set_rectification(OWNER, item_id, **FIELDS)
+    with sqlite3.connect(db_path) as raw:  # a row written before blanks were refused
+        raw.execute("UPDATE rectification SET measures = '', effect = ' ' "
+                    "WHERE deliverable_id = ?", (item_id,))
+    message = refuses(campaign, db_path, TransitionNotAllowed,
+                      lambda: campaign.fire(OWNER, item_id, "submit"))
+    assert "measures" in message and "effect" in message and "2 of its five" in message
+    assert "matter" not in message and "deadline" not in message
+
+
+def test_a_progress_note_outside_in_progress_is_refused(campaign: Campaign, db_path: Path) -> None:
+    item_id = new_item(campaign)
+    campaign.set_rectification(OWNER, item_id, **FIELDS)
+    refuses(campaign, db_path, TransitionNotAllowed,
+            lambda: campaign.progress_note(OWNER, item_id, "草稿阶段的进展"))
+    to_publicity(campaign, item_id)
+    refuses(campaign, db_path, TransitionNotAllowed,
+            lambda: campaign.progress_note(RESPONSIBLE, item_id, "公示期间的进展"))
+
+
+def test_a_progress_note_by_anyone_else_or_without_text_is_refused(
+    campaign: Campaign, db_path: Path
+) -> None:
+    item_id = to_in_progress(campaign)
+    refuses(campaign, db_path, PermissionDenied,
+            lambda: campaign.progress_note("office1", item_id, "替写进展"), actor="office1")
+    refuses(campaign, db_path, InvalidInput,
+            lambda: campaign.progress_note(RESPONSIBLE, item_id, "   "))
+
+
+def test_claiming_completion_without_a_progress_note_is_refused(
+    campaign: Campaign, db_path: Path
+) -> None:
+    item_id = to_in_progress(campaign)
+    message = refuses(campaign, db_path, TransitionNotAllowed,
+                      lambda: campaign.fire(OWNER, item_id, "claim_done"))
+    assert f"campaign rectification note {item_id}" in message
+    # The claim is the owner's: the responsible person cannot make it.
+    campaign.progress_note(RESPONSIBLE, item_id, "进展")
+    refuses(campaign, db_path, PermissionDenied,
+            lambda: campaign.fire(RESPONSIBLE, item_id, "claim_done"), actor=RESPONSIBLE)
+
+
+def test_verify_without_a_rating_is_refused(campaign: Campaign, db_path: Path) -> None:
+    item_id = to_in_progress(campaign)
+    campaign.progress_note(RESPONSIBLE, item_id, "进展")
+    campaign.fire(OWNER, item_id, "claim_done")
+    message = refuses(campaign, db_path, TransitionNotAllowed,
+                      lambda: campaign.fire("office1", item_id, "verify", "好"))
+    assert f"campaign rectification verify {item_id} --rating" in message
+    refuses(campaign, db_path, InvalidInput,
+            lambda: campaign.verify_item("office1", item_id, "excellent"))
+    message = refuses(campaign, db_path, TransitionNotAllowed,
+                      lambda: campaign.verify_item("office1", item_id, "差"))
+    assert "reopen" in message
+
+
+def test_rating_by_someone_outside_the_office_is_denied(campaign: Campaign, db_path: Path) -> None:
+    item_id = to_in_progress(campaign)
+    campaign.progress_note(RESPONSIBLE, item_id, "进展")
+    campaign.fire(OWNER, item_id, "claim_done")
+    for actor in ("principal1", "sup1", RESPONSIBLE):
+        error = refuses(campaign, db_path, PermissionDenied,
+                        partial(campaign.verify_item, actor, item_id, "好"), actor=actor)
+        assert "needs role office" in error
+    assert PermissionDenied("x", "y", "z").exit_code == 3
+
+
+def test_setting_fields_on_another_type_is_refused(campaign: Campaign, db_path: Path) -> None:
+    other = campaign.create(OWNER, "self_review", "对照检查材料",
+                            content=from_text("# 对照检查材料\n\n正文\n"))
+    message = refuses(campaign, db_path, TransitionNotAllowed,
+                      lambda: campaign.set_rectification(OWNER, other.id, **FIELDS))
+    assert "self_review" in message
+    refuses(campaign, db_path, NotFound, lambda: campaign.rectification(other.id))
+
+
+def test_setting_fields_is_for_the_owner_or_office_in_draft_with_real_people(
+    campaign: Campaign, db_path: Path
+) -> None:
+    item_id = new_item(campaign)
+    refuses(campaign, db_path, PermissionDenied,
+            lambda: campaign.set_rectification("leader2", item_id, **FIELDS), actor="leader2")
+    refuses(campaign, db_path, NotFound,
+            lambda: campaign.set_rectification(OWNER, item_id, **{**FIELDS,
+                                                                   "responsible": "nobody"}))
+    for name in ("matter", "measures", "effect", "responsible"):
+        refuses(campaign, db_path, InvalidInput,
+                partial(campaign.set_rectification, OWNER, item_id, **{**FIELDS, name: " "}))
+    refuses(campaign, db_path, NotFound,
+            lambda: campaign.set_rectification(OWNER, 999, **FIELDS))
+    campaign.set_rectification(OWNER, item_id, **FIELDS)
+    campaign.fire(OWNER, item_id, "submit")
+    refuses(campaign, db_path, TransitionNotAllowed,
+            lambda: campaign.set_rectification(OWNER, item_id, **FIELDS))
+    refuses(campaign, db_path, TransitionNotAllowed,
+            lambda: campaign.set_rectification("office1", item_id, **FIELDS))
+    assert snapshot(db_path).deliverables  # the helper's snapshot saw the item
+
+
+# -- overdue ----------------------------------------------------------------------------------
+
+
+def test_an_item_past_its_deadline_in_progress_is_overdue_with_its_responsible_person(
+    c: Campaign, db: Path
+) -> None:
+    late = to_in_progress(c, OWNER)
+    own = to_in_progress(c, "leader2", responsible="leader2", matter="自己负责的事项")
+    today = DEADLINE + timedelta(days=3)
+    report = build_report(c, today)
+    rows = {o.id: o for o in report.overdue}
+    row = rows[late]
+    assert (row.owner, row.responsible, row.responsible_name) == (OWNER, RESPONSIBLE, "赵一")
+    assert (row.due, row.days_late, row.state) == (DEADLINE, 3, "in_progress")
+    assert (rows[own].responsible, rows[own].responsible_name) == (None, None)
+    assert "整改责任人 赵一（member1）" in render(report, "markdown")
+    assert "整改责任人 赵一" in render(report, "html")
+    assert json.loads(render(report, "json"))["overdue"][0].keys() >= {
+        "responsible", "responsible_name"}
+    assert overdue_items(c, today) == list(report.overdue)
+    assert not any(o.id == late for o in build_report(c, DEADLINE).overdue)  # due today
+    c.verify()
+
+
+# -- command line ------------------------------------------------------------------------------
+
+
+def _cli() -> click.Group:
+    """``campaign`` with the rectification group (registered here until cli.py does)."""
+    if "rectification" in cli.main.commands:
+        return cli.main
+    return cli.CampaignGroup(
+        name="campaign", params=cli.main.params, callback=cli.main.callback,
+        commands={**cli.main.commands, **{c.name or "": c for c in COMMANDS}})
+
+
+def _run(db_url: str, user: str, *args: object) -> Any:
+    result = CliRunner().invoke(_cli(), ["--db", db_url, "--as", user, *map(str, args)])
+    assert "Traceback" not in result.output
+    return result
+
+
+def test_the_command_line(campaign: Campaign, db_url: str, db_path: Path,
+                          monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("CAMPAIGN_DB", "CAMPAIGN_USER", "CAMPAIGN_DEBUG"):
+        monkeypatch.delenv(name, raising=False)
+    item_id = new_item(campaign)
+    refused_submit = _run(db_url, OWNER, "do", item_id, "submit")
+    assert refused_submit.exit_code == 4 and "matter" in refused_submit.stderr
+    result = _run(db_url, OWNER, "rectification", "set", item_id, "--matter", FIELDS["matter"],
+                  "--measures", FIELDS["measures"], "--responsible", RESPONSIBLE,
+                  "--deadline", "2014-08-31", "--effect", FIELDS["effect"], "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["deadline"] == "2014-08-31"
+    to_publicity(campaign, item_id)
+    campaign.fire(OWNER, item_id, "start", today=after_window(campaign, item_id))
+
+    assert _run(db_url, "office1", "rectification", "note", item_id, "--text", "x").exit_code == 3
+    result = _run(db_url, RESPONSIBLE, "rectification", "note", item_id, "--text", "已整改")
+    assert result.exit_code == 0 and "progress noted" in result.stdout
+    assert _run(db_url, OWNER, "do", item_id, "claim_done").exit_code == 0
+
+    before = snapshot(db_path)
+    plain = _run(db_url, "office1", "do", item_id, "verify")
+    assert plain.exit_code == 4 and "--rating" in plain.stderr
+    denied = _run(db_url, "leader2", "rectification", "verify", item_id, "--rating", "好")
+    assert denied.exit_code == 3 and denied.stderr.startswith("campaign: permission denied")
+    assert _run(db_url, "office1", "rectification", "verify", item_id,
+                "--rating", "优").exit_code == 7
+    assert snapshot(db_path) == before
+
+    result = _run(db_url, "office1", "rectification", "verify", item_id, "--rating", "一般",
+                  "--comment", "基本达到")
+    assert result.exit_code == 0 and "rated 一般" in result.stdout
+    shown = json.loads(_run(db_url, "office1", "rectification", "show", item_id,
+                            "--json").stdout)
+    assert (shown["rating"], shown["notes"]) == ("一般", ["已整改"])
+    assert shown["progress_notes"][0]["author"] == RESPONSIBLE
+    table = _run(db_url, "office1", "rectification", "show", item_id)
+    assert "整改措施 measures" in table.stdout and "已整改" in table.stdout
+    assert _run(db_url, "office1", "rectification", "show", 999).exit_code == 6
+    campaign.verify()
