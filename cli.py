@@ -25,6 +25,7 @@ from commands.common import (
     today_option,
     views_json,
 )
+from commands.attachments import COMMANDS as ATTACHMENT_COMMANDS
 from commands.plan import COMMANDS as PLAN_COMMANDS
 from commands.publicity import COMMANDS as PUBLICITY_COMMANDS
 from commands.rectification import COMMANDS as RECTIFICATION_COMMANDS
@@ -541,7 +542,8 @@ def demo(directory: Path) -> None:
     run_demo(directory, echo=click.echo, table=table)
 
 
-for command in (*PLAN_COMMANDS, *PUBLICITY_COMMANDS, *RECTIFICATION_COMMANDS):
+for command in (*PLAN_COMMANDS, *PUBLICITY_COMMANDS, *RECTIFICATION_COMMANDS,
+                *ATTACHMENT_COMMANDS):
     main.add_command(command)
 
 
