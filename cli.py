@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from commands.attachments import COMMANDS as ATTACHMENT_COMMANDS
 from commands.common import (
     Env,
     as_date,
@@ -25,7 +26,6 @@ from commands.common import (
     today_option,
     views_json,
 )
-from commands.attachments import COMMANDS as ATTACHMENT_COMMANDS
 from commands.plan import COMMANDS as PLAN_COMMANDS
 from commands.publicity import COMMANDS as PUBLICITY_COMMANDS
 from commands.rectification import COMMANDS as RECTIFICATION_COMMANDS
