@@ -26,6 +26,7 @@ from commands.common import (
     today_option,
     views_json,
 )
+from commands.documents import COMMANDS as DOCUMENT_COMMANDS
 from commands.plan import COMMANDS as PLAN_COMMANDS
 from commands.publicity import COMMANDS as PUBLICITY_COMMANDS
 from commands.rectification import COMMANDS as RECTIFICATION_COMMANDS
@@ -543,7 +544,7 @@ def demo(directory: Path) -> None:
 
 
 for command in (*PLAN_COMMANDS, *PUBLICITY_COMMANDS, *RECTIFICATION_COMMANDS,
-                *ATTACHMENT_COMMANDS):
+                *ATTACHMENT_COMMANDS, *DOCUMENT_COMMANDS):
     main.add_command(command)
 
 
