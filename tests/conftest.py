@@ -11,7 +11,8 @@ from typing import NamedTuple
 import pytest
 from plan_helpers import build_started, copy_db, freeze, new_db, open_db, scratch
 
-from workflow import Campaign, from_text
+from workflow import Campaign, Content, from_text
+from workflow.definition import WorkflowSpec
 
 # (id, name, roles, unit): at least two people for every role, so that
 # "not the owner" always has someone else to try.
@@ -72,6 +73,9 @@ class Snapshot(NamedTuple):
     deliverables: list[tuple[object, ...]]
     events: list[str]
     revisions: int
+    #: Review opinions (a reason quoted by a move) and publicity windows.
+    opinions: list[tuple[object, ...]]
+    windows: list[tuple[object, ...]]
 
 
 def snapshot(db_path: Path) -> Snapshot:
@@ -82,10 +86,18 @@ def snapshot(db_path: Path) -> Snapshot:
             .fetchall(),
             [row[0] for row in raw.execute("SELECT hash FROM audit_event ORDER BY seq")],
             raw.execute("SELECT count(*) FROM revision").fetchone()[0],
+            raw.execute("SELECT * FROM opinion ORDER BY id").fetchall(),
+            raw.execute("SELECT * FROM publicity_window ORDER BY id").fetchall(),
         )
 
 
-def text(body: str = "正文") -> object:
+def text(body: str = "正文", spec: WorkflowSpec | None = None) -> Content:
+    """A revision's content; with ``spec``, one with every section it requires
+    (:func:`drive.complete_content`), so that ``content_complete`` moves go through."""
+    if spec is not None:
+        from drive import complete_content  # drive imports this module
+
+        return complete_content(spec, body=body)
     return from_text(f"# 材料\n\n{body}\n")
 
 

@@ -2,21 +2,31 @@
 
 The path is the shortest one through the spec (breadth-first from the initial
 state); every move is fired by someone the spec lets fire it, always with a
-comment.  Expected permissions are computed here from the spec alone, never by
-asking :mod:`workflow.policy`, so the tests judge the engine independently.
+comment, on a day its publicity window allows.  Content is generated from the
+spec's required sections, so ``content_complete`` moves go through.  Expected
+permissions, window verdicts and window dates are computed here from the spec
+alone, never by asking :mod:`workflow.policy` or :mod:`workflow.publicity`,
+so the tests judge the engine independently.
+
+A few rules live in code rather than in the spec: a rectification item is
+submitted with its five fields, claimed done after a progress note, and
+verified only with a rating (README, ``campaign rectification``).  They are
+spelled out here too (:func:`prepare`, :func:`make_move`, :func:`follow_ups`).
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
-from conftest import DEFINITIONS, PEOPLE, ROLES_OF, SHIPPED_TYPES, snapshot, text
+from conftest import DEFINITIONS, PEOPLE, ROLES_OF, SHIPPED_TYPES, snapshot
 
-from workflow import Campaign
+from workflow import Campaign, from_text
 from workflow.content import Content
 from workflow.definition import TransitionSpec, WorkflowSpec
 from workflow.errors import (
@@ -29,7 +39,7 @@ from workflow.errors import (
     TransitionNotAllowed,
 )
 from workflow.loader import load_file
-from workflow.models import DeliverableView
+from workflow.models import DeliverableView, EventView, WindowView
 
 COMMENT = "理由"
 USER_IDS: tuple[str, ...] = tuple(p[0] for p in PEOPLE)
@@ -53,6 +63,176 @@ def moves(spec: WorkflowSpec) -> Iterator[tuple[TransitionSpec, str]]:
 def all_moves() -> list[tuple[str, str, str]]:
     """(type, trigger, source) for every move of every shipped definition."""
     return [(t, tr.trigger, src) for t, spec in SPECS.items() for tr, src in moves(spec)]
+
+
+# -- content that has what the spec requires -----------------------------------
+
+#: The line given for a section found by a pattern (the meeting plan's length).
+MEETING_LENGTH = "会议时间：1天"
+
+
+def complete_text(spec: WorkflowSpec, title: str = "材料", body: str = "正文") -> str:
+    """Markdown with every section ``spec`` requires: a ``##`` heading naming the
+    section's first keyword, and the line ``会议时间：1天`` for a section found by
+    its pattern.  ``body`` is repeated under each heading, so texts differ by it."""
+    lines = [f"# {title}", "", body, ""]
+    for section in spec.required_sections:
+        if section.keywords:
+            lines += [f"## {section.keywords[0]}", "", f"{body}（{section.label}）", ""]
+        if section.pattern:
+            assert re.search(section.pattern, MEETING_LENGTH, re.MULTILINE), (
+                f"{spec.id}: teach complete_text a line for section {section.name!r}")
+            lines += [MEETING_LENGTH, ""]
+    return "\n".join(lines)
+
+
+def complete_content(
+    spec: WorkflowSpec, title: str = "材料", body: str = "正文", filename: str = "content.md"
+) -> Content:
+    """:func:`complete_text` as a revision's content."""
+    return from_text(complete_text(spec, title, body), filename)
+
+
+# -- publicity windows, computed from the spec ---------------------------------
+
+OBJECTION, AFTER = "objection", "after"
+
+
+def working_days_after(start: date, days: int) -> date:
+    """The ``days``-th working day (Monday to Friday) after ``start``."""
+    day, left = start, days
+    while left:
+        day += timedelta(days=1)
+        if day.isoweekday() <= 5:
+            left -= 1
+    return day
+
+
+def window_rule(spec: WorkflowSpec, trigger: str, source: str) -> str | None:
+    """Which window rule a move obeys: OBJECTION (only while the window is open),
+    AFTER (only once it has ended), or None (no window involved)."""
+    if spec.publicity is None or source != "publicity":
+        return None
+    return OBJECTION if trigger == spec.publicity.objection_trigger else AFTER
+
+
+def window_allows(
+    spec: WorkflowSpec, trigger: str, source: str, closes_on: date | None, today: date
+) -> bool:
+    """The window's verdict on firing ``trigger`` from ``source`` on ``today``."""
+    rule = window_rule(spec, trigger, source)
+    if rule is None or closes_on is None:
+        return True
+    return today <= closes_on if rule == OBJECTION else today > closes_on
+
+
+def open_window(campaign: Campaign, deliverable_id: int) -> WindowView | None:
+    windows = campaign.windows(deliverable_id, open_only=True)
+    assert len(windows) <= 1, f"#{deliverable_id} has {len(windows)} open windows"
+    return windows[0] if windows else None
+
+
+def _rule_and_window(
+    campaign: Campaign, deliverable_id: int, trigger: str
+) -> tuple[str | None, WindowView | None]:
+    item = campaign.get(deliverable_id)
+    rule = window_rule(campaign.definition_for(item), trigger, item.state)
+    return rule, open_window(campaign, deliverable_id) if rule else None
+
+
+def day_allowing(campaign: Campaign, deliverable_id: int, trigger: str) -> date | None:
+    """A day the window lets ``trigger`` fire on: its last day for an objection,
+    the day after it for any other way out; None where no window is involved
+    (the engine then uses the campaign's today)."""
+    rule, window = _rule_and_window(campaign, deliverable_id, trigger)
+    if window is None:
+        return None
+    return window.closes_on if rule == OBJECTION else window.closes_on + timedelta(days=1)
+
+
+def day_refusing(campaign: Campaign, deliverable_id: int, trigger: str) -> date | None:
+    """A day the window refuses ``trigger`` on (the day after it for an objection,
+    its last day otherwise); None where no window is involved."""
+    rule, window = _rule_and_window(campaign, deliverable_id, trigger)
+    if window is None:
+        return None
+    return window.closes_on + timedelta(days=1) if rule == OBJECTION else window.closes_on
+
+
+# -- rules beyond the spec: rectification items --------------------------------
+
+RECTIFICATION = "rectification_item"
+RATING = "好"
+
+
+def rectification_fields(owner: str) -> dict[str, object]:
+    """The five fields of a rectification item, its owner responsible for it."""
+    return {"matter": "文山会海问题突出", "measures": "精简会议文件", "responsible": owner,
+            "deadline": date(2014, 8, 31), "effect": "会议数量下降30%"}
+
+
+def needs_rating(type_id: str, trigger: str) -> bool:
+    """A move made with a rating (``verify_item``) rather than a plain ``fire``."""
+    return type_id == RECTIFICATION and trigger == "verify"
+
+
+def follow_ups(type_id: str, trigger: str) -> list[str]:
+    """The audit actions a successful move appends after its transition event."""
+    return ["rectification.rate"] if needs_rating(type_id, trigger) else []
+
+
+def noted_since_started(campaign: Campaign, deliverable_id: int) -> bool:
+    """A progress note since the item last entered ``in_progress``."""
+    history = campaign.history(deliverable_id)
+    started = max(i for i, e in enumerate(history)
+                  if e.action == "transition" and e.dest == "in_progress")
+    return any(e.action == "rectification.progress" for e in history[started + 1:])
+
+
+#: (type, trigger) → the audited write the move needs first, beyond its spec.
+PREREQUISITES: dict[tuple[str, str], str] = {
+    (RECTIFICATION, "submit"): "rectification.set",  # the five fields
+    (RECTIFICATION, "claim_done"): "rectification.progress",  # a note since (re)starting
+}
+
+
+def prerequisites(type_id: str, trigger: str) -> list[str]:
+    """The audit actions :func:`prepare` writes for a move whose needs are not met yet."""
+    needed = PREREQUISITES.get((type_id, trigger))
+    return [needed] if needed else []
+
+
+def prepare(campaign: Campaign, deliverable_id: int, trigger: str) -> list[str]:
+    """Write, as the owner, what ``trigger`` needs beyond its spec and does not
+    have yet (a rectification item's fields before submit, a progress note
+    before claim_done); returns the audit actions written."""
+    item = campaign.get(deliverable_id)
+    needed = prerequisites(item.type, trigger)
+    if needed == ["rectification.set"]:
+        try:
+            campaign.rectification(deliverable_id)
+            return []
+        except NotFound:
+            campaign.set_rectification(item.owner, deliverable_id,
+                                       **rectification_fields(item.owner))  # type: ignore[arg-type]
+    elif needed == ["rectification.progress"]:
+        if noted_since_started(campaign, deliverable_id):
+            return []
+        campaign.progress_note(item.owner, deliverable_id, "整改进展")
+    return needed
+
+
+def make_move(
+    campaign: Campaign, actor: str, deliverable_id: int, trigger: str,
+    comment: str | None = COMMENT, *, today: date | None = None,
+    expected_version: int | None = None,
+) -> EventView:
+    """Make a move the way it is made: a rectification item's ``verify`` with a
+    rating, every other move with ``fire``.  Returns the transition event."""
+    if needs_rating(campaign.get(deliverable_id).type, trigger):
+        return campaign.verify_item(actor, deliverable_id, RATING, comment,
+                                    expected_version=expected_version, today=today)
+    return campaign.fire(actor, deliverable_id, trigger, comment, expected_version, today=today)
 
 
 # -- who may do what, computed from the spec ----------------------------------
@@ -126,15 +306,21 @@ def drive(
     content: Content | None = None,
     title: str = "测试材料",
 ) -> DeliverableView:
-    """Create a deliverable of ``type_id`` and fire the shortest path to ``state``."""
+    """Create a deliverable of ``type_id`` and fire the shortest path to ``state``.
+
+    Without ``content`` it gets :func:`complete_content`; a move out of
+    publicity is fired on a day its window allows, each after what it needs
+    beyond the spec (:func:`prepare`)."""
     spec = campaign.definition(type_id)
     state = state or spec.initial
     owner = owner_for(spec, state, owner)
-    item = campaign.create(owner, type_id, title, content=content or text())
+    item = campaign.create(owner, type_id, title, content=content or complete_content(spec))
     for transition in shortest_path(spec, state):
         actor = actor_for(transition, owner)
         assert actor is not None
-        campaign.fire(actor, item.id, transition.trigger, COMMENT)
+        prepare(campaign, item.id, transition.trigger)
+        make_move(campaign, actor, item.id, transition.trigger,
+                  today=day_allowing(campaign, item.id, transition.trigger))
     view = campaign.get(item.id)
     assert view.state == state
     return view
@@ -143,14 +329,16 @@ def drive(
 def advance(
     campaign: Campaign, deliverable_id: int, *triggers: str, comment: str = COMMENT
 ) -> None:
-    """Fire ``triggers`` in turn, each by someone allowed to."""
+    """Fire ``triggers`` in turn, each by someone allowed to, on a day its window allows."""
     for trigger in triggers:
         item = campaign.get(deliverable_id)
         transition = campaign.definition_for(item).transition(item.state, trigger)
         assert transition is not None, (item.state, trigger)
         actor = actor_for(transition, item.owner)
         assert actor is not None
-        campaign.fire(actor, deliverable_id, trigger, comment)
+        prepare(campaign, deliverable_id, trigger)
+        make_move(campaign, actor, deliverable_id, trigger, comment,
+                  today=day_allowing(campaign, deliverable_id, trigger))
 
 
 # -- databases ------------------------------------------------------------------

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from workflow import Campaign, from_text
+from workflow import Campaign
 from workflow.definition import TransitionSpec, WorkflowSpec
 from workflow.loader import LoadedPlan, load_plan, shipped_definitions_dir, shipped_plan
 from workflow.plan import EventSpec, GateItem, PhaseSpec
@@ -236,17 +236,28 @@ def path_between(spec: WorkflowSpec, start: str, target: str) -> list[Transition
 
 
 def drive_to(campaign: Campaign, deliverable_id: int, target: str) -> None:
-    """Owner adds content, then each move is fired by the first legal roster user."""
+    """Owner adds content with every required section, then each move is made by
+    the first legal roster user, on a day its publicity window allows, after what
+    it needs beyond the spec."""
+    from drive import (  # drive imports conftest, which imports us
+        complete_content,
+        day_allowing,
+        make_move,
+        prepare,
+    )
+
     item = campaign.get(deliverable_id)
     spec = campaign.definition_for(item)
     if item.revision is None:
-        campaign.revise(item.owner, deliverable_id, from_text(f"# {item.title}\n\n正文\n"))
+        campaign.revise(item.owner, deliverable_id, complete_content(spec, title=item.title))
     users = campaign.users()
     for transition in path_between(spec, item.state, target):
         actor = next((u.id for u in users if may_fire(u.id, u.roles, item.owner, transition)),
                      None)
         assert actor is not None, f"nobody may {transition.trigger} #{deliverable_id}"
-        campaign.fire(actor, deliverable_id, transition.trigger, COMMENT)
+        prepare(campaign, deliverable_id, transition.trigger)
+        make_move(campaign, actor, deliverable_id, transition.trigger, COMMENT,
+                  today=day_allowing(campaign, deliverable_id, transition.trigger))
     assert campaign.get(deliverable_id).state == target
 
 

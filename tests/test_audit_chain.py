@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from drive import COMMENT, advance, drive
+from drive import COMMENT, SPECS, advance, complete_content, drive
 
-from workflow import Campaign, from_text
+from workflow import Campaign
 from workflow.audit import EXPORT_FIELDS, GENESIS, HASHED_FIELDS, event_hash
 from workflow.errors import AuditVerificationFailed, CampaignError, InvalidInput
 
@@ -35,13 +35,15 @@ def worked(campaign: Campaign) -> Campaign:
     review = drive(campaign, "self_review", "review", owner="principal1")
     research = drive(campaign, "research_report", "supervisor_approval", owner="leader1")
     campaign.fire("principal2", review.id, "return", REASON)
-    campaign.revise("principal1", review.id, from_text("# 对照检查材料（修改稿）"))
+    campaign.revise("principal1", review.id,
+                    complete_content(SPECS["self_review"], title="对照检查材料（修改稿）"))
     fix = drive(campaign, "rectification_item", "publicity", owner="member1")
     advance(campaign, review.id, "submit", "forward")
     campaign.fire("sup1", research.id, "reject", "调研不深入，重新调研")
     with pytest.raises(CampaignError):
         campaign.fire("member2", review.id, "approve", "越权")
-    campaign.revise("leader1", research.id, from_text("重新调研后的报告"))
+    campaign.revise("leader1", research.id,
+                    complete_content(SPECS["research_report"], title="重新调研后的报告"))
     advance(campaign, research.id, "redraft", "submit")
     advance(campaign, fix.id, "start", "claim_done")
     advance(campaign, review.id, "approve", "archive")

@@ -17,7 +17,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 from conftest import SHIPPED_TYPES
+from drive import SPECS, complete_text, working_days_after
 
 import cli
 from workflow import Campaign
@@ -36,9 +37,15 @@ CONSOLE_SCRIPT = Path(sys.executable).parent / "campaign"
 EVENT_FIELDS = {"seq", "actor", "role", "action", "trigger", "source", "dest", "comment",
                 "revision", "at", "prev_hash", "hash"}
 
-V1 = "# 对照检查材料（初稿）\n\n深入基层调研不够。\n"
-V2 = "# 对照检查材料（修改稿）\n\n深入基层调研不够。\n\n## 思想根源\n理论学习不够系统。\n"
-RETURN_REASON = "“四个剖析”不完整：缺思想根源"
+# Both drafts have every section a self-review needs (submit checks them); the
+# second goes deeper.
+V1 = complete_text(SPECS["self_review"], "对照检查材料（初稿）", "深入基层调研不够。")
+V2 = complete_text(SPECS["self_review"], "对照检查材料（修改稿）",
+                   "深入基层调研不够，理论学习不够系统。")
+RETURN_REASON = "“四个剖析”不深入：思想根源挖得不深"
+#: The walk's calendar: approved (publicity opens) on a Monday; 5 working days.
+APPROVED_ON = date(2014, 6, 16)
+LAST_DAY = working_days_after(APPROVED_ON, 5)
 
 
 # -- helpers -------------------------------------------------------------------------
@@ -130,6 +137,14 @@ def files(tmp_path: Path) -> dict[str, Path]:
     return paths
 
 
+class Calendar:
+    """The campaign's calendar day, as every command run in this process sees it."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, day: date) -> None:
+        self.day = day
+        monkeypatch.setattr(Campaign, "today", lambda _self: self.day)
+
+
 def digest_of(run: Cli) -> str:
     digest: str = run.json("audit", "digest")["digest"]
     return digest
@@ -145,8 +160,9 @@ def event_count(db_path: Path) -> int:
 
 
 def test_full_walk_submit_return_revise_submit_forward_approve_archive(
-    run: Cli, files: dict[str, Path]
+    run: Cli, files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    calendar = Calendar(monkeypatch, APPROVED_ON)
     created = run.json("new", "self_review", "--title", "张副主席对照检查材料",
                        "--content", files["v1"], "--due", "2014-06-30", user="leader1")
     item = created["id"]
@@ -177,6 +193,13 @@ def test_full_walk_submit_return_revise_submit_forward_approve_archive(
     assert forwarded["dest"] == "supervisor_approval"
     approved = run.json("do", item, "approve", "--comment", "剖析深刻，同意公示", user="sup1")
     assert approved["dest"] == "publicity"
+    # Publicity runs 5 working days, its last day included: archiving waits.
+    calendar.day = LAST_DAY
+    digest = digest_of(run)
+    line = run.fails(4, "do", item, "archive", user="office1")
+    assert str(LAST_DAY) in line
+    assert digest_of(run) == digest and run.json("show", item)["state"] == "publicity"
+    calendar.day = LAST_DAY + timedelta(days=1)
     archived = run.json("do", item, "archive", user="office1")
     assert (archived["source"], archived["dest"]) == ("publicity", "archived")
 

@@ -13,19 +13,22 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import snapshot
-from drive import COMMENT, actor_for, drive, shortest_path
+from drive import COMMENT, actor_for, drive, shortest_path, window_rule, working_days_after
 
 from workflow import Campaign
 
 RACERS = 6
+DAY = date(2014, 6, 16)  # the day the racers' deliverables enter publicity
 
 RACER = r"""
 import json, os, sys, time
+from datetime import date
 from workflow import Campaign
 from workflow.errors import CampaignError
 
@@ -42,8 +45,9 @@ while not os.path.exists(args["go"]):
 results = []
 for move in args["moves"]:
     try:
+        today = date.fromisoformat(move["today"]) if move.get("today") else None
         event = campaign.fire(move["actor"], move["id"], move["trigger"], args["comment"],
-                              expected_version=move.get("expected_version"))
+                              expected_version=move.get("expected_version"), today=today)
         results.append({"code": 0, "seq": event.seq, "dest": event.dest})
     except CampaignError as error:
         results.append({"code": error.exit_code, "error": type(error).__name__,
@@ -127,13 +131,19 @@ def test_racers_on_different_deliverables_all_succeed(
     campaign: Campaign, db_url: str, db_path: Path, tmp_path: Path
 ) -> None:
     """Each racer walks its own deliverable from draft to archived while the others do
-    the same: every write waits its turn (BEGIN IMMEDIATE + busy timeout) and lands."""
+    the same: every write waits its turn (BEGIN IMMEDIATE + busy timeout) and lands.
+    Every move is dated: publicity opens on DAY, archiving is dated after its window."""
     spec = campaign.definition("self_review")
+    assert spec.publicity is not None
     path = shortest_path(spec, "archived")
     items = [drive(campaign, "self_review") for _ in range(RACERS)]
     before = snapshot(db_path)
+    after_window = working_days_after(DAY, spec.publicity.working_days) + timedelta(days=1)
+    days = {t.trigger: (after_window if window_rule(spec, t.trigger, source) else DAY)
+            for t, source in zip(path, [spec.initial, *(t.dest for t in path)], strict=False)}
     plans = [
-        [{"id": item.id, "trigger": t.trigger, "actor": actor_for(t, item.owner)} for t in path]
+        [{"id": item.id, "trigger": t.trigger, "actor": actor_for(t, item.owner),
+          "today": days[t.trigger].isoformat()} for t in path]
         for item in items
     ]
 
@@ -150,6 +160,8 @@ def test_racers_on_different_deliverables_all_succeed(
         after = campaign.get(item.id)
         assert (after.state, after.version) == ("archived", item.version + len(path))
         assert [trigger for _, trigger, _ in campaign.path(item.id)] == [t.trigger for t in path]
+        (window,) = campaign.windows(item.id)
+        assert (window.opened_on, window.outcome) == (DAY, "ended")
     report = campaign.verify()
     assert report.events == len(events)
 

@@ -7,11 +7,13 @@ import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 from conftest import SHIPPED_TYPES
+from drive import working_days_after
 
 import cli
 from workflow import Campaign
@@ -82,20 +84,41 @@ def counts(directory: Path) -> tuple[int, int, int, int]:
         )
 
 
-def test_the_returned_self_review_is_revised_approved_and_published(demo: Demo) -> None:
+def test_the_returned_self_review_is_revised_approved_published_and_archived(
+    demo: Demo,
+) -> None:
+    """Its outline is refused for the sections it lacks, the full draft is returned
+    with a reason, revised, approved, published, and archived by the daily tick
+    once its window of 5 working days has ended without objection."""
     item = the_returned_self_review(demo.campaign)
     assert f"History of self-review material #{item}" in demo.stdout
     # The full reason, even at 80 columns: the history shows why it came back.
     assert return_reason(demo.campaign, item) in demo.stdout
     assert "refused as it should be: permission denied" in demo.stdout
+    (refused_submit,) = [line for line in demo.stdout.splitlines()
+                         if line.startswith("submit refused as it should be")]
+    for label in ("具体表现", "主观原因", "思想根源", "努力方向和改进措施"):
+        assert label in refused_submit
     view = demo.campaign.get(item)
-    assert view.state == "publicity"
+    assert view.state == "archived"
     assert [trigger for _, trigger, _ in demo.campaign.path(item)] == [
-        "submit", "return", "submit", "forward", "approve"]
+        "submit", "return", "submit", "forward", "approve", "archive"]
     revisions = demo.campaign.revisions(item)
-    assert len(revisions) == 2
-    approval = demo.campaign.history(item)[-1]
+    assert len(revisions) == 3  # the refused outline, the returned draft, the approved one
+    history = demo.campaign.history(item)
+    approval, archive = history[-2:]
+    assert approval.trigger == "approve"
     assert approval.revision == revisions[-1].sha256  # bound to the content approved
+    (window,) = demo.campaign.windows(item)
+    assert window.opened_on == date(2014, 6, 16)
+    assert window.closes_on == working_days_after(window.opened_on, 5) == date(2014, 6, 23)
+    assert window.outcome == "ended"
+    assert (archive.trigger, archive.source, archive.dest) == ("archive", "publicity", "archived")
+    assert archive.role == "office"
+    assert archive.comment is not None
+    assert str(window.opened_on) in archive.comment and str(window.closes_on) in archive.comment
+    assert archive.comment in demo.stdout
+    assert archive.revision == revisions[-1].sha256
 
 
 def test_the_campaign_walks_every_phase_to_closed(demo: Demo) -> None:

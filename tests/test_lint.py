@@ -21,6 +21,8 @@ from workflow.errors import DefinitionError, Location
 from workflow.loader import load_file, shipped_definitions_dir
 
 SELF_REVIEW = shipped_definitions_dir() / "self_review.yaml"
+#: How many transitions the base has: a mutation appends after them.
+BASE_TRANSITIONS = len(yaml.safe_load(SELF_REVIEW.read_text(encoding="utf-8"))["transitions"])
 
 Data = dict[str, Any]
 
@@ -176,7 +178,7 @@ VARIANTS = {
         "duplicate-trigger",
         duplicate_forward,
         ("trigger: forward", "trigger: forward", "source: [draft, review]"),
-        "transitions.6.source.1",
+        f"transitions.{BASE_TRANSITIONS}.source.1",  # the one appended
     ),
     "final-has-exit": Variant(
         "final-has-exit",

@@ -170,7 +170,8 @@ BAD_FILES = [
     ),
     Bad(
         "owner-only-and-not-owner",
-        sub("rules: [owner_only]", "rules: [owner_only, not_owner]"),
+        sub("rules: [owner_only, content_complete]",
+            "rules: [owner_only, not_owner, content_complete]"),
         ("trigger: submit",),
         "transitions.0",
         "exclude each other",

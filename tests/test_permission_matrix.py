@@ -1,31 +1,47 @@
 """Who may fire what: every transition of every shipped definition, tried by every user.
 
-The expected outcome comes from the spec alone (roles, owner_only, not_owner);
-a success must move the deliverable and append exactly one audit event, a
-refusal must leave the database exactly as it was and be noted in the access log.
+The expected outcome comes from the spec alone (roles, owner_only, not_owner,
+and for a move out of publicity its window: an objection only while the window
+is open, any other way out only after it); a success must move the deliverable
+and append exactly one audit event, a refusal must leave the database exactly
+as it was, and a permission refusal be noted in the access log.
 """
 
 from __future__ import annotations
 
+import sqlite3
+from datetime import date
 from pathlib import Path
 
 import pytest
 from conftest import ROLES_OF, snapshot
 from drive import (
     COMMENT,
+    OBJECTION,
     SPECS,
     USER_IDS,
     actor_for,
     all_moves,
     creators,
+    day_allowing,
+    day_refusing,
     drive,
+    follow_ups,
+    make_move,
     may_fire,
     moves,
+    needs_rating,
+    open_window,
     owner_for,
+    prepare,
     refused,
+    window_allows,
+    window_rule,
+    working_days_after,
 )
 
 from workflow import Campaign
+from workflow.definition import KNOWN_ROLES
 from workflow.errors import (
     CampaignError,
     Conflict,
@@ -34,6 +50,7 @@ from workflow.errors import (
     PermissionDenied,
     TransitionNotAllowed,
 )
+from workflow.models import EventView, WindowView
 
 MOVES = all_moves()
 MOVE_IDS = [f"{t}-{trigger}-from-{source}" for t, trigger, source in MOVES]
@@ -43,24 +60,37 @@ def fire_and_check(
     campaign: Campaign, db_path: Path, deliverable_id: int, user: str, trigger: str,
     comment: str | None = COMMENT,
 ) -> None:
-    """Fire ``trigger`` as ``user``; it must succeed and leave exactly one correct event."""
+    """Make the move as ``user`` on a day its publicity window allows; it must
+    succeed and leave exactly one correct transition event (followed only by the
+    events the move is known to add, e.g. a rating), its window opened or closed
+    as the spec says, and its reason (if the move needs one) quoted as an opinion."""
     item = campaign.get(deliverable_id)
+    extra = follow_ups(item.type, trigger)
     spec = campaign.definition_for(item)
     transition = spec.transition(item.state, trigger)
     assert transition is not None
+    window = open_window(campaign, deliverable_id)
+    today = day_allowing(campaign, deliverable_id, trigger)
+    assert window_allows(spec, trigger, item.state, window and window.closes_on,
+                         today or campaign.today())
     before, refusals = snapshot(db_path), campaign.refusals()
 
-    event = campaign.fire(user, deliverable_id, trigger, comment)
+    event = make_move(campaign, user, deliverable_id, trigger, comment, today=today)
 
     after = campaign.get(deliverable_id)
     assert after.state == transition.dest
-    assert after.version == item.version + 1
+    assert after.version == item.version + 1 + len(extra)
     stored = snapshot(db_path)
-    assert stored.events[:-1] == before.events and len(stored.events) == len(before.events) + 1
+    new = len(stored.events) - len(before.events)
+    assert stored.events[:-new] == before.events and new == 1 + len(extra)
     assert stored.revisions == before.revisions
     assert campaign.refusals() == refusals
-    assert campaign.history(deliverable_id)[-1] == event
-    assert event.hash == stored.events[-1]
+    history = campaign.history(deliverable_id)
+    tail = history[len(history) - len(extra):]
+    assert history[-new] == event
+    assert [e.action for e in tail] == extra
+    assert all((e.source, e.dest) == (transition.dest, transition.dest) for e in tail)
+    assert event.hash == stored.events[-new]
     assert event.action == "transition"
     assert event.actor == user
     assert event.role in set(ROLES_OF[user]) & set(transition.roles)
@@ -69,6 +99,43 @@ def fire_and_check(
     assert event.comment == comment
     assert item.revision is not None
     assert event.revision == campaign.revision(deliverable_id).sha256 == item.revision.sha256
+    check_window_and_opinion(campaign, db_path, item.state, transition.dest, event,
+                             before.windows, window, today)
+
+
+def check_window_and_opinion(
+    campaign: Campaign, db_path: Path, source: str, dest: str, event: EventView,
+    windows_before: list[tuple[object, ...]], window: WindowView | None, today: date | None,
+) -> None:
+    """What a successful move writes besides its event, as the spec says."""
+    item = campaign.get(event.deliverable_id or 0)
+    spec = campaign.definition_for(item)
+    assert event.trigger is not None
+    windows = campaign.windows(item.id)
+    rule = window_rule(spec, event.trigger, source)
+    if rule is not None:
+        assert window is not None, "publicity under a publicity block has an open window"
+        assert windows[-1].closed_at is not None
+        assert windows[-1].outcome == ("objection" if rule == OBJECTION else "ended")
+    if spec.publicity is not None and dest == "publicity":
+        opened_on = today or campaign.today()
+        assert windows[-1].opened_on == opened_on
+        assert windows[-1].closes_on == working_days_after(opened_on,
+                                                           spec.publicity.working_days)
+        assert windows[-1].closed_at is None and windows[-1].outcome is None
+        assert len(snapshot(db_path).windows) == len(windows_before) + 1
+    elif rule is None:
+        assert snapshot(db_path).windows == windows_before, "no window involved"
+    transition = spec.transition(source, event.trigger)
+    assert transition is not None
+    with sqlite3.connect(db_path) as raw:
+        opinions = raw.execute(
+            "SELECT author_id, text, revision_sha FROM opinion WHERE event_seq = ?",
+            (event.seq,)).fetchall()
+    if transition.requires_comment:
+        assert opinions == [(event.actor, event.comment, event.revision)]
+    else:
+        assert opinions == []
 
 
 @pytest.mark.parametrize(("type_id", "trigger", "source"), MOVES, ids=MOVE_IDS)
@@ -79,20 +146,42 @@ def test_matrix(
 
     One database per move keeps it fast: a refusal leaves the deliverable where
     it was, so the next user tries the same one; after a success a fresh one is
-    driven to the source state.
+    driven to the source state.  Out of publicity, someone allowed to is first
+    refused on a day the window forbids (naming its last day), then goes
+    through on a day it allows; others are refused on the allowed day.
     """
-    transition = campaign.definition(type_id).transition(source, trigger)
+    spec = campaign.definition(type_id)
+    transition = spec.transition(source, trigger)
     assert transition is not None
     item = drive(campaign, type_id, source)
+    prepare(campaign, item.id, trigger)
     for user in USER_IDS:
         try:
             if may_fire(user, item.owner, transition):
+                if needs_rating(type_id, trigger):  # a plain fire is refused: no rating
+                    unrated = refused(
+                        campaign, db_path, TransitionNotAllowed,
+                        lambda: campaign.fire(user, item.id, trigger, COMMENT))  # noqa: B023
+                    assert "rating" in str(unrated)
+                wrong_day = day_refusing(campaign, item.id, trigger)
+                if wrong_day is not None:
+                    window = open_window(campaign, item.id)
+                    assert window is not None
+                    assert not window_allows(spec, trigger, source, window.closes_on, wrong_day)
+                    early_or_late = refused(
+                        campaign, db_path, TransitionNotAllowed,
+                        lambda: campaign.fire(user, item.id, trigger, COMMENT,  # noqa: B023
+                                              today=wrong_day),  # noqa: B023
+                    )
+                    assert str(window.closes_on) in str(early_or_late)
                 fire_and_check(campaign, db_path, item.id, user, trigger)
                 item = drive(campaign, type_id, source)
+                prepare(campaign, item.id, trigger)
                 continue
+            day = day_allowing(campaign, item.id, trigger)
             error = refused(
                 campaign, db_path, PermissionDenied,
-                lambda: campaign.fire(user, item.id, trigger, COMMENT),  # noqa: B023
+                lambda: make_move(campaign, user, item.id, trigger, today=day),  # noqa: B023
                 actor=user,
             )
         except (AssertionError, CampaignError) as failure:
@@ -106,14 +195,39 @@ def test_matrix(
 
 
 def test_matrix_covers_every_outcome() -> None:
-    """The matrix must see both verdicts for every move, else it would prove little."""
+    """The matrix must see both verdicts for every move, else it would prove little —
+    except an objection during publicity, which everybody may raise: there it
+    must see every user allowed."""
+    objections = set()
     for type_id, trigger, source in MOVES:
         spec = SPECS[type_id]
         transition = spec.transition(source, trigger)
         assert transition is not None
         owner = owner_for(spec, source)
         verdicts = {may_fire(u, owner, transition) for u in USER_IDS}
-        assert verdicts == {True, False}, (type_id, trigger)
+        if window_rule(spec, trigger, source) == OBJECTION:
+            objections.add(type_id)
+            assert set(transition.roles) == set(KNOWN_ROLES), (type_id, trigger)
+            assert transition.requires_comment, (type_id, trigger)
+            assert verdicts == {True}, (type_id, trigger)
+        else:
+            assert verdicts == {True, False}, (type_id, trigger)
+    assert objections == {t for t, spec in SPECS.items() if spec.publicity is not None}
+    assert objections >= {"self_review", "rectification_plan", "rectification_item"}
+
+
+def test_matrix_covers_both_window_verdicts() -> None:
+    """Every move out of a publicity window is tried on a day it is refused and on
+    a day it is allowed: the model must tell the two apart for each of them."""
+    windowed = [(t, tr, s) for t, tr, s in MOVES if window_rule(SPECS[t], tr, s)]
+    assert {tr for _, tr, _ in windowed} >= {"object", "archive", "start"}
+    last_day = date(2014, 6, 20)
+    for type_id, trigger, source in windowed:
+        spec = SPECS[type_id]
+        verdicts = [window_allows(spec, trigger, source, last_day, day)
+                    for day in (date(2014, 6, 13), last_day, date(2014, 6, 21))]
+        objection = window_rule(spec, trigger, source) == OBJECTION
+        assert verdicts == ([True, True, False] if objection else [False, False, True])
 
 
 # -- the owner rules, for every possible owner ------------------------------------
@@ -166,15 +280,19 @@ def _owner_rules(
     assert transition is not None
     item = drive(campaign, type_id, source, owner=owner)
     assert item.owner == owner
+    prepare(campaign, item.id, trigger)
     peers = [u for u in USER_IDS if u != owner and set(ROLES_OF[u]) & set(transition.roles)]
     assert peers, "two people per role: there is always a peer"
+    day = day_allowing(campaign, item.id, trigger)  # the window is not what refuses
     if transition.owner_only:
         refused(campaign, db_path, PermissionDenied,
-                lambda: campaign.fire(peers[0], item.id, trigger, COMMENT), actor=peers[0])
+                lambda: make_move(campaign, peers[0], item.id, trigger, today=day),
+                actor=peers[0])
         fire_and_check(campaign, db_path, item.id, owner, trigger)
     else:
         error = refused(campaign, db_path, PermissionDenied,
-                        lambda: campaign.fire(owner, item.id, trigger, COMMENT), actor=owner)
+                        lambda: make_move(campaign, owner, item.id, trigger, today=day),
+                        actor=owner)
         assert "owner" in str(error)
         fire_and_check(campaign, db_path, item.id, peers[0], trigger)
 
@@ -252,13 +370,16 @@ def test_a_reason_is_required(
 ) -> None:
     """No comment, or only whitespace (ideographic space too): refused, nothing written."""
     item = drive(campaign, type_id, source)
+    prepare(campaign, item.id, trigger)
     transition = campaign.definition(type_id).transition(source, trigger)
     assert transition is not None
     actor = actor_for(transition, item.owner)
     assert actor is not None
+    day = day_allowing(campaign, item.id, trigger)  # the window is not what refuses
     for comment in (None, "", "   ", "\t\n\u3000"):
         error = refused(campaign, db_path, TransitionNotAllowed,
-                        lambda: campaign.fire(actor, item.id, trigger, comment))  # noqa: B023
+                        lambda: campaign.fire(actor, item.id, trigger, comment,  # noqa: B023
+                                              today=day))
         assert "reason" in str(error)
     fire_and_check(campaign, db_path, item.id, actor, trigger, "不符合要求")
 

@@ -16,6 +16,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from drive import complete_content
 
 from workflow import Campaign, from_text
 from workflow.errors import InvalidInput
@@ -52,7 +53,8 @@ JSON_KEYS = {"plan", "today", "current_phase", "phases", "completion", "by_type"
 
 def _drive(campaign: Campaign, item: int, owner: str) -> None:
     """draft → review → supervisor approval → publicity."""
-    campaign.revise(owner, item, from_text("# 材料\n\n正文\n"))
+    spec = campaign.definition_for(campaign.get(item))
+    campaign.revise(owner, item, complete_content(spec))
     campaign.fire(owner, item, "submit")
     campaign.fire("lishuji", item, "forward")
     campaign.fire("dudao", item, "approve", "同意")
@@ -75,7 +77,8 @@ def campaign(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Campaign]:
     _drive(engine, _ids(engine, "research_report", "zhang")[0], "zhang")
     _drive(engine, _ids(engine, "four_winds_list")[0], "wangmin")  # publicity: gate-complete
     liu = _ids(engine, "research_report", "liu")[0]  # submitted, still under review
-    engine.revise("liu", liu, from_text("# 调研报告\n\n正文\n"))
+    engine.revise("liu", liu, complete_content(engine.definition("research_report"),
+                                               title="调研报告"))
     engine.fire("liu", liu, "submit")
     engine.advance("wangmin")  # the preparation gate holds: the plan is in publicity
 

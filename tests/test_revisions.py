@@ -9,7 +9,17 @@ from pathlib import Path
 
 import pytest
 from conftest import ROLES_OF, snapshot
-from drive import COMMENT, SPECS, USER_IDS, advance, drive, refused
+from drive import (
+    COMMENT,
+    SPECS,
+    USER_IDS,
+    advance,
+    complete_content,
+    drive,
+    prepare,
+    prerequisites,
+    refused,
+)
 
 from workflow import Campaign, from_text, read_content
 from workflow.content import MAX_BYTES
@@ -85,7 +95,8 @@ def test_owner_revises_in_an_editable_state(
 def test_research_report_can_be_revised_while_researching_again(campaign: Campaign) -> None:
     assert ("research_report", "research_again") in EDITABLE
     item = drive(campaign, "research_report", "research_again")
-    revision = campaign.revise(item.owner, item.id, from_text("重新调研后的报告"))
+    revision = campaign.revise(item.owner, item.id,
+                               complete_content(SPECS["research_report"], body="重新调研后的报告"))
     assert revision.number == 2
     assert campaign.get(item.id).state == "research_again"
 
@@ -119,13 +130,14 @@ def test_no_transition_without_content(campaign: Campaign, db_path: Path, type_i
     spec = campaign.definition(type_id)
     owner = next(u for u in USER_IDS if set(ROLES_OF[u]) & set(spec.create_roles))
     item = campaign.create(owner, type_id, "尚无正文")
+    prepare(campaign, item.id, "submit")  # content is all it lacks
     submit = spec.transition(spec.initial, "submit")
     assert submit is not None and submit.owner_only
     error = refused(campaign, db_path, TransitionNotAllowed,
                     lambda: campaign.fire(owner, item.id, "submit", COMMENT))
     assert "content" in str(error)
     # Once content is added the same move goes through and names it.
-    content = from_text("补充的正文")
+    content = complete_content(spec, body="补充的正文")
     campaign.revise(owner, item.id, content)
     event = campaign.fire(owner, item.id, "submit", COMMENT)
     assert event.revision == content.sha256
@@ -133,8 +145,9 @@ def test_no_transition_without_content(campaign: Campaign, db_path: Path, type_i
 
 @pytest.mark.parametrize("type_id", TYPES)
 def test_every_event_records_the_revision_it_acted_on(campaign: Campaign, type_id: str) -> None:
-    first = from_text("第一稿", "v1.md")
-    second = from_text("第二稿", "v2.md")
+    spec = SPECS[type_id]
+    first = complete_content(spec, body="第一稿", filename="v1.md")
+    second = complete_content(spec, body="第二稿", filename="v2.md")
     item = drive(campaign, type_id, "review", content=first)
     advance(campaign, item.id, "return")
     campaign.revise(item.owner, item.id, second)
@@ -142,18 +155,20 @@ def test_every_event_records_the_revision_it_acted_on(campaign: Campaign, type_i
 
     history = campaign.history(item.id)
     revised = next(i for i, e in enumerate(history) if e.action == "revise")
-    assert [e.action for e in history[:revised]] == ["create", "transition", "transition"]
+    needed = prerequisites(type_id, "submit")  # written before the first submit only
+    assert [e.action for e in history[:revised]] == [
+        "create", *needed, "transition", "transition"]
     assert all(e.revision == first.sha256 for e in history[:revised])
     assert all(e.revision == second.sha256 for e in history[revised:])
     assert history[-1].trigger == "approve"
-    assert len(history) == 7
+    assert len(history) == 7 + len(needed)
     campaign.verify()
 
 
 def test_research_again_revision_is_carried_by_later_events(campaign: Campaign) -> None:
     item = drive(campaign, "research_report", "supervisor_approval")
     advance(campaign, item.id, "reject")
-    third = from_text("重新调研后的第三稿")
+    third = complete_content(SPECS["research_report"], body="重新调研后的第三稿")
     campaign.revise(item.owner, item.id, third)
     advance(campaign, item.id, "redraft", "submit", "forward", "approve")
     tail = campaign.history(item.id)[-5:]
