@@ -354,6 +354,16 @@ def fresh_db(template: Path, directory: Path) -> Path:
     return target
 
 
+def all_rows(db_path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table but the access log, read with raw sqlite3: what a
+    refusal must leave exactly as it was."""
+    with sqlite3.connect(db_path) as raw:
+        tables = [name for (name,) in raw.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "AND name != 'access_refusal' ORDER BY name")]
+        return {t: raw.execute(f'SELECT * FROM "{t}" ORDER BY rowid').fetchall() for t in tables}
+
+
 def refusal_count(db_path: Path) -> int:
     with sqlite3.connect(db_path) as raw:
         return int(raw.execute("SELECT count(*) FROM access_refusal").fetchone()[0])

@@ -6,7 +6,7 @@ opinion that quotes a return's reason.  Core statements on the connection.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, select, update
@@ -53,6 +53,13 @@ def check_content(connection: Connection, move: Move) -> None:
         )
 
 
+def latest_window(connection: Connection, deliverable_id: int) -> Any:
+    return connection.execute(
+        select(_WINDOWS).where(_WINDOWS.c.deliverable_id == deliverable_id)
+        .order_by(_WINDOWS.c.id.desc()).limit(1)
+    ).first()
+
+
 def open_window(connection: Connection, deliverable_id: int) -> Any:
     return connection.execute(
         select(_WINDOWS).where(_WINDOWS.c.deliverable_id == deliverable_id,
@@ -65,12 +72,16 @@ def check_publicity(connection: Connection, move: Move) -> None:
     other way out only after it has ended."""
     if move.spec.publicity is None or move.source != "publicity":
         return
-    window = open_window(connection, move.deliverable_id)
+    window = latest_window(connection, move.deliverable_id)
     if window is None:
         return
     if move.transition.trigger == move.spec.publicity.objection_trigger:
-        publicity.require_open(window.closes_on, move.today, move.deliverable_id)
-    else:
+        if window.closed_at is not None:  # ended by tick: no more objections
+            publicity.require_open(window.closes_on, window.closes_on + timedelta(days=1),
+                                   move.deliverable_id)
+        publicity.require_open(window.closes_on, move.today, move.deliverable_id,
+                               opened_on=window.opened_on)
+    elif window.closed_at is None:
         publicity.require_ended(window.closes_on, move.today, move.deliverable_id)
 
 

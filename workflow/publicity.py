@@ -22,8 +22,14 @@ def add_working_days(start: date, days: int) -> date:
     return current
 
 
-def require_open(closes_on: date, today: date, deliverable_id: int) -> None:
-    """An objection is heard up to and including the last day."""
+def require_open(
+    closes_on: date, today: date, deliverable_id: int, opened_on: date | None = None
+) -> None:
+    """An objection is heard from the opening day up to and including the last day."""
+    if opened_on is not None and today < opened_on:
+        raise TransitionNotAllowed(
+            f"the publicity window opens on {opened_on}; an objection cannot be dated "
+            f"{today}", deliverable_id)
     if today > closes_on:
         raise TransitionNotAllowed(
             f"the publicity window closed on {closes_on}; objections are no longer heard",

@@ -19,7 +19,7 @@ from . import audit, database, loader, moves, policy
 from .checks import errors_in, lint
 from .content import Content
 from .definition import Role, WorkflowSpec
-from .errors import Conflict, InvalidInput, TransitionNotAllowed
+from .errors import Conflict, InvalidInput, PermissionDenied, TransitionNotAllowed
 from .models import DeliverableView, EventView, RevisionView, User, UserView, WorkflowDefinition
 from .plan_service import PlanOps
 from .writes import check_roles, detail
@@ -205,7 +205,9 @@ class DeliverableOps(PlanOps):
     def _end_window(self, actor: str | None, deliverable_id: int, note: str) -> EventView:
         with self._writing_core() as connection:
             who = self._actor(connection, actor)
-            policy.require_user_admin(who)
+            if not who.has(Role.OFFICE):
+                raise PermissionDenied(who.id, "end a publicity window", "needs role office",
+                                       deliverable_id)
             item = self._state_of(connection, deliverable_id)
             self._bump(connection, deliverable_id, item.version, item.state)
             event = audit.append(
