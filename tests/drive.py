@@ -117,13 +117,20 @@ def window_rule(spec: WorkflowSpec, trigger: str, source: str) -> str | None:
 
 
 def window_allows(
-    spec: WorkflowSpec, trigger: str, source: str, closes_on: date | None, today: date
+    spec: WorkflowSpec, trigger: str, source: str, closes_on: date | None, today: date,
+    *, opened_on: date | None = None, ended: bool = False,
 ) -> bool:
-    """The window's verdict on firing ``trigger`` from ``source`` on ``today``."""
+    """The window's verdict on firing ``trigger`` from ``source`` on ``today``:
+    an objection from the opening day to the last, and never once a tick has
+    ended the window; any other way out only after the last day."""
     rule = window_rule(spec, trigger, source)
+    if rule == OBJECTION and ended:
+        return False
     if rule is None or closes_on is None:
         return True
-    return today <= closes_on if rule == OBJECTION else today > closes_on
+    if rule == OBJECTION:
+        return (opened_on is None or opened_on <= today) and today <= closes_on
+    return today > closes_on
 
 
 def open_window(campaign: Campaign, deliverable_id: int) -> WindowView | None:

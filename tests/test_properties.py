@@ -170,6 +170,8 @@ class Model:
     version: int = 1
     complete: bool = True  # the latest revision has every required section
     closes_on: date | None = None  # the last day of the open publicity window
+    opened_on: date | None = None  # ... and its first
+    ended: bool = False  # a tick ended the window where it stands: no more objections
     windows: int = 0  # publicity windows opened so far
     fields: bool = False  # a rectification item's five fields are set
     noted: bool = False  # ... and it has a progress note since it (re)entered in_progress
@@ -206,7 +208,8 @@ class Model:
             return TransitionNotAllowed
         if "content_complete" in move.rules and not self.complete:
             return TransitionNotAllowed
-        if not window_allows(self.spec, step.action, self.state, self.closes_on, step.day):
+        if not window_allows(self.spec, step.action, self.state, self.closes_on, step.day,
+                             opened_on=self.opened_on, ended=self.ended):
             return TransitionNotAllowed
         if self.spec.id == RECTIFICATION and (
             step.action == "verify"  # only with a rating
@@ -274,6 +277,7 @@ class Model:
             assert self.spec.publicity is not None
             if self.spec.publicity.close_trigger is None:
                 self.closes_on = None  # ended where it stands
+                self.ended = True
                 return 1
             trigger = self.spec.publicity.close_trigger
         if step.action in RATINGS:
@@ -282,10 +286,11 @@ class Model:
         move = self.move(trigger)
         assert move is not None
         if window_rule(self.spec, trigger, self.state) is not None:
-            self.closes_on = None
+            self.closes_on, self.opened_on, self.ended = None, None, False
         self.state = move.dest
         if self.spec.publicity is not None and move.dest == "publicity":
             self.closes_on = working_days_after(step.day, self.spec.publicity.working_days)
+            self.opened_on = step.day
             self.windows += 1
         if move.dest == "in_progress":
             self.noted = False
