@@ -44,6 +44,9 @@ STARTUP_RUNS = 15
 TARGET_MIN_RATIO = 0.25
 TARGET_MAX_STARTUP = 1.5
 REASON = "“四个剖析”不完整，请补充思想根源"
+# The self-review material's required sections (definitions/self_review.yaml).
+SECTIONS = "".join(f"\n## {head}\n\n正文\n" for head in (
+    "一、存在的主要问题", "二、具体表现", "三、主观原因", "四、思想根源", "五、改进措施"))
 
 # The cycle self_review allows forever, with legal actors: the owner submits,
 # the principal (not the owner) returns it with a reason.
@@ -61,7 +64,7 @@ def engine_setup(directory: Path) -> tuple[Campaign, list[int]]:
     campaign.add_user("office1", "principal1", "李书记", ["principal"], "党组")
     items = [
         campaign.create("leader1", "self_review", f"对照检查材料 {n}",
-                        content=from_text(f"# 对照检查材料 {n}\n\n正文\n")).id
+                        content=from_text(f"# 对照检查材料 {n}\n{SECTIONS}")).id
         for n in range(DELIVERABLES)
     ]
     for item in items:  # warm up: parse the definition, build the machine

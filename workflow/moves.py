@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from . import publicity, sections
 from .definition import TransitionSpec, WorkflowSpec
@@ -36,21 +36,39 @@ class Move:
     now: str
 
 
-def check_content(connection: Connection, move: Move) -> None:
+def check_content(
+    connection: Connection, move: Move, revision_sha: str, definition_sha: str
+) -> None:
     """A ``content_complete`` move needs every required section in the latest revision."""
     if not move.transition.content_complete or not move.spec.required_sections:
         return
-    data = connection.execute(
-        select(_REVISIONS.c.content)
-        .where(_REVISIONS.c.deliverable_id == move.deliverable_id)
-        .order_by(_REVISIONS.c.number.desc()).limit(1)
-    ).scalar()
-    missing = sections.missing_sections(move.spec, bytes(data or b"").decode("utf-8", "replace"))
+    missing = _missing(move.spec, (definition_sha, revision_sha), connection,
+                       move.deliverable_id)
     if missing:
-        names = "、".join(s.label for s in missing)
         raise TransitionNotAllowed(
-            f"the content lacks {len(missing)} required section(s): {names}", move.deliverable_id
+            f"the content lacks {len(missing)} required section(s): {'、'.join(missing)}",
+            move.deliverable_id,
         )
+
+
+# Content is addressed by its hash and specs are frozen, so a verdict, once
+# reached, holds for ever: a resubmitted revision is not read and parsed again.
+_VERDICTS: dict[tuple[str, str], tuple[str, ...]] = {}
+
+
+def _missing(
+    spec: WorkflowSpec, key: tuple[str, str], connection: Connection, deliverable_id: int
+) -> tuple[str, ...]:
+    sha = key[1]
+    if key not in _VERDICTS:
+        data = connection.execute(
+            select(_REVISIONS.c.content)
+            .where(_REVISIONS.c.deliverable_id == deliverable_id, _REVISIONS.c.sha256 == sha)
+            .limit(1)
+        ).scalar()
+        text = bytes(data or b"").decode("utf-8", "replace")
+        _VERDICTS[key] = tuple(s.label for s in sections.missing_sections(spec, text))
+    return _VERDICTS[key]
 
 
 def latest_window(connection: Connection, deliverable_id: int) -> Any:
@@ -112,17 +130,22 @@ def record_reason(connection: Connection, move: Move, revision: tuple[int, str],
     """A return, rejection or objection quotes its reason as a review opinion."""
     if not move.transition.requires_comment or not move.comment:
         return
-    connection.execute(_OPINIONS.insert(), {
+    connection.execute(_INSERT_OPINION, {
         "deliverable_id": move.deliverable_id, "revision_number": revision[0],
         "revision_sha": revision[1], "line": None, "author_id": move.actor,
         "text": move.comment, "at": move.now, "event_seq": event_seq,
     })
 
 
+# Built once: every move runs it.
+_LATEST = (
+    select(_REVISIONS.c.number, _REVISIONS.c.sha256)
+    .where(_REVISIONS.c.deliverable_id == bindparam("item"))
+    .order_by(_REVISIONS.c.number.desc()).limit(1)
+)
+_INSERT_OPINION = _OPINIONS.insert()
+
+
 def latest_revision(connection: Connection, deliverable_id: int) -> tuple[int, str] | None:
-    row = connection.execute(
-        select(_REVISIONS.c.number, _REVISIONS.c.sha256)
-        .where(_REVISIONS.c.deliverable_id == deliverable_id)
-        .order_by(_REVISIONS.c.number.desc()).limit(1)
-    ).first()
+    row = connection.execute(_LATEST, {"item": deliverable_id}).first()
     return (row.number, row.sha256) if row else None

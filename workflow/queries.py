@@ -64,6 +64,7 @@ class Queries:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._specs: dict[str, WorkflowSpec] = {}
+        self._machines: dict[str, DeliverableMachine] = {}
         self._schema_checked = False
 
     # -- definitions ------------------------------------------------------------
@@ -80,7 +81,11 @@ class Queries:
         return self._specs[sha256]
 
     def machine(self, sha256: str) -> DeliverableMachine:
-        return machine_for(self.spec(sha256))
+        # Keyed by the definition's hash: hashing the frozen spec itself walks
+        # every field, on every move.
+        if sha256 not in self._machines:
+            self._machines[sha256] = machine_for(self.spec(sha256))
+        return self._machines[sha256]
 
     def definition_for(self, view: DeliverableView) -> WorkflowSpec:
         """The definition a deliverable runs under (it may predate the current one)."""

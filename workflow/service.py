@@ -156,7 +156,7 @@ class DeliverableOps(PlanOps):
                                            deliverable_id)
             move = moves.Move(deliverable_id, spec, transition, item.state, dest, who.id,
                               comment, today or self.today(), self._now())
-            moves.check_content(connection, move)
+            moves.check_content(connection, move, revision[1], item.definition_sha)
             moves.check_publicity(connection, move)
             if before is not None:
                 before(connection, move)
