@@ -23,9 +23,9 @@ import cli
 from commands.attachments import COMMANDS
 from workflow import Campaign, audit, from_text
 from workflow import attachments as attachments_module
-from workflow.attachments import IntegrityError, store_directory
+from workflow.attachments import store_directory
 from workflow.database import make_engine
-from workflow.errors import CampaignError, InvalidInput, NotFound, PermissionDenied
+from workflow.errors import CampaignError, IntegrityError, InvalidInput, NotFound, PermissionDenied
 from workflow.models import DeliverableView
 
 

@@ -39,7 +39,12 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from . import audit, database, policy
 from .definition import Role
-from .errors import AuditVerificationFailed, CampaignError, InvalidInput, NotFound, PermissionDenied
+from .errors import (
+    IntegrityError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 from .models import Attachment, AttachmentView
 from .writes import WriteBase, detail
 
@@ -79,21 +84,6 @@ class AttachmentBlob(SQLModel, table=True):
     sha256: str = Field(primary_key=True)
     size: int
     content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-
-
-class IntegrityError(CampaignError):
-    """A stored attachment is missing or does not match its sha256; it is not served."""
-
-    exit_code = AuditVerificationFailed.exit_code
-
-    def __init__(self, deliverable_id: int, name: str, problem: str) -> None:
-        self.deliverable_id = deliverable_id
-        self.name = name
-        self.problem = problem
-        super().__init__(
-            f"integrity check failed: attachment {name!r} of deliverable {deliverable_id}: "
-            f"{problem}; it is not served"
-        )
 
 
 class AttachmentOps(WriteBase):

@@ -119,6 +119,21 @@ class AuditVerificationFailed(CampaignError):
         super().__init__(f"audit verification failed: {where}{problem}")
 
 
+class IntegrityError(CampaignError):
+    """A stored attachment is missing or does not match its sha256; it is not served."""
+
+    exit_code = 8
+
+    def __init__(self, deliverable_id: int, name: str, problem: str) -> None:
+        self.deliverable_id = deliverable_id
+        self.name = name
+        self.problem = problem
+        super().__init__(
+            f"integrity check failed: attachment {name!r} of deliverable {deliverable_id}: "
+            f"{problem}; it is not served"
+        )
+
+
 EXIT_CODES: dict[str, int] = {
     "ok": 0,
     "usage": 2,
