@@ -16,23 +16,25 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from commands.attachments import COMMANDS as ATTACHMENT_COMMANDS
+from commands.audit import COMMANDS as AUDIT_COMMANDS
 from commands.common import (
     Env,
     as_date,
     emit_json,
+    from_files,
     json_option,
     pass_env,
     table,
     today_option,
     views_json,
 )
+from commands.definitions import COMMANDS as DEFINITION_COMMANDS
 from commands.documents import COMMANDS as DOCUMENT_COMMANDS
 from commands.plan import COMMANDS as PLAN_COMMANDS
 from commands.publicity import COMMANDS as PUBLICITY_COMMANDS
 from commands.rectification import COMMANDS as RECTIFICATION_COMMANDS
 
 if TYPE_CHECKING:
-    from workflow.definition import WorkflowSpec
     from workflow.models import DeliverableView, EventView, OpinionView
 
 EXIT_HELP = """\b
@@ -106,98 +108,6 @@ def init(env: Env, definitions_dir: Path | None) -> None:
     changed = env.campaign.init(definitions_dir, actor=env.user or "system")
     loaded = ", ".join(changed) if changed else "none changed"
     click.echo(f"initialised; definitions loaded: {loaded}")
-
-
-# -- definitions ----------------------------------------------------------------
-
-
-@main.group()
-def definitions() -> None:
-    """List, show and lint workflow definitions."""
-
-
-def _specs(env: Env, directory: Path | None) -> list[WorkflowSpec]:
-    if directory is None:
-        return env.campaign.definitions()
-    from workflow.loader import load_directory
-
-    return [d.spec for d in load_directory(directory)]
-
-
-def _spec(env: Env, type_id: str, directory: Path | None) -> WorkflowSpec:
-    if directory is None:
-        return env.campaign.definition(type_id)
-    from workflow.errors import NotFound
-
-    for spec in _specs(env, directory):
-        if spec.id == type_id:
-            return spec
-    raise NotFound("deliverable type", type_id)
-
-
-from_files = click.option(
-    "--definitions", "directory", type=click.Path(path_type=Path),
-    help="Read definitions from this directory instead of the database.",
-)
-
-
-@definitions.command("list")
-@from_files
-@json_option
-@pass_env
-def definitions_list(env: Env, directory: Path | None, as_json: bool) -> None:
-    """The deliverable types the engine runs."""
-    specs = _specs(env, directory)
-    if as_json:
-        emit_json([{"id": s.id, "title": s.title, "title_en": s.title_en} for s in specs])
-        return
-    table("Definitions", ["id", "title", "", "states", "transitions"],
-          ((s.id, s.title, s.title_en, len(s.states), len(s.transitions)) for s in specs))
-
-
-@definitions.command("show")
-@click.argument("type_id", metavar="ID")
-@from_files
-@json_option
-@pass_env
-def definitions_show(env: Env, type_id: str, directory: Path | None, as_json: bool) -> None:
-    """One definition: its states and transitions."""
-    from workflow.reports import definition_json
-
-    spec = _spec(env, type_id, directory)
-    if as_json:
-        emit_json(definition_json(spec))
-        return
-    click.echo(f"{spec.id}: {spec.title} ({spec.title_en}); initial state {spec.initial}")
-    table("States", ["state", "label", "", "final"],
-          ((s.name, s.label, s.label_en, "yes" if s.final else "") for s in spec.states))
-    table("Transitions", ["trigger", "label", "from", "to", "roles", "rules"], (
-        (t.trigger, t.label, ", ".join(t.source), t.dest, ", ".join(t.roles),
-         ", ".join(t.rules)) for t in spec.transitions))
-
-
-@definitions.command("lint")
-@click.argument("path", type=click.Path(path_type=Path), required=False)
-@json_option
-def definitions_lint(path: Path | None, as_json: bool) -> None:
-    """Check definition files (default: the shipped ones); exit 7 on errors."""
-    from workflow.checks import errors_in, lint_path
-    from workflow.loader import shipped_definitions_dir
-
-    findings = lint_path(path or shipped_definitions_dir())
-    if as_json:
-        emit_json([{"code": f.code, "severity": f.severity, "file": f.location.file,
-                    "line": f.location.line, "field": f.location.field,
-                    "message": f.message} for f in findings])
-    else:
-        for finding in findings:
-            click.echo(str(finding))
-    errors = errors_in(findings)
-    if errors:
-        click.echo(f"campaign: {len(errors)} error(s) in definitions", err=True)
-        sys.exit(7)
-    if not as_json:
-        click.echo(f"ok: {len(findings)} warning(s)" if findings else "ok")
 
 
 # -- users --------------------------------------------------------------------------
@@ -423,71 +333,6 @@ def inbox(env: Env, as_json: bool) -> None:
          ", ".join(i.triggers)) for i in items))
 
 
-# -- audit --------------------------------------------------------------------------------
-
-
-@main.group("audit")
-def audit_group() -> None:
-    """Verify, anchor and export the hash-chained audit log."""
-
-
-@audit_group.command("verify")
-@click.option("--digest", help="A digest kept earlier (SEQ:SHA256); the log must still extend it.")
-@json_option
-@pass_env
-def audit_verify(env: Env, digest: str | None, as_json: bool) -> None:
-    """Check every hash link and replay every deliverable; exit 8 if anything is off."""
-    report = env.campaign.verify(digest)
-    if as_json:
-        emit_json(report.to_json())
-    else:
-        click.echo(f"ok: {report.events} events, {report.deliverables} deliverables "
-                   f"verified; head {report.head}")
-
-
-@audit_group.command("digest")
-@json_option
-@pass_env
-def audit_digest(env: Env, as_json: bool) -> None:
-    """The head digest (SEQ:SHA256): keep it elsewhere, check it later with verify --digest."""
-    digest = env.campaign.digest()
-    if as_json:
-        emit_json({"digest": digest})
-    else:
-        click.echo(digest or "empty")
-
-
-@audit_group.command("export")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
-              show_default=True)
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
-              help="Write to this file instead of stdout.")
-@pass_env
-def audit_export(env: Env, fmt: str, out: Path | None) -> None:
-    """Every audit event, oldest first."""
-    chunks = env.campaign.export(fmt)
-    if out is None:
-        for chunk in chunks:
-            click.echo(chunk, nl=False)
-        return
-    from workflow.reports import write_atomically
-
-    write_atomically(out, "".join(chunks).encode("utf-8"))
-
-
-@audit_group.command("refusals")
-@json_option
-@pass_env
-def audit_refusals(env: Env, as_json: bool) -> None:
-    """Refused attempts (permission denied): who, what, when, why."""
-    rows = env.campaign.refusals()
-    if as_json:
-        emit_json(views_json(rows))
-    else:
-        table("Refused attempts", ["id", "at", "actor", "action", "deliverable", "reason"],
-              ((r.id, r.at[:19], r.actor, r.action, r.deliverable_id, r.reason) for r in rows))
-
-
 # -- diagrams and demo ---------------------------------------------------------------------
 
 
@@ -543,8 +388,8 @@ def demo(directory: Path) -> None:
     run_demo(directory, echo=click.echo, table=table)
 
 
-for command in (*PLAN_COMMANDS, *PUBLICITY_COMMANDS, *RECTIFICATION_COMMANDS,
-                *ATTACHMENT_COMMANDS, *DOCUMENT_COMMANDS):
+for command in (*DEFINITION_COMMANDS, *AUDIT_COMMANDS, *PLAN_COMMANDS, *PUBLICITY_COMMANDS,
+                *RECTIFICATION_COMMANDS, *ATTACHMENT_COMMANDS, *DOCUMENT_COMMANDS):
     main.add_command(command)
 
 

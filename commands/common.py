@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -31,6 +32,10 @@ class Env:
 
 
 pass_env = click.make_pass_decorator(Env)
+from_files = click.option(
+    "--definitions", "directory", type=click.Path(path_type=Path),
+    help="Read definitions from this directory instead of the database.",
+)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print only JSON to stdout.")
 
 

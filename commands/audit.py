@@ -1,0 +1,74 @@
+"""The hash-chained audit log: verify, anchor, export, refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from commands.common import Env, emit_json, json_option, pass_env, table, views_json
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """Verify, anchor and export the hash-chained audit log."""
+
+
+@audit_group.command("verify")
+@click.option("--digest", help="A digest kept earlier (SEQ:SHA256); the log must still extend it.")
+@json_option
+@pass_env
+def audit_verify(env: Env, digest: str | None, as_json: bool) -> None:
+    """Check every hash link and replay every deliverable; exit 8 if anything is off."""
+    report = env.campaign.verify(digest)
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        click.echo(f"ok: {report.events} events, {report.deliverables} deliverables "
+                   f"verified; head {report.head}")
+
+
+@audit_group.command("digest")
+@json_option
+@pass_env
+def audit_digest(env: Env, as_json: bool) -> None:
+    """The head digest (SEQ:SHA256): keep it elsewhere, check it later with verify --digest."""
+    digest = env.campaign.digest()
+    if as_json:
+        emit_json({"digest": digest})
+    else:
+        click.echo(digest or "empty")
+
+
+@audit_group.command("export")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
+              show_default=True)
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write to this file instead of stdout.")
+@pass_env
+def audit_export(env: Env, fmt: str, out: Path | None) -> None:
+    """Every audit event, oldest first."""
+    chunks = env.campaign.export(fmt)
+    if out is None:
+        for chunk in chunks:
+            click.echo(chunk, nl=False)
+        return
+    from workflow.reports import write_atomically
+
+    write_atomically(out, "".join(chunks).encode("utf-8"))
+
+
+@audit_group.command("refusals")
+@json_option
+@pass_env
+def audit_refusals(env: Env, as_json: bool) -> None:
+    """Refused attempts (permission denied): who, what, when, why."""
+    rows = env.campaign.refusals()
+    if as_json:
+        emit_json(views_json(rows))
+    else:
+        table("Refused attempts", ["id", "at", "actor", "action", "deliverable", "reason"],
+              ((r.id, r.at[:19], r.actor, r.action, r.deliverable_id, r.reason) for r in rows))
+
+
+COMMANDS = (audit_group,)
