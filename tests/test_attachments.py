@@ -25,7 +25,14 @@ from workflow import Campaign, audit, from_text
 from workflow import attachments as attachments_module
 from workflow.attachments import store_directory
 from workflow.database import make_engine
-from workflow.errors import CampaignError, IntegrityError, InvalidInput, NotFound, PermissionDenied
+from workflow.errors import (
+    AuditVerificationFailed,
+    CampaignError,
+    IntegrityError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 from workflow.models import DeliverableView
 
 
@@ -736,3 +743,25 @@ def test_cli_refusals_and_bad_input(
     assert "not found" in run.fails(6, "attachments", item.id, "--get", "nope.pdf",
                                     "--out", tmp_path / "nope.pdf", user=None)
     assert not (tmp_path / "nope.pdf").exists()
+
+
+def test_verify_rehashes_every_stored_attachment(
+    campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path
+) -> None:
+    campaign.attach(OWNER, item.id, source(inbox, CHINESE, DOCX))
+    campaign.verify()
+    flip_a_byte(blob(db_path, sha(DOCX)))
+    with pytest.raises(IntegrityError):
+        campaign.verify()
+
+
+def test_verify_catches_an_attachment_row_swapped_for_another_file(
+    campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path
+) -> None:
+    campaign.attach(OWNER, item.id, source(inbox, "a.pdf", PDF))
+    campaign.attach(OWNER, item.id, source(inbox, "b.docx", DOCX))
+    with sqlite3.connect(db_path) as raw:  # point a.pdf at b.docx's (intact) bytes
+        raw.execute("UPDATE attachment SET sha256 = ?, size = ? WHERE name = 'a.pdf'",
+                    (sha(DOCX), len(DOCX)))
+    with pytest.raises(AuditVerificationFailed, match=r"a\.pdf"):
+        campaign.verify()
