@@ -359,6 +359,7 @@ def diagram(env: Env, type_id: str | None, fmt: str, out: Path | None,
             directory: Path | None) -> None:
     """Draw a flow with Graphviz: a type, a deliverable's path, state counts, or the campaign."""
     from workflow import reports
+    from workflow.files import write_atomically
 
     if plan_file is not None or calendar:
         source = None if plan_file in (None, "-") else Path(plan_file)
@@ -373,7 +374,7 @@ def diagram(env: Env, type_id: str | None, fmt: str, out: Path | None,
         click.echo(data.decode("utf-8"), nl=False)
         return
     target = out or Path(f"{name}.{fmt}")
-    reports.write_atomically(target, data)
+    write_atomically(target, data)
     click.echo(f"wrote {target}")
 
 

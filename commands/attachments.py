@@ -54,8 +54,8 @@ def attachments(env: Env, deliverable_id: int, get_name: str | None, out: Path |
 
 def _write(env: Env, deliverable_id: int, name: str, out: Path, force: bool,
            as_json: bool) -> None:
-    from workflow.attachments import write_atomically
     from workflow.errors import InvalidInput
+    from workflow.files import write_atomically
 
     def refuse_existing() -> InvalidInput:
         return InvalidInput(f"{out}: already exists (use --force to replace it)")

@@ -53,7 +53,7 @@ def audit_export(env: Env, fmt: str, out: Path | None) -> None:
         for chunk in chunks:
             click.echo(chunk, nl=False)
         return
-    from workflow.reports import write_atomically
+    from workflow.files import write_atomically
 
     write_atomically(out, "".join(chunks).encode("utf-8"))
 

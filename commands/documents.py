@@ -90,7 +90,7 @@ def _write_or_echo(out: Path | None, text: str) -> None:
     if out is None:
         click.echo(text, nl=False)
         return
-    from workflow.reports import write_atomically
+    from workflow.files import write_atomically
 
     write_atomically(out, text.encode("utf-8"))
     click.echo(f"wrote {out}")
@@ -120,7 +120,7 @@ def dossier_(env: Env, deliverable_id: int, out: Path) -> None:
     a red banner saying so.
     """
     from workflow import dossier
-    from workflow.reports import write_atomically
+    from workflow.files import write_atomically
 
     html, verified = dossier.dossier(env.campaign, deliverable_id)
     write_atomically(out, html.encode("utf-8"))

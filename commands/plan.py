@@ -263,8 +263,8 @@ def targets_record(env: Env, target_id: str, amount: float, note: str, as_json: 
 @pass_env
 def report(env: Env, fmt: str, today: datetime | None, out: Path | None) -> None:
     """Progress by phase, type, state and unit; overdue items; targets; completion."""
+    from workflow.files import write_atomically
     from workflow.progress import build_report, render
-    from workflow.reports import write_atomically
 
     text = render(build_report(env.campaign, as_date(today)), fmt)
     if out is None:

@@ -421,8 +421,8 @@ def test_a_failure_after_the_blob_was_written_leaves_no_orphan(
     written: list[Path] = []
     real_write = attachments_module.write_atomically
 
-    def spy(target: Path, data: bytes, *, overwrite: bool = False) -> None:
-        real_write(target, data, overwrite=overwrite)
+    def spy(target: Path, data: bytes, **options: bool) -> None:
+        real_write(target, data, **options)
         written.append(target)
 
     monkeypatch.setattr(attachments_module, "write_atomically", spy)

@@ -30,7 +30,6 @@ import json
 import mimetypes
 import os
 import stat
-import tempfile
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -48,6 +47,7 @@ from .errors import (
     NotFound,
     PermissionDenied,
 )
+from .files import write_atomically
 from .models import Attachment, AttachmentView
 from .writes import WriteBase, detail
 
@@ -175,7 +175,7 @@ class AttachmentOps(WriteBase):
                 return
             target.parent.mkdir(parents=True, exist_ok=True)
             # Absent: write it.  Present but damaged: the content is known, repair it.
-            write_atomically(target, data, overwrite=target.exists())
+            write_atomically(target, data, overwrite=target.exists(), private=True)
         except FileExistsError:
             return  # it appeared meanwhile; same name, same content
         except OSError as exc:
@@ -383,55 +383,6 @@ def _check_size(path: Path, size: int, limit: int) -> None:
         raise InvalidInput(
             f"{path}: {size} bytes is over the {limit}-byte attachment limit ({MAX_BYTES_ENV})"
         )
-
-
-def write_atomically(target: Path, data: bytes, *, overwrite: bool = False) -> None:
-    """Write ``target`` via a synced temporary file in its directory, then rename.
-
-    Without ``overwrite`` an existing ``target`` is never replaced: it raises
-    :class:`FileExistsError` (the final step is a hard link, which cannot
-    clobber).  Either way a failure leaves no partial or temporary file.
-    """
-    directory = target.parent
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".campaign-", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        if overwrite:
-            os.replace(temporary, target)
-        else:
-            _link_no_clobber(temporary, target)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
-    _sync_directory(directory)
-
-
-def _link_no_clobber(source: str, target: Path) -> None:
-    try:
-        os.link(source, target)
-    except FileExistsError:
-        raise
-    except OSError:
-        # No hard links on this file system: check, then rename.
-        if target.exists():
-            raise FileExistsError(target) from None
-        os.replace(source, target)
-
-
-def _sync_directory(directory: Path) -> None:
-    """Make a rename durable (POSIX); a no-op where directories cannot be opened."""
-    try:
-        handle = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(handle)
-    except OSError:
-        pass
-    finally:
-        os.close(handle)
 
 
 def _file_holds(path: Path, sha: str, size: int) -> bool:

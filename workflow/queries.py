@@ -48,12 +48,6 @@ _ACTOR = (
     .outerjoin(_ROLES, _ROLES.c.user_id == _USERS.c.id)
     .where(_USERS.c.id == bindparam("user"))
 )
-_LATEST_SHA = (
-    sa_select(_REVISIONS.c.sha256)
-    .where(_REVISIONS.c.deliverable_id == bindparam("item"))
-    .order_by(_REVISIONS.c.number.desc())
-    .limit(1)
-)
 _STATE_OF = sa_select(
     _DELIVERABLES.c.id, _DELIVERABLES.c.definition_sha, _DELIVERABLES.c.owner_id,
     _DELIVERABLES.c.state, _DELIVERABLES.c.version,
@@ -281,11 +275,6 @@ class Queries:
         if not rows:
             raise NotFound("user", user_id)
         return policy.Actor(user_id, frozenset(r.role for r in rows if r.role))
-
-    def _latest_sha(self, session: Session | Connection, deliverable_id: int) -> str | None:
-        sha: str | None = database.as_connection(session).execute(
-            _LATEST_SHA, {"item": deliverable_id}).scalar()
-        return sha
 
     def _state_of(self, session: Session | Connection, deliverable_id: int) -> Any:
         """The columns a move needs, without loading an ORM object."""

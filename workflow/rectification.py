@@ -34,7 +34,7 @@ from datetime import date
 
 from sqlalchemy import Connection, func, select
 
-from . import audit, policy
+from . import audit, moves, policy
 from .definition import Role, WorkflowSpec
 from .errors import InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from .models import (
@@ -170,7 +170,7 @@ class RectificationOps(DeliverableOps):
                 role=_create_role(who, spec) if owner else Role.OFFICE.value,
                 action="rectification.set", deliverable_id=deliverable_id,
                 source=item.state, dest=item.state,
-                revision=self._latest_sha(connection, deliverable_id),
+                revision=(moves.latest_revision(connection, deliverable_id) or (0, None))[1],
                 detail=detail({**fields, "deadline": deadline.isoformat(),
                                "replaced": replaced}),
             )

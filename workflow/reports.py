@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -133,22 +131,3 @@ def counts_diagram(queries: Queries, type_id: str | None, fmt: str) -> tuple[byt
             counts[item.state] += 1
     graph = plan_diagram.state_counts_graph(spec, counts)
     return plan_diagram.render_graph(graph, fmt), f"{type_id}-counts"
-
-
-def write_atomically(target: Path, data: bytes) -> None:
-    """Write via a temporary file and rename, so a failure leaves no half file."""
-    directory = target.parent if str(target.parent) else Path()
-    if not directory.is_dir():
-        raise InvalidInput(f"{target}: directory {directory} does not exist")
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        # mkstemp makes the file private; an exported report is meant to be read.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
