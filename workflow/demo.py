@@ -23,6 +23,7 @@ from .engine import Campaign
 from .errors import PermissionDenied, TransitionNotAllowed
 from .loader import load_directory, load_plan, shipped_definitions_dir, shipped_plan
 from .models import DeliverableView
+from .reports import path_diagram
 from .roster import read_roster
 
 Echo = Callable[..., Any]
@@ -273,10 +274,7 @@ def _show_history(campaign: Campaign, item: int, echo: Echo) -> None:
 def _write_diagrams(campaign: Campaign, directory: Path, item: int, echo: Echo) -> None:
     for spec in campaign.definitions():
         (directory / f"{spec.id}.svg").write_bytes(diagram.render(spec, "svg"))
-    view = campaign.get(item)
-    path = [diagram.Step(*step) for step in campaign.path(item)]
-    highlighted = diagram.render(campaign.definition_for(view), "svg", current=view.state,
-                                 path=path)
+    highlighted = path_diagram(campaign, campaign.get(item), "svg")
     (directory / f"self_review-{item}.svg").write_bytes(highlighted)
     titles = {d.spec.id: d.spec.title for d in load_directory(shipped_definitions_dir())}
     plan_diagram.regenerate_plan(directory, campaign.plan(), titles)

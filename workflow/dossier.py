@@ -431,11 +431,11 @@ def _events_table(events: list[EventView]) -> str:
 
 def _diagram(campaign: DocumentOps, view: DeliverableView) -> str:
     from . import diagram
+    from .reports import path_diagram
 
     spec = campaign.definition_for(view)
-    path = [diagram.Step(*step) for step in campaign.path(view.id)]
     try:
-        svg = diagram.render(spec, "svg", current=view.state, path=path)
+        svg = path_diagram(campaign, view, "svg")
     except InvalidInput as problem:  # a path the definition does not know: draw it plain
         try:
             svg = diagram.render(spec, "svg", current=view.state)

@@ -91,9 +91,15 @@ def diagram_bytes(
     view = queries.get(deliverable_id)
     if type_id is not None and type_id != view.type:
         raise InvalidInput(f"deliverable {deliverable_id} is a {view.type}, not a {type_id}")
-    path = [diagram.Step(*step) for step in queries.path(deliverable_id)]
-    data = diagram.render(queries.definition_for(view), fmt, current=view.state, path=path)
-    return data, f"{view.type}-{deliverable_id}"
+    return path_diagram(queries, view, fmt), f"{view.type}-{deliverable_id}"
+
+
+def path_diagram(queries: Queries, view: DeliverableView, fmt: str) -> bytes:
+    """A deliverable's flow with its current state and the path it took highlighted."""
+    from . import diagram
+
+    path = [diagram.Step(*step) for step in queries.path(view.id)]
+    return diagram.render(queries.definition_for(view), fmt, current=view.state, path=path)
 
 
 def campaign_diagram(
