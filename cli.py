@@ -18,9 +18,12 @@ import click
 from commands.attachments import COMMANDS as ATTACHMENT_COMMANDS
 from commands.audit import COMMANDS as AUDIT_COMMANDS
 from commands.common import (
+    ID,
     Env,
     as_date,
+    echo_text,
     emit_json,
+    escape_controls,
     from_files,
     json_option,
     pass_env,
@@ -33,16 +36,19 @@ from commands.documents import COMMANDS as DOCUMENT_COMMANDS
 from commands.plan import COMMANDS as PLAN_COMMANDS
 from commands.publicity import COMMANDS as PUBLICITY_COMMANDS
 from commands.rectification import COMMANDS as RECTIFICATION_COMMANDS
+from commands.users import COMMANDS as USER_COMMANDS
 
 if TYPE_CHECKING:
     from workflow.models import DeliverableView, EventView, OpinionView
 
 EXIT_HELP = """\b
 Exit codes:
-  0 ok                      5 conflict (changed by someone else)
-  2 usage                   6 not found
-  3 permission denied       7 invalid input or definition
-  4 not allowed now         8 audit verification failed
+  0 ok                      6 not found
+  1 environment or internal 7 invalid input, definition or database
+  2 usage                   8 audit verification failed
+  3 permission denied       9 database busy (locked by another writer)
+  4 not allowed now        10 database read-only
+  5 conflict (changed by someone else)
 """
 
 
@@ -59,7 +65,7 @@ class CampaignGroup(click.Group):
             code = super().main(args, prog_name, standalone_mode=False, **extra)
         except click.ClickException as error:
             hint = " (see --help)" if isinstance(error, click.UsageError) else ""
-            click.echo(f"campaign: {error.format_message()}{hint}", err=True)
+            click.echo(f"campaign: {escape_controls(error.format_message())}{hint}", err=True)
             sys.exit(error.exit_code)
         except click.Abort:
             click.echo("campaign: aborted", err=True)
@@ -67,19 +73,20 @@ class CampaignGroup(click.Group):
         sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
-        from workflow.errors import CampaignError
+        from workflow.errors import CampaignError, mask_credentials
 
         try:
             return super().invoke(ctx)
         except CampaignError as error:
-            click.echo(f"campaign: {error}", err=True)
+            click.echo(f"campaign: {escape_controls(str(error))}", err=True)
             sys.exit(error.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as error:
             if os.environ.get("CAMPAIGN_DEBUG"):
                 raise
-            first = str(error).splitlines()[0] if str(error) else ""
+            first = escape_controls(str(error).splitlines()[0]) if str(error) else ""
+            first = mask_credentials(first)  # a driver's text may quote the --db URL
             click.echo(
                 f"campaign: internal error: {type(error).__name__}: {first} "
                 "(set CAMPAIGN_DEBUG=1 for details)", err=True,
@@ -107,46 +114,7 @@ def init(env: Env, definitions_dir: Path | None) -> None:
     """Create the schema and load definitions (safe to run again)."""
     changed = env.campaign.init(definitions_dir, actor=env.user or "system")
     loaded = ", ".join(changed) if changed else "none changed"
-    click.echo(f"initialised; definitions loaded: {loaded}")
-
-
-# -- users --------------------------------------------------------------------------
-
-
-@main.group()
-def users() -> None:
-    """Manage the people taking part."""
-
-
-@users.command("add")
-@click.argument("user_id", metavar="ID")
-@click.option("--name", required=True)
-@click.option("--role", "roles", multiple=True, required=True,
-              help="member, leader, principal, office, supervisor or branch (repeatable).")
-@click.option("--unit", help="Department or branch.")
-@json_option
-@pass_env
-def users_add(env: Env, user_id: str, name: str, roles: tuple[str, ...], unit: str | None,
-              as_json: bool) -> None:
-    """Add a user (by the campaign office; the first user bootstraps)."""
-    view = env.campaign.add_user(env.user, user_id, name, roles, unit)
-    if as_json:
-        emit_json(view.to_json())
-    else:
-        click.echo(f"added {view.id} ({view.name}) as {', '.join(view.roles)}")
-
-
-@users.command("list")
-@json_option
-@pass_env
-def users_list(env: Env, as_json: bool) -> None:
-    """Everyone, with roles and unit."""
-    people = env.campaign.users()
-    if as_json:
-        emit_json(views_json(people))
-        return
-    table("Users", ["id", "name", "roles", "unit"],
-          ((u.id, u.name, ", ".join(u.roles), u.unit) for u in people))
+    click.echo(f"initialised; definitions loaded: {escape_controls(loaded)}")
 
 
 # -- deliverables -----------------------------------------------------------------------
@@ -180,11 +148,12 @@ def new(env: Env, type_id: str, title: str, owner: str | None, content_path: Pat
     if as_json:
         emit_json(view.to_json())
     else:
-        click.echo(f"created {view.type} #{view.id} “{view.title}” in {view.state}")
+        click.echo(f"created {view.type} #{view.id} “{escape_controls(view.title)}” "
+                   f"in {view.state}")
 
 
 @main.command()
-@click.argument("deliverable_id", metavar="ID", type=int)
+@click.argument("deliverable_id", metavar="ID", type=ID)
 @click.option("--content", "content_path", type=content_file, required=True)
 @json_option
 @pass_env
@@ -198,10 +167,10 @@ def revise(env: Env, deliverable_id: int, content_path: Path, as_json: bool) -> 
 
 
 @main.command("do")
-@click.argument("deliverable_id", metavar="ID", type=int)
+@click.argument("deliverable_id", metavar="ID", type=ID)
 @click.argument("trigger")
 @click.option("--comment", help="Reason or remark (required for returns and rejections).")
-@click.option("--if-version", "expected_version", type=int,
+@click.option("--if-version", "expected_version", type=ID,
               help="Refuse with a conflict unless the deliverable is at this version.")
 @json_option
 @pass_env
@@ -217,7 +186,7 @@ def do(env: Env, deliverable_id: int, trigger: str, comment: str | None,
 
 
 @main.command()
-@click.argument("deliverable_id", metavar="ID", type=int)
+@click.argument("deliverable_id", metavar="ID", type=ID)
 @json_option
 @pass_env
 def show(env: Env, deliverable_id: int, as_json: bool) -> None:
@@ -256,7 +225,7 @@ def _events_table(title: str, events: list[EventView]) -> None:
 
 
 @main.command()
-@click.argument("deliverable_id", metavar="ID", type=int)
+@click.argument("deliverable_id", metavar="ID", type=ID)
 @json_option
 @pass_env
 def history(env: Env, deliverable_id: int, as_json: bool) -> None:
@@ -342,7 +311,7 @@ def inbox(env: Env, as_json: bool) -> None:
               show_default=True)
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
               help="Output file (default: NAME.FORMAT, or stdout for dot).")
-@click.option("--deliverable", "deliverable_id", type=int,
+@click.option("--deliverable", "deliverable_id", type=ID,
               help="Highlight this deliverable's current state and the path it took.")
 @click.option("--counts", is_flag=True,
               help="With TYPE: how many deliverables sit in each state.")
@@ -371,7 +340,7 @@ def diagram(env: Env, type_id: str | None, fmt: str, out: Path | None,
         data, name = reports.diagram_bytes(env.campaign if directory is None else None,
                                            type_id, fmt, deliverable_id, directory)
     if out is None and fmt == "dot":
-        click.echo(data.decode("utf-8"), nl=False)
+        echo_text(data.decode("utf-8"), nl=False)
         return
     target = out or Path(f"{name}.{fmt}")
     write_atomically(target, data)
@@ -389,7 +358,8 @@ def demo(directory: Path) -> None:
     run_demo(directory, echo=click.echo, table=table)
 
 
-for command in (*DEFINITION_COMMANDS, *AUDIT_COMMANDS, *PLAN_COMMANDS, *PUBLICITY_COMMANDS,
+for command in (*USER_COMMANDS, *DEFINITION_COMMANDS, *AUDIT_COMMANDS, *PLAN_COMMANDS,
+                *PUBLICITY_COMMANDS,
                 *RECTIFICATION_COMMANDS, *ATTACHMENT_COMMANDS, *DOCUMENT_COMMANDS):
     main.add_command(command)
 

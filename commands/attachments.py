@@ -6,11 +6,20 @@ from pathlib import Path
 
 import click
 
-from commands.common import Env, emit_json, json_option, pass_env, table, views_json
+from commands.common import (
+    ID,
+    Env,
+    emit_json,
+    escape_controls,
+    json_option,
+    pass_env,
+    table,
+    views_json,
+)
 
 
 @click.command()
-@click.argument("deliverable_id", metavar="ID", type=int)
+@click.argument("deliverable_id", metavar="ID", type=ID)
 @click.argument("file", metavar="FILE", type=click.Path(path_type=Path))
 @click.option("--name", help="Keep it under this name (default: the file's name).")
 @json_option
@@ -21,12 +30,13 @@ def attach(env: Env, deliverable_id: int, file: Path, name: str | None, as_json:
     if as_json:
         emit_json(view.to_json())
     else:
-        click.echo(f"attached “{view.name}” to #{deliverable_id} ({view.size} bytes, "
+        click.echo(f"attached “{escape_controls(view.name)}” to #{deliverable_id} "
+                   f"({view.size} bytes, "
                    f"{view.media_type}, sha256 {view.sha256[:12]})")
 
 
 @click.command()
-@click.argument("deliverable_id", metavar="ID", type=int)
+@click.argument("deliverable_id", metavar="ID", type=ID)
 @click.option("--get", "get_name", metavar="NAME", help="Write this attachment to --out.")
 @click.option("--out", type=click.Path(path_type=Path), metavar="PATH",
               help="Where --get writes the attachment.")

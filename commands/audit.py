@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
-from commands.common import Env, emit_json, json_option, pass_env, table, views_json
+from commands.common import (
+    Env,
+    emit_json,
+    escape_controls,
+    json_option,
+    json_safe,
+    pass_env,
+    table,
+    views_json,
+)
 
 
 @click.group("audit")
@@ -48,7 +58,8 @@ def audit_digest(env: Env, as_json: bool) -> None:
 @pass_env
 def audit_export(env: Env, fmt: str, out: Path | None) -> None:
     """Every audit event, oldest first."""
-    chunks = env.campaign.export(fmt)
+    terminal = out is None and sys.stdout.isatty()
+    chunks = (_export_text(chunk, fmt, terminal) for chunk in env.campaign.export(fmt))
     if out is None:
         for chunk in chunks:
             click.echo(chunk, nl=False)
@@ -56,6 +67,14 @@ def audit_export(env: Env, fmt: str, out: Path | None) -> None:
     from workflow.files import write_atomically
 
     write_atomically(out, "".join(chunks).encode("utf-8"))
+
+
+def _export_text(chunk: str, fmt: str, terminal: bool) -> str:
+    """JSON lines get DEL and C1 controls escaped too (the same JSON, parsed); CSV is
+    data and keeps stored text as it is, except when shown on a terminal."""
+    if fmt == "jsonl":
+        return json_safe(chunk)
+    return escape_controls(chunk, keep_lines=True) if terminal else chunk
 
 
 @audit_group.command("refusals")

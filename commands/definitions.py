@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from commands.common import Env, emit_json, from_files, json_option, pass_env, table
+from commands.common import (
+    Env,
+    emit_json,
+    escape_controls,
+    from_files,
+    json_option,
+    pass_env,
+    table,
+)
 
 if TYPE_CHECKING:
     from workflow.definition import WorkflowSpec
@@ -67,7 +75,8 @@ def definitions_show(env: Env, type_id: str, directory: Path | None, as_json: bo
     if as_json:
         emit_json(definition_json(spec))
         return
-    click.echo(f"{spec.id}: {spec.title} ({spec.title_en}); initial state {spec.initial}")
+    click.echo(escape_controls(f"{spec.id}: {spec.title} ({spec.title_en}); "
+                               f"initial state {spec.initial}"))
     table("States", ["state", "label", "", "final"],
           ((s.name, s.label, s.label_en, "yes" if s.final else "") for s in spec.states))
     table("Transitions", ["trigger", "label", "from", "to", "roles", "rules"], (
@@ -90,7 +99,7 @@ def definitions_lint(path: Path | None, as_json: bool) -> None:
                     "message": f.message} for f in findings])
     else:
         for finding in findings:
-            click.echo(str(finding))
+            click.echo(escape_controls(str(finding)))
     errors = errors_in(findings)
     if errors:
         click.echo(f"campaign: {len(errors)} error(s) in definitions", err=True)

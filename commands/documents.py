@@ -12,15 +12,24 @@ from pathlib import Path
 
 import click
 
-from commands.common import Env, emit_json, json_option, pass_env, table
+from commands.common import (
+    ID,
+    Env,
+    echo_text,
+    emit_json,
+    escape_controls,
+    json_option,
+    pass_env,
+    table,
+)
 
 out_file = click.Path(path_type=Path, dir_okay=False)
 
 
 @click.command()
-@click.argument("deliverable_id", metavar="ID", type=int)
-@click.option("--from", "from_n", type=int, metavar="N", help="Older revision number.")
-@click.option("--to", "to_n", type=int, metavar="M", help="Newer revision (default: the latest).")
+@click.argument("deliverable_id", metavar="ID", type=ID)
+@click.option("--from", "from_n", type=ID, metavar="N", help="Older revision number.")
+@click.option("--to", "to_n", type=ID, metavar="M", help="Newer revision (default: the latest).")
 @json_option
 @pass_env
 def diff(env: Env, deliverable_id: int, from_n: int | None, to_n: int | None,
@@ -35,14 +44,14 @@ def diff(env: Env, deliverable_id: int, from_n: int | None, to_n: int | None,
     if as_json:
         emit_json(result.to_json())
     else:
-        click.echo(result.render(), nl=False)
+        echo_text(result.render(), nl=False)
 
 
 @click.command()
-@click.argument("deliverable_id", metavar="ID", type=int)
+@click.argument("deliverable_id", metavar="ID", type=ID)
 @click.option("--text", required=True, help="The opinion (审核意见).")
-@click.option("--line", type=int, metavar="N", help="The line of the revision it is about.")
-@click.option("--revision", type=int, metavar="N", help="The revision (default: the latest).")
+@click.option("--line", type=ID, metavar="N", help="The line of the revision it is about.")
+@click.option("--revision", type=ID, metavar="N", help="The revision (default: the latest).")
 @json_option
 @pass_env
 def comment(env: Env, deliverable_id: int, text: str, line: int | None, revision: int | None,
@@ -59,7 +68,7 @@ def comment(env: Env, deliverable_id: int, text: str, line: int | None, revision
 
 
 @click.command()
-@click.argument("deliverable_id", metavar="ID", type=int)
+@click.argument("deliverable_id", metavar="ID", type=ID)
 @json_option
 @pass_env
 def check(env: Env, deliverable_id: int, as_json: bool) -> None:
@@ -80,7 +89,7 @@ def check(env: Env, deliverable_id: int, as_json: bool) -> None:
         required = len(spec.required_sections)
         click.echo(f"#{deliverable_id} complete: all {required} required section(s) present")
     if missing:
-        names = "、".join(s.label for s in missing)
+        names = escape_controls("、".join(s.label for s in missing))
         click.echo(f"campaign: deliverable {deliverable_id} lacks {len(missing)} required "
                    f"section(s): {names}", err=True)
         sys.exit(4)
@@ -88,7 +97,7 @@ def check(env: Env, deliverable_id: int, as_json: bool) -> None:
 
 def _write_or_echo(out: Path | None, text: str) -> None:
     if out is None:
-        click.echo(text, nl=False)
+        echo_text(text, nl=False)
         return
     from workflow.files import write_atomically
 
@@ -97,7 +106,7 @@ def _write_or_echo(out: Path | None, text: str) -> None:
 
 
 @click.command()
-@click.argument("deliverable_id", metavar="ID", type=int)
+@click.argument("deliverable_id", metavar="ID", type=ID)
 @click.option("--format", "fmt", type=click.Choice(["html", "markdown"]), default="html",
               show_default=True)
 @click.option("--out", type=out_file, help="Write to this file instead of stdout.")
@@ -110,7 +119,7 @@ def notice(env: Env, deliverable_id: int, fmt: str, out: Path | None) -> None:
 
 
 @click.command("dossier")
-@click.argument("deliverable_id", metavar="ID", type=int)
+@click.argument("deliverable_id", metavar="ID", type=ID)
 @click.option("--out", type=out_file, required=True, help="The HTML file to write.")
 @pass_env
 def dossier_(env: Env, deliverable_id: int, out: Path) -> None:

@@ -8,7 +8,20 @@ from typing import Any
 
 import click
 
-from commands.common import Env, as_date, emit_json, json_option, pass_env, table, views_json
+from commands.common import (
+    FINITE,
+    ID,
+    Env,
+    as_date,
+    echo_text,
+    emit_json,
+    escape_controls,
+    json_option,
+    json_safe,
+    pass_env,
+    table,
+    views_json,
+)
 
 date_type = click.DateTime(["%Y-%m-%d"])
 
@@ -33,7 +46,8 @@ def start(env: Env, plan_file: Path, roster: Path) -> None:
         task = bar.add_task("starting the campaign", total=total)
         created = env.campaign.start(env.user, plan, people,
                                      progress=lambda _: bar.advance(task))
-    click.echo(f"started {plan.spec.id}: {len(people)} people, {len(created)} required "
+    click.echo(f"started {escape_controls(plan.spec.id)}: {len(people)} people, "
+               f"{len(created)} required "
                f"deliverables; phase {env.campaign.phase(plan.spec.id)}")
 
 
@@ -72,17 +86,19 @@ def phase_status(env: Env, today: datetime | None, as_json: bool) -> None:
                       "flagged": list(c.flagged)} for c in checks],
         })
         return
-    click.echo(f"{plan.title}\n当前阶段 {spec.label} ({spec.label_en}) [{current}]")
+    safe = escape_controls
+    click.echo(f"{safe(plan.title)}\n当前阶段 {safe(spec.label)} ({safe(spec.label_en)}) "
+               f"[{safe(current)}]")
     if spec.start and spec.end:
         left = (spec.end - day).days
         due = f"{left} day(s) left" if left >= 0 else f"{-left} day(s) past its end"
         click.echo(f"  {spec.start} – {spec.end}; {due} (today {day})")
     for check in checks:
-        click.echo(f"  [{'x' if check.satisfied else ' '}] {check.label}")
+        click.echo(f"  [{'x' if check.satisfied else ' '}] {safe(check.label)}")
         for line in check.missing:
-            click.echo(f"        missing: {line}")
+            click.echo(f"        missing: {safe(line)}")
         for line in check.flagged:
-            click.echo(f"        flagged: {line}")
+            click.echo(f"        flagged: {safe(line)}")
     if not checks:
         click.echo("  (no gate: this phase can be left at any time)")
 
@@ -99,7 +115,8 @@ def phase_advance(env: Env, force: bool, reason: str | None, as_json: bool) -> N
         emit_json(event.to_json())
     else:
         how = "forced" if event.action == "phase.force" else "advanced"
-        click.echo(f"{how}: {event.source} → {event.dest} (event {event.seq})")
+        click.echo(f"{how}: {escape_controls(f'{event.source} → {event.dest}')} "
+                   f"(event {event.seq})")
 
 
 # -- events ---------------------------------------------------------------------------------
@@ -113,7 +130,7 @@ def events() -> None:
 @events.command("record")
 @click.argument("kind")
 @click.option("--date", "held_on", type=date_type, required=True, metavar="YYYY-MM-DD")
-@click.option("--days", type=float, default=0.5, show_default=True, help="Duration in days.")
+@click.option("--days", type=FINITE, default=0.5, show_default=True, help="Duration in days.")
 @click.option("--person", metavar="USER", help="Whose it is (a leader's trip, a branch's meeting).")
 @click.option("--theme", help="Theme of a discussion meeting.")
 @click.option("--supervisors-invited", is_flag=True, help="The supervision group was invited.")
@@ -126,18 +143,18 @@ def events_record(env: Env, kind: str, held_on: datetime, days: float, person: s
                   theme: str | None, supervisors_invited: bool, attendees: tuple[str, ...],
                   minutes: Path | None, as_json: bool) -> None:
     """Record an event; one that breaks its rule is kept but flagged."""
-    from workflow import read_content
+    from workflow.content import MAX_MINUTES_BYTES, read_content
 
-    text = read_content(minutes).text if minutes else ""
+    text = read_content(minutes, MAX_MINUTES_BYTES, "minutes").text if minutes else ""
     record = env.campaign.record_event(
         env.user, kind, held_on.date(), days=days, person=person, theme=theme,
         supervisors_invited=supervisors_invited, attendees=attendees, minutes=text)
     if as_json:
         emit_json(record.to_json())
         return
-    click.echo(f"recorded {kind} #{record.id} on {record.held_on}")
+    click.echo(f"recorded {escape_controls(kind)} #{record.id} on {record.held_on}")
     for flag in record.flags:
-        click.echo(f"  flagged: {flag}")
+        click.echo(f"  flagged: {escape_controls(flag)}")
 
 
 @events.command("list")
@@ -176,11 +193,12 @@ def talks_record(env: Env, first: str, second: str, held_on: datetime, notes: st
     if as_json:
         emit_json(talk.to_json())
     else:
-        click.echo(f"recorded talk #{talk.id} {talk.first}–{talk.second} on {talk.held_on}")
+        between = escape_controls(f"{talk.first}–{talk.second}")
+        click.echo(f"recorded talk #{talk.id} {between} on {talk.held_on}")
 
 
 @talks.command("confirm")
-@click.argument("talk_id", metavar="ID", type=int)
+@click.argument("talk_id", metavar="ID", type=ID)
 @json_option
 @pass_env
 def talks_confirm(env: Env, talk_id: int, as_json: bool) -> None:
@@ -236,7 +254,7 @@ def targets_list(env: Env, as_json: bool) -> None:
 
 @targets.command("record")
 @click.argument("target_id", metavar="ID")
-@click.argument("amount", type=float)
+@click.argument("amount", type=FINITE)
 @click.option("--note", required=True, help="Where the figure comes from.")
 @json_option
 @pass_env
@@ -246,8 +264,8 @@ def targets_record(env: Env, target_id: str, amount: float, note: str, as_json: 
     if as_json:
         emit_json({**target.to_json(), "percent": target.percent})
     else:
-        click.echo(f"{target.label}: {target.done:g} of {target.goal:g} {target.unit} "
-                   f"({target.percent:g}%)")
+        click.echo(f"{escape_controls(target.label)}: {target.done:g} of {target.goal:g} "
+                   f"{escape_controls(target.unit)} ({target.percent:g}%)")
 
 
 # -- report ---------------------------------------------------------------------------------
@@ -268,7 +286,10 @@ def report(env: Env, fmt: str, today: datetime | None, out: Path | None) -> None
 
     text = render(build_report(env.campaign, as_date(today)), fmt)
     if out is None:
-        click.echo(text, nl=not text.endswith("\n"))
+        if fmt == "json":
+            click.echo(json_safe(text))
+        else:
+            echo_text(text, nl=not text.endswith("\n"))
         return
     write_atomically(out, text.encode("utf-8"))
     click.echo(f"wrote {out}")

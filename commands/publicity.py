@@ -15,14 +15,16 @@ date_type = click.DateTime(["%Y-%m-%d"])
 @click.argument("deliverable_id", metavar="ID", type=int)
 @click.option("--reason", required=True, help="What is wrong (it is recorded as an opinion).")
 @click.option("--today", type=date_type, metavar="YYYY-MM-DD",
-              help="The day of the objection (default: today in the campaign's time zone).")
+              help="Only today (in the campaign's time zone) is accepted: an objection is "
+              "made on the day it is made.")
 @json_option
 @pass_env
 def object_(env: Env, deliverable_id: int, reason: str, today: datetime | None,
             as_json: bool) -> None:
     """Object during publicity: the deliverable goes back to review with your reason."""
-    event = env.campaign.object_to(env.user, deliverable_id, reason,
-                                   today=today.date() if today else None)
+    if today is not None:
+        env.campaign.require_today(today.date())
+    event = env.campaign.object_to(env.user, deliverable_id, reason)
     if as_json:
         emit_json(event.to_json())
     else:
@@ -32,7 +34,8 @@ def object_(env: Env, deliverable_id: int, reason: str, today: datetime | None,
 
 @click.command()
 @click.option("--today", type=date_type, metavar="YYYY-MM-DD",
-              help="Close windows that ended before this day (default: today).")
+              help="Close windows that ended before this day (default: today; never a "
+              "later day).")
 @json_option
 @pass_env
 def tick(env: Env, today: datetime | None, as_json: bool) -> None:

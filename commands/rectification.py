@@ -6,7 +6,7 @@ from datetime import datetime
 
 import click
 
-from commands.common import Env, emit_json, json_option, pass_env
+from commands.common import ID, Env, emit_json, escape_controls, json_option, pass_env
 
 date_type = click.DateTime(["%Y-%m-%d"])
 
@@ -17,7 +17,7 @@ def rectification() -> None:
 
 
 @rectification.command("set")
-@click.argument("deliverable_id", metavar="ID", type=int)
+@click.argument("deliverable_id", metavar="ID", type=ID)
 @click.option("--matter", required=True, help="整改事项: what is to be rectified.")
 @click.option("--measures", required=True, help="整改措施: how.")
 @click.option("--responsible", required=True, metavar="USER",
@@ -36,12 +36,12 @@ def rectification_set(env: Env, deliverable_id: int, matter: str, measures: str,
     if as_json:
         emit_json(view.to_json())
     else:
-        click.echo(f"#{deliverable_id} rectification fields set: {view.responsible} "
-                   f"by {view.deadline}")
+        click.echo(f"#{deliverable_id} rectification fields set: "
+                   f"{escape_controls(view.responsible)} by {view.deadline}")
 
 
 @rectification.command("note")
-@click.argument("deliverable_id", metavar="ID", type=int)
+@click.argument("deliverable_id", metavar="ID", type=ID)
 @click.option("--text", required=True, help="What has been done (整改进展).")
 @json_option
 @pass_env
@@ -55,12 +55,12 @@ def rectification_note(env: Env, deliverable_id: int, text: str, as_json: bool) 
 
 
 @rectification.command("verify")
-@click.argument("deliverable_id", metavar="ID", type=int)
+@click.argument("deliverable_id", metavar="ID", type=ID)
 @click.option("--rating", required=True, metavar="R",
               help="The effect: 好, 较好, 一般 or 差 (good, fairly_good, fair, poor); "
                    "差 cannot verify — reopen instead.")
 @click.option("--comment", help="The assessment (e.g. the satisfaction survey's result).")
-@click.option("--if-version", "expected_version", type=int, metavar="N",
+@click.option("--if-version", "expected_version", type=ID, metavar="N",
               help="Refuse (exit 5) unless the item is still at version N.")
 @json_option
 @pass_env
@@ -73,12 +73,18 @@ def rectification_verify(env: Env, deliverable_id: int, rating: str, comment: st
         emit_json(event.to_json())
     else:
         rated = env.campaign.rectification(deliverable_id).rating
-        click.echo(f"#{deliverable_id} verified, rated {rated}: {event.source} → {event.dest} "
-                   f"(event {event.seq})")
+        move = escape_controls(f"rated {rated}: {event.source} → {event.dest}")
+        click.echo(f"#{deliverable_id} verified, {move} (event {event.seq})")
+
+
+def say(line: str) -> None:
+    """Print a line quoting stored text: escaped whole, newlines included, so a
+    field can neither drive the terminal nor forge another line."""
+    click.echo(escape_controls(line))
 
 
 @rectification.command("show")
-@click.argument("deliverable_id", metavar="ID", type=int)
+@click.argument("deliverable_id", metavar="ID", type=ID)
 @json_option
 @pass_env
 def rectification_show(env: Env, deliverable_id: int, as_json: bool) -> None:
@@ -89,15 +95,15 @@ def rectification_show(env: Env, deliverable_id: int, as_json: bool) -> None:
         emit_json({**view.to_json(), "progress_notes": [n.to_json() for n in notes]})
         return
     item = env.campaign.get(deliverable_id)
-    click.echo(f"#{item.id} {item.title} [{item.state} {item.state_label}]")
+    say(f"#{item.id} {item.title} [{item.state} {item.state_label}]")
     for label, value in (("整改事项 matter", view.matter), ("整改措施 measures", view.measures),
                          ("整改责任人 responsible", view.responsible),
                          ("整改时限 deadline", view.deadline), ("整改效果 effect", view.effect)):
-        click.echo(f"  {label}: {value}")
+        say(f"  {label}: {value}")
     if view.rating:
-        click.echo(f"  测评 rating: {view.rating} (by {view.rated_by} at {view.rated_at})")
+        say(f"  测评 rating: {view.rating} (by {view.rated_by} at {view.rated_at})")
     for note in notes:
-        click.echo(f"  - {note.at} {note.author}: {note.text}")
+        say(f"  - {note.at} {note.author}: {note.text}")
 
 
 COMMANDS = (rectification,)

@@ -21,7 +21,7 @@ import shutil
 import sqlite3
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from conftest import DEFINITIONS, PEOPLE, ROLES_OF, SHIPPED_TYPES, snapshot
@@ -40,6 +40,7 @@ from workflow.errors import (
 )
 from workflow.loader import load_file
 from workflow.models import DeliverableView, EventView, WindowView
+from workflow.writes import campaign_zone
 
 COMMENT = "理由"
 USER_IDS: tuple[str, ...] = tuple(p[0] for p in PEOPLE)
@@ -229,6 +230,16 @@ def prepare(campaign: Campaign, deliverable_id: int, trigger: str) -> list[str]:
     return needed
 
 
+def at_day(campaign: Campaign, day: date | None) -> Campaign:
+    """``campaign`` with its clock at noon of ``day`` in the campaign's time zone
+    (unchanged for None): writes take their day from the engine's clock, as the
+    demo's simulated calendar does."""
+    if day is not None:
+        moment = datetime.combine(day, time(12), tzinfo=campaign_zone())
+        campaign.clock = lambda: moment
+    return campaign
+
+
 def make_move(
     campaign: Campaign, actor: str, deliverable_id: int, trigger: str,
     comment: str | None = COMMENT, *, today: date | None = None,
@@ -237,9 +248,9 @@ def make_move(
     """Make a move the way it is made: a rectification item's ``verify`` with a
     rating, every other move with ``fire``.  Returns the transition event."""
     if needs_rating(campaign.get(deliverable_id).type, trigger):
-        return campaign.verify_item(actor, deliverable_id, RATING, comment,
-                                    expected_version=expected_version, today=today)
-    return campaign.fire(actor, deliverable_id, trigger, comment, expected_version, today=today)
+        return at_day(campaign, today).verify_item(actor, deliverable_id, RATING, comment,
+                                    expected_version=expected_version)
+    return at_day(campaign, today).fire(actor, deliverable_id, trigger, comment, expected_version)
 
 
 # -- who may do what, computed from the spec ----------------------------------

@@ -10,7 +10,7 @@ import json
 import os
 import sqlite3
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import click
 import pytest
@@ -23,6 +23,7 @@ import cli
 from commands.attachments import COMMANDS
 from workflow import Campaign, audit, from_text
 from workflow import attachments as attachments_module
+from workflow import files as files_module
 from workflow.attachments import store_directory
 from workflow.database import make_engine
 from workflow.errors import (
@@ -327,7 +328,7 @@ def test_a_huge_file_is_refused_by_its_size_before_it_is_read(
         raise AssertionError("the file was opened")
 
     with monkeypatch.context() as patch, pytest.raises(InvalidInput, match=str(4 * 1024**3)):
-        patch.setattr(Path, "open", no_reading)
+        patch.setattr(files_module, "_open_nonblocking", no_reading)
         campaign.attach(OWNER, item.id, huge)
     assert state(db_path) == before
 
@@ -338,17 +339,17 @@ def test_a_file_that_grows_while_read_is_refused(
 ) -> None:
     monkeypatch.setenv("CAMPAIGN_MAX_ATTACHMENT_BYTES", "10")
     path = source(inbox, "growing.log", b"12345")
-    real_open = Path.open
+    real_open = files_module._open_nonblocking
 
-    def grow_then_open(self: Path, *args: Any, **kwargs: Any) -> Any:
-        if self == path:
-            with open(self, "wb") as stream:  # the builtin: Path.open is patched
-                stream.write(b"x" * 50)  # after the size was checked
-        return real_open(self, *args, **kwargs)
+    def grow_then_open(opened: Path) -> int:
+        handle = real_open(opened)
+        if opened == path:
+            path.write_bytes(b"x" * 50)  # after the size was checked, on the open file
+        return handle
 
     before = state(db_path)
     with monkeypatch.context() as patch, pytest.raises(InvalidInput, match="grew"):
-        patch.setattr(Path, "open", grow_then_open)
+        patch.setattr(files_module, "_open_nonblocking", grow_then_open)
         campaign.attach(OWNER, item.id, path)
     assert state(db_path) == before
 

@@ -369,7 +369,7 @@ def test_users_add_and_list(run: Cli) -> None:
     added = run.json("users", "add", "member3", "--name", "孙三", "--role", "member",
                      "--role", "branch", "--unit", "机关第三支部", user="office1")
     assert added == {"id": "member3", "name": "孙三", "unit": "机关第三支部",
-                     "roles": ["branch", "member"]}
+                     "roles": ["branch", "member"], "active": True}
     assert "added member4" in run.ok("users", "add", "member4", "--name", "李四", "--role",
                                      "member", user="office1").stdout
     listed = {u["id"]: u for u in run.json("users", "list")}

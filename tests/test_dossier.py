@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner, Result
+from drive import at_day
 
 import cli
 from commands.documents import COMMANDS as DOCUMENT_COMMANDS
@@ -93,10 +94,10 @@ def in_publicity(campaign: Campaign, title: str = TITLE, content: str = V2) -> i
     campaign.fire("leader1", item, "submit")
     campaign.add_opinion("sup1", item, OPINION, line=5)
     campaign.fire("principal1", item, "forward")
-    campaign.fire("sup1", item, "approve", "同意公示", today=APPROVED_ON)
-    campaign.object_to("member1", item, "群众反映调研流于形式", today=OBJECTED_ON)
+    at_day(campaign, APPROVED_ON).fire("sup1", item, "approve", "同意公示")
+    at_day(campaign, OBJECTED_ON).object_to("member1", item, "群众反映调研流于形式")
     campaign.fire("principal1", item, "forward")
-    campaign.fire("sup1", item, "approve", "同意公示", today=APPROVED_AGAIN_ON)
+    at_day(campaign, APPROVED_AGAIN_ON).fire("sup1", item, "approve", "同意公示")
     assert campaign.get(item).state == "publicity"
     return item
 
@@ -262,7 +263,7 @@ def test_no_notice_before_publicity(campaign: Campaign, run: Invoke) -> None:
 
 def test_a_notice_after_publicity_keeps_its_window(campaign: Campaign) -> None:
     item = in_publicity(campaign)
-    campaign.fire("office1", item, "archive", today=date(2014, 6, 18))
+    at_day(campaign, date(2014, 6, 18)).fire("office1", item, "archive")
     assert "自2014年6月10日至2014年6月17日" in dossier.notice(campaign, item, "markdown")
 
 

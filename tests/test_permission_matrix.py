@@ -22,6 +22,7 @@ from drive import (
     USER_IDS,
     actor_for,
     all_moves,
+    at_day,
     creators,
     day_allowing,
     day_refusing,
@@ -170,8 +171,8 @@ def test_matrix(
                     assert not window_allows(spec, trigger, source, window.closes_on, wrong_day)
                     early_or_late = refused(
                         campaign, db_path, TransitionNotAllowed,
-                        lambda: campaign.fire(user, item.id, trigger, COMMENT,  # noqa: B023
-                                              today=wrong_day),  # noqa: B023
+                        lambda: at_day(campaign, wrong_day).fire(  # noqa: B023
+                            user, item.id, trigger, COMMENT),  # noqa: B023
                     )
                     assert str(window.closes_on) in str(early_or_late)
                 fire_and_check(campaign, db_path, item.id, user, trigger)
@@ -378,8 +379,8 @@ def test_a_reason_is_required(
     day = day_allowing(campaign, item.id, trigger)  # the window is not what refuses
     for comment in (None, "", "   ", "\t\n\u3000"):
         error = refused(campaign, db_path, TransitionNotAllowed,
-                        lambda: campaign.fire(actor, item.id, trigger, comment,  # noqa: B023
-                                              today=day))
+                        lambda: at_day(campaign, day).fire(
+                            actor, item.id, trigger, comment))  # noqa: B023
         assert "reason" in str(error)
     fire_and_check(campaign, db_path, item.id, actor, trigger, "不符合要求")
 

@@ -26,6 +26,7 @@ from drive import (
     RECTIFICATION,
     SPECS,
     USER_IDS,
+    at_day,
     complete_content,
     creators,
     fresh_db,
@@ -316,14 +317,14 @@ def attempt(campaign: Campaign, deliverable_id: int, step: Step, model: Model) -
             assert (event.actor, event.action, event.comment) == (
                 step.user, "rectification.progress", body)
         elif step.action in RATINGS:
-            event = campaign.verify_item(step.user, deliverable_id, RATINGS[step.action],
-                                         step.comment, expected_version=expected_version,
-                                         today=step.day)
+            event = at_day(campaign, step.day).verify_item(
+                step.user, deliverable_id, RATINGS[step.action], step.comment,
+                expected_version=expected_version)
             assert (event.actor, event.trigger, event.source) == (
                 step.user, "verify", model.state)
             assert event.comment == ((step.comment or "").strip() or None)
         elif step.action == TICK:
-            events = campaign.tick(step.user, today=step.day)
+            events = at_day(campaign, step.day).tick(step.user)
             if not events:
                 return Model.NOTHING
             (event,) = events
@@ -331,8 +332,9 @@ def attempt(campaign: Campaign, deliverable_id: int, step: Step, model: Model) -
             assert model.closes_on is not None
             assert str(model.closes_on) in (event.comment or "")
         else:
-            event = campaign.fire(step.user, deliverable_id, step.action, step.comment,
-                                  expected_version=expected_version, today=step.day)
+            event = at_day(campaign, step.day).fire(
+                step.user, deliverable_id, step.action, step.comment,
+                expected_version=expected_version)
             assert (event.actor, event.trigger, event.source) == (
                 step.user, step.action, model.state)
             assert event.comment == ((step.comment or "").strip() or None)

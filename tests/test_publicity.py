@@ -26,6 +26,7 @@ from drive import (
     actor_for,
     advance,
     all_rows,
+    at_day,
     drive,
     refused,
     working_days_after,
@@ -35,6 +36,7 @@ import cli
 from workflow import Campaign
 from workflow.errors import CampaignError, PermissionDenied, TransitionNotAllowed
 from workflow.models import EventView
+from workflow.writes import campaign_zone
 
 FRIDAY = date(2014, 6, 13)
 LAST_DAY = date(2014, 6, 20)  # the 5th working day after Friday the 13th
@@ -67,7 +69,7 @@ def publish(campaign: Campaign, type_id: str, on: date = FRIDAY, owner: str | No
     assert approve is not None
     approver = actor_for(approve, item.owner)
     assert approver is not None
-    event = campaign.fire(approver, item.id, "approve", "同意公示", today=on)
+    event = at_day(campaign, on).fire(approver, item.id, "approve", "同意公示")
     assert event.dest == "publicity"
     return item.id
 
@@ -97,7 +99,7 @@ def leave(campaign: Campaign, type_id: str, item_id: int, today: date) -> EventV
     assert transition is not None
     actor = actor_for(transition, campaign.get(item_id).owner)
     assert actor is not None
-    return campaign.fire(actor, item_id, trigger, COMMENT, today=today)
+    return at_day(campaign, today).fire(actor, item_id, trigger, COMMENT)
 
 
 # -- opening ---------------------------------------------------------------------------
@@ -170,7 +172,7 @@ def test_an_objection_on_the_last_day_sends_it_back_to_review_with_the_reason_as
     before = campaign.get(item_id)
     assert before.revision is not None
 
-    event = campaign.object_to("member1", item_id, f"  {REASON}  ", today=LAST_DAY)
+    event = at_day(campaign, LAST_DAY).object_to("member1", item_id, f"  {REASON}  ")
 
     assert (event.action, event.trigger, event.source, event.dest) == (
         "transition", "object", "publicity", "review")
@@ -194,7 +196,7 @@ def test_an_objection_the_day_after_the_window_is_refused_and_writes_nothing(
     item_id = publish(campaign, type_id)
     message = refused_quietly(
         campaign, db_path, TransitionNotAllowed,
-        lambda: campaign.object_to("member1", item_id, REASON, today=DAY_AFTER))
+        lambda: at_day(campaign, DAY_AFTER).object_to("member1", item_id, REASON))
     assert str(LAST_DAY) in message
     assert campaign.get(item_id).state == "publicity"
 
@@ -202,7 +204,7 @@ def test_an_objection_the_day_after_the_window_is_refused_and_writes_nothing(
 @pytest.mark.parametrize("user", USER_IDS)
 def test_every_role_may_object(campaign: Campaign, user: str) -> None:
     item_id = publish(campaign, "self_review", owner="leader1")
-    event = campaign.object_to(user, item_id, REASON, today=FRIDAY)
+    event = at_day(campaign, FRIDAY).object_to(user, item_id, REASON)
     assert (event.actor, event.dest) == (user, "review")
     assert event.role in ROLES_OF[user]
 
@@ -218,8 +220,8 @@ def test_an_objection_needs_a_reason(
 ) -> None:
     item_id = publish(campaign, "self_review")
     message = refused_quietly(campaign, db_path, TransitionNotAllowed,
-                              lambda: campaign.object_to("member1", item_id, reason,
-                                                         today=FRIDAY))
+                              lambda: at_day(campaign, FRIDAY).object_to("member1", item_id,
+                                                                          reason))
     assert "reason" in message
 
 
@@ -260,7 +262,7 @@ def test_an_objection_is_not_heard_once_the_item_has_left_publicity(
     item_id = publish(campaign, "self_review")
     leave(campaign, "self_review", item_id, DAY_AFTER)
     refused_quietly(campaign, db_path, TransitionNotAllowed,
-                    lambda: campaign.object_to("member1", item_id, REASON, today=FRIDAY))
+                    lambda: at_day(campaign, FRIDAY).object_to("member1", item_id, REASON))
 
 
 # -- republishing ----------------------------------------------------------------------
@@ -268,9 +270,9 @@ def test_an_objection_is_not_heard_once_the_item_has_left_publicity(
 
 def test_a_republished_item_gets_a_new_window(campaign: Campaign, db_path: Path) -> None:
     item_id = publish(campaign, "self_review")
-    campaign.object_to("member1", item_id, REASON, today=date(2014, 6, 17))
-    campaign.fire("principal2", item_id, "forward", "已核实更正", today=date(2014, 6, 18))
-    campaign.fire("sup1", item_id, "approve", "重新公示", today=date(2014, 6, 19))  # Thursday
+    at_day(campaign, date(2014, 6, 17)).object_to("member1", item_id, REASON)
+    at_day(campaign, date(2014, 6, 18)).fire("principal2", item_id, "forward", "已核实更正")
+    at_day(campaign, date(2014, 6, 19)).fire("sup1", item_id, "approve", "重新公示")  # Thursday
 
     first, second = campaign.windows(item_id)
     assert (first.opened_on, first.closes_on, first.outcome) == (FRIDAY, LAST_DAY, "objection")
@@ -281,8 +283,8 @@ def test_a_republished_item_gets_a_new_window(campaign: Campaign, db_path: Path)
     message = refused_quietly(campaign, db_path, TransitionNotAllowed,
                               lambda: leave(campaign, "self_review", item_id, DAY_AFTER))
     assert "2014-06-26" in message
-    assert campaign.tick(OFFICE, today=DAY_AFTER) == []
-    event = campaign.object_to("member2", item_id, "第二次异议", today=date(2014, 6, 26))
+    assert at_day(campaign, DAY_AFTER).tick(OFFICE) == []
+    event = at_day(campaign, date(2014, 6, 26)).object_to("member2", item_id, "第二次异议")
     assert event.dest == "review"
     assert [w.outcome for w in campaign.windows(item_id)] == ["objection", "objection"]
     assert [o[4] for o in opinions(db_path, item_id)] == [REASON, "第二次异议"]
@@ -295,7 +297,7 @@ def test_a_republished_item_gets_a_new_window(campaign: Campaign, db_path: Path)
 def test_tick_on_the_last_day_closes_nothing(campaign: Campaign, db_path: Path) -> None:
     ids = [publish(campaign, type_id) for type_id in sorted(WINDOWED)]
     before = all_rows(db_path)
-    assert campaign.tick(OFFICE, today=LAST_DAY) == []
+    assert at_day(campaign, LAST_DAY).tick(OFFICE) == []
     assert all_rows(db_path) == before
     assert all(campaign.get(i).state == "publicity" for i in ids)
 
@@ -306,7 +308,7 @@ def test_tick_the_day_after_archives_a_self_review_naming_the_window(
     item_id = publish(campaign, "self_review")
     before = campaign.get(item_id)
 
-    (event,) = campaign.tick(OFFICE, today=DAY_AFTER)
+    (event,) = at_day(campaign, DAY_AFTER).tick(OFFICE)
 
     assert (event.action, event.trigger, event.source, event.dest) == (
         "transition", "archive", "publicity", "archived")
@@ -319,7 +321,7 @@ def test_tick_the_day_after_archives_a_self_review_naming_the_window(
     (window,) = campaign.windows(item_id)
     assert window.outcome == "ended" and window.closed_at is not None
     assert opinions(db_path, item_id) == []
-    assert campaign.tick(OFFICE, today=DAY_AFTER) == []  # nothing left to close
+    assert at_day(campaign, DAY_AFTER).tick(OFFICE) == []  # nothing left to close
     campaign.verify()
 
 
@@ -331,7 +333,7 @@ def test_tick_ends_a_rectification_items_window_where_it_stands(
     item_id = publish(campaign, "rectification_item")
     before = campaign.get(item_id)
 
-    (event,) = campaign.tick(OFFICE, today=DAY_AFTER)
+    (event,) = at_day(campaign, DAY_AFTER).tick(OFFICE)
 
     assert (event.action, event.trigger, event.source, event.dest) == (
         "publicity.end", None, "publicity", "publicity")
@@ -343,7 +345,7 @@ def test_tick_ends_a_rectification_items_window_where_it_stands(
     assert (after.state, after.version) == ("publicity", before.version + 1)
     (window,) = campaign.windows(item_id)
     assert window.outcome == "ended" and window.closed_at is not None
-    assert campaign.tick(OFFICE, today=DAY_AFTER) == []
+    assert at_day(campaign, DAY_AFTER).tick(OFFICE) == []
     campaign.verify()  # replay takes publicity.end for what it is: not a move
     start = leave(campaign, "rectification_item", item_id, FRIDAY)
     assert start.dest == "in_progress"
@@ -353,7 +355,7 @@ def test_tick_ends_a_rectification_items_window_where_it_stands(
 def test_tick_closes_every_ended_window_and_only_those(campaign: Campaign) -> None:
     ended = {t: publish(campaign, t) for t in sorted(WINDOWED)}
     running = publish(campaign, "self_review", on=date(2014, 6, 16))  # until 06-23
-    events = campaign.tick(OFFICE, today=DAY_AFTER)
+    events = at_day(campaign, DAY_AFTER).tick(OFFICE)
     assert sorted(e.deliverable_id for e in events) == sorted(ended.values())
     assert campaign.get(ended["self_review"]).state == "archived"
     assert campaign.get(ended["rectification_plan"]).state == "archived"
@@ -368,10 +370,10 @@ def test_tick_by_someone_outside_the_office_is_denied_and_closes_nothing(
 ) -> None:
     item_id = publish(campaign, "self_review")
     refused_quietly(campaign, db_path, PermissionDenied,
-                    lambda: campaign.tick("member1", today=DAY_AFTER), actor="member1")
+                    lambda: at_day(campaign, DAY_AFTER).tick("member1"), actor="member1")
     assert campaign.refusals()[-1].deliverable_id == item_id
     fix = publish(campaign, "rectification_item")
-    campaign.tick(OFFICE, today=DAY_AFTER)  # archives the self-review...
+    at_day(campaign, DAY_AFTER).tick(OFFICE)  # archives the self-review...
     assert campaign.get(item_id).state == "archived"
     assert campaign.windows(fix, open_only=True) == []  # ...and ends the item's window
 
@@ -381,12 +383,12 @@ def test_tick_by_someone_outside_the_office_is_denied_and_closes_nothing(
 
 def test_verify_replays_objections_archives_and_ended_windows(campaign: Campaign) -> None:
     review = publish(campaign, "self_review")
-    campaign.object_to("branch1", review, REASON, today=LAST_DAY)
+    at_day(campaign, LAST_DAY).object_to("branch1", review, REASON)
     advance(campaign, review, "forward", "approve")
     fix = publish(campaign, "rectification_item")
     plan = publish(campaign, "rectification_plan")
     later = campaign.windows(review, open_only=True)[0].closes_on + timedelta(days=1)
-    events = campaign.tick(OFFICE, today=later)
+    events = at_day(campaign, later).tick(OFFICE)
     assert sorted(e.action for e in events) == ["publicity.end", "transition", "transition"]
     assert {campaign.get(i).state for i in (review, plan)} == {"archived"}
     report = campaign.verify()
@@ -402,10 +404,10 @@ def test_an_objection_after_a_tick_ended_the_window_is_refused(
     campaign: Campaign, db_path: Path
 ) -> None:
     item_id = publish(campaign, "rectification_item")
-    campaign.tick(OFFICE, today=DAY_AFTER)
+    at_day(campaign, DAY_AFTER).tick(OFFICE)
     refused_quietly(campaign, db_path, TransitionNotAllowed,
-                    lambda: campaign.object_to("member1", item_id, REASON,
-                                               today=date(2014, 7, 30)))
+                    lambda: at_day(campaign, date(2014, 7, 30)).object_to("member1", item_id,
+                                                                          REASON))
 
 
 def test_an_objection_dated_before_the_window_opened_is_refused(
@@ -413,8 +415,8 @@ def test_an_objection_dated_before_the_window_opened_is_refused(
 ) -> None:
     item_id = publish(campaign, "self_review")
     refused_quietly(campaign, db_path, TransitionNotAllowed,
-                    lambda: campaign.object_to("member1", item_id, REASON,
-                                               today=date(2014, 6, 1)))
+                    lambda: at_day(campaign, date(2014, 6, 1)).object_to("member1", item_id,
+                                                                         REASON))
 
 
 def test_a_refused_tick_names_the_window_it_could_not_end(
@@ -422,13 +424,17 @@ def test_a_refused_tick_names_the_window_it_could_not_end(
 ) -> None:
     item_id = publish(campaign, "rectification_item")
     refused_quietly(campaign, db_path, PermissionDenied,
-                    lambda: campaign.tick("member1", today=DAY_AFTER), actor="member1")
+                    lambda: at_day(campaign, DAY_AFTER).tick("member1"), actor="member1")
     refusal = campaign.refusals()[-1]
     assert refusal.deliverable_id == item_id
     assert "manage users" not in refusal.action
 
 
 # -- the command line ------------------------------------------------------------------
+
+
+def campaign_today() -> date:
+    return datetime.now(campaign_zone()).date()
 
 
 def run(db_path: Path, user: str, *args: object) -> Result:
@@ -439,25 +445,25 @@ def run(db_path: Path, user: str, *args: object) -> Result:
 
 
 def test_object_and_tick_on_the_command_line(campaign: Campaign, db_path: Path) -> None:
+    """The command line writes on the real day: a window of 2014 has long ended,
+    one opened today is open."""
     late = publish(campaign, "self_review")
-    objected = publish(campaign, "self_review")
+    objected = publish(campaign, "self_review", on=campaign_today())
     before = all_rows(db_path)
-    refused_run = run(db_path, "member1", "object", late, "--reason", REASON,
-                      "--today", DAY_AFTER)
+    refused_run = run(db_path, "member1", "object", late, "--reason", REASON)
     assert refused_run.exit_code == 4 and refused_run.stdout == ""
     (line,) = refused_run.stderr.splitlines()
     assert line.startswith("campaign: ") and str(LAST_DAY) in line
     assert all_rows(db_path) == before
 
-    result = run(db_path, "member1", "object", objected, "--reason", REASON, "--today",
-                 LAST_DAY, "--json")
+    result = run(db_path, "member1", "object", objected, "--reason", REASON, "--json")
     assert result.exit_code == 0, result.output
     event = json.loads(result.stdout)
     assert (event["trigger"], event["source"], event["dest"], event["comment"]) == (
         "object", "publicity", "review", REASON)
 
     assert json.loads(run(db_path, OFFICE, "tick", "--today", LAST_DAY, "--json").stdout) == []
-    result = run(db_path, OFFICE, "tick", "--today", DAY_AFTER, "--json")
+    result = run(db_path, OFFICE, "tick", "--json")
     assert result.exit_code == 0, result.output
     (closed,) = json.loads(result.stdout)
     assert (closed["deliverable_id"], closed["trigger"], closed["dest"]) == (

@@ -19,7 +19,7 @@ import click
 import pytest
 from click.testing import CliRunner
 from conftest import snapshot
-from drive import refused
+from drive import at_day, refused
 
 import cli
 from commands.rectification import COMMANDS
@@ -69,7 +69,7 @@ def to_in_progress(campaign: Campaign, owner: str = OWNER, **fields: Any) -> int
     item_id = new_item(campaign, owner)
     campaign.set_rectification(owner, item_id, **{**FIELDS, **fields})
     to_publicity(campaign, item_id, owner, *_reviewers(campaign))
-    campaign.fire(owner, item_id, "start", today=after_window(campaign, item_id))
+    at_day(campaign, after_window(campaign, item_id)).fire(owner, item_id, "start")
     return item_id
 
 
@@ -132,7 +132,7 @@ def test_an_item_from_its_fields_to_a_verified_rating(campaign: Campaign) -> Non
     to_publicity(campaign, item_id)
     refuses(campaign, _db(campaign), TransitionNotAllowed,
             lambda: campaign.fire(OWNER, item_id, "start"))  # the window is still open
-    campaign.fire(OWNER, item_id, "start", today=after_window(campaign, item_id))
+    at_day(campaign, after_window(campaign, item_id)).fire(OWNER, item_id, "start")
     assert campaign.get(item_id).state == "in_progress"
 
     campaign.progress_note(RESPONSIBLE, item_id, "已制定会议审批制度")
@@ -368,7 +368,7 @@ def test_the_command_line(campaign: Campaign, db_url: str, db_path: Path,
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["deadline"] == "2014-08-31"
     to_publicity(campaign, item_id)
-    campaign.fire(OWNER, item_id, "start", today=after_window(campaign, item_id))
+    at_day(campaign, after_window(campaign, item_id)).fire(OWNER, item_id, "start")
 
     assert _run(db_url, "office1", "rectification", "note", item_id, "--text", "x").exit_code == 3
     result = _run(db_url, RESPONSIBLE, "rectification", "note", item_id, "--text", "已整改")

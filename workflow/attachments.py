@@ -29,7 +29,6 @@ import hashlib
 import json
 import mimetypes
 import os
-import stat
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ from typing import Any
 from sqlalchemy import URL, Column, LargeBinary
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from . import audit, database, policy
+from . import audit, database, policy, seals
 from .audit import VerifyReport
 from .definition import Role
 from .errors import (
@@ -47,7 +46,7 @@ from .errors import (
     NotFound,
     PermissionDenied,
 )
-from .files import write_atomically
+from .files import read_bounded, write_atomically
 from .models import Attachment, AttachmentView
 from .writes import WriteBase, detail
 
@@ -143,6 +142,7 @@ class AttachmentOps(WriteBase):
                     session, at=now, actor=who.id, role=role, action="attachment.add",
                     detail=detail({"deliverable": deliverable_id, "name": name, "sha256": sha,
                                    "size": len(data), "media_type": row.media_type}),
+                    seals=[seals.seal(session.connection(), "attachment", row.id)],
                 )
                 view = _view(row)
         except BaseException:
@@ -352,37 +352,14 @@ def media_type(name: str) -> str:
 def read_file(path: Path, limit: int) -> bytes:
     """The whole of a regular, non-empty file of at most ``limit`` bytes.
 
-    The size is checked before reading (a huge file is never read) and again
-    on the bytes read (a file that grew meanwhile is refused too).
+    What is not a regular file (a device, a pipe) is refused before it is
+    opened; the size is checked before reading (a huge file is never read)
+    and again on the bytes read (a file that grew meanwhile is refused too).
     """
-    try:
-        info = path.stat()
-        if stat.S_ISDIR(info.st_mode):
-            raise InvalidInput(f"{path}: is a directory, not a file")
-        if not stat.S_ISREG(info.st_mode):
-            raise InvalidInput(f"{path}: not a regular file")
-        _check_size(path, info.st_size, limit)
-        with path.open("rb") as stream:
-            data = stream.read(limit + 1)
-    except FileNotFoundError:
-        raise InvalidInput(f"{path}: no such file") from None
-    except OSError as exc:
-        raise InvalidInput(f"{path}: {exc.strerror or exc}") from None
-    if len(data) > limit:
-        raise InvalidInput(f"{path}: the file grew while being read, to over the {limit}-byte "
-                           f"attachment limit ({MAX_BYTES_ENV})")
+    data = read_bounded(path, limit, limit_name=f"attachment limit ({MAX_BYTES_ENV})")
     if not data:
         raise InvalidInput(f"{path}: the file is empty")
     return data
-
-
-def _check_size(path: Path, size: int, limit: int) -> None:
-    if size == 0:
-        raise InvalidInput(f"{path}: the file is empty")
-    if size > limit:
-        raise InvalidInput(
-            f"{path}: {size} bytes is over the {limit}-byte attachment limit ({MAX_BYTES_ENV})"
-        )
 
 
 def _file_holds(path: Path, sha: str, size: int) -> bool:

@@ -22,9 +22,11 @@ from sqlalchemy import Connection
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from . import seals as sealing
 from .database import as_connection
 from .errors import AuditVerificationFailed, InvalidInput
 from .models import AuditEvent, Deliverable, EventView
+from .origin import Origin
 
 GENESIS = "0" * 64
 
@@ -41,6 +43,10 @@ HASHED_FIELDS: tuple[str, ...] = (
     "comment",
     "revision",
     "detail",
+    "sealed",
+    "channel",
+    "os_user",
+    "host",
     "prev_hash",
 )
 
@@ -72,17 +78,38 @@ _HEAD = sa_select(_EVENTS.c.seq, _EVENTS.c.hash).order_by(_EVENTS.c.seq.desc()).
 _INSERT = _EVENTS.insert()
 
 
-def append(session: Session | Connection, **fields: Any) -> EventView:
-    """Add the next event to the chain inside the caller's write transaction."""
+ORIGIN = "campaign_origin"
+"""Key of the write transaction's :class:`Origin` in its connection's ``info``."""
+
+
+def append(
+    session: Session | Connection, *, seals: Iterable[sealing.Seal] = (), **fields: Any
+) -> EventView:
+    """Add the next event to the chain inside the caller's write transaction.
+
+    ``seals`` are the rows the event wrote (:func:`workflow.seals.seal`); the
+    event also records the head of the refusals' chain and the transaction's
+    origin (channel, login, host).
+    """
     connection = as_connection(session)
     last = connection.execute(_HEAD).first()
     fields["seq"] = last.seq + 1 if last else 1
     fields["prev_hash"] = last.hash if last else GENESIS
+    fields["sealed"] = sealing.encode(seals, sealing.refusal_head(connection))
+    origin: Origin | None = connection.info.get(ORIGIN)
+    if origin is not None:
+        fields.update(origin.fields())
     for name in HASHED_FIELDS:
         fields.setdefault(name, None)
     fields["hash"] = event_hash(fields)
     connection.execute(_INSERT, fields)
     return EventView.model_validate(fields)
+
+
+def next_seq(session: Session | Connection) -> int:
+    """The sequence number the next :func:`append` in this transaction gets."""
+    last = as_connection(session).execute(_HEAD).first()
+    return last.seq + 1 if last else 1
 
 
 def as_view(event: AuditEvent) -> EventView:
@@ -97,6 +124,8 @@ class VerifyReport:
     events: int
     deliverables: int
     head: str | None
+    #: Rows of the sealed tables checked against their events' seals.
+    rows: int = 0
 
     @property
     def digest(self) -> str | None:
@@ -104,7 +133,7 @@ class VerifyReport:
 
     def to_json(self) -> dict[str, Any]:
         return {"ok": True, "events": self.events, "deliverables": self.deliverables,
-                "digest": self.head}
+                "rows": self.rows, "digest": self.head}
 
 
 def format_digest(event: AuditEvent | None) -> str | None:

@@ -1,8 +1,9 @@
 """Reading a revision's content from a file: text or markdown, UTF-8, bounded.
 
 Bad input is refused before anything is written: an empty file, binary data
-sent as text, a file over the size limit, or text in another encoding (GBK
-is common in this field, so it is named).
+sent as text, a file over the size limit, something that is not a regular
+file (a device or a pipe is never read), or text in another encoding (GBK is
+common in this field, so it is named).
 """
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InvalidInput
+from .files import read_bounded
 
+#: A revision's content.
 MAX_BYTES = 5 * 1024 * 1024
+#: An event's minutes (stored in the event record, not as a revision).
+MAX_MINUTES_BYTES = 1024 * 1024
 MEDIA_TYPES = {".md": "text/markdown", ".markdown": "text/markdown", ".txt": "text/plain"}
 
 
@@ -36,29 +41,19 @@ def from_text(text: str, filename: str = "content.md") -> Content:
     return check(filename, text.encode("utf-8"))
 
 
-def read_content(path: Path) -> Content:
-    try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise InvalidInput(f"{path}: {size} bytes is over the {MAX_BYTES}-byte limit")
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InvalidInput(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InvalidInput(f"{path}: is a directory, not a file") from None
-    except OSError as exc:
-        raise InvalidInput(f"{path}: {exc.strerror}") from None
-    return check(path.name, data)
+def read_content(path: Path, limit: int = MAX_BYTES, what: str = "content") -> Content:
+    """The text or markdown file at ``path``, of at most ``limit`` bytes."""
+    return check(path.name, read_bounded(path, limit, what), limit)
 
 
-def check(filename: str, data: bytes) -> Content:
+def check(filename: str, data: bytes, limit: int = MAX_BYTES) -> Content:
     media_type = MEDIA_TYPES.get(Path(filename).suffix.lower())
     if media_type is None:
         raise InvalidInput(
             f"{filename}: content must be a text or markdown file ({', '.join(MEDIA_TYPES)})"
         )
-    if len(data) > MAX_BYTES:
-        raise InvalidInput(f"{filename}: {len(data)} bytes is over the {MAX_BYTES}-byte limit")
+    if len(data) > limit:
+        raise InvalidInput(f"{filename}: {len(data)} bytes is over the {limit}-byte limit")
     if not data.strip():
         raise InvalidInput(f"{filename}: the file is empty")
     if b"\x00" in data:

@@ -58,6 +58,12 @@ ROLE_LABELS: dict[Role, tuple[str, str]] = {
 
 KNOWN_ROLES: frozenset[str] = frozenset(r.value for r in Role)
 
+#: A user id, the same rule in a roster, ``users add`` and ``--as``: an id is
+#: typed back on the command line and shown in the log, so no spaces, no
+#: control characters, nothing a terminal or a shell would read differently.
+USER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+USER_ID_MAX = 64
+
 
 def _as_list(value: object) -> object:
     """Let a single source state be written without list brackets."""

@@ -15,7 +15,13 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from .documents import DiffResult, DocumentOps, describe
-from .errors import AuditVerificationFailed, CampaignError, InvalidInput, TransitionNotAllowed
+from .errors import (
+    AuditVerificationFailed,
+    CampaignError,
+    ContentIntegrityError,
+    InvalidInput,
+    TransitionNotAllowed,
+)
 from .models import DeliverableView, EventView, OpinionView, RevisionView, WindowView
 from .writes import campaign_zone, timestamp
 
@@ -161,7 +167,13 @@ def _approved(
         raise TransitionNotAllowed("it has no content to make public", deliverable_id)
     chosen = revisions[-1]
     if entry is not None and entry.revision:
-        chosen = next((r for r in reversed(revisions) if r.sha256 == entry.revision), chosen)
+        approved = next((r for r in reversed(revisions) if r.sha256 == entry.revision), None)
+        if approved is None:
+            raise ContentIntegrityError(
+                deliverable_id, chosen.number,
+                f"no stored revision is the one approved (sha256 {entry.revision[:12]}…, "
+                f"event {entry.seq})")
+        chosen = approved
     return chosen, campaign.content(deliverable_id, chosen.number)
 
 
@@ -365,10 +377,18 @@ def _final_content(campaign: DocumentOps, view: DeliverableView,
     if not revisions:
         return '<p class="muted">（尚无正文）</p>'
     latest = revisions[-1]
-    data = campaign.content(view.id, latest.number)
+    try:
+        data = campaign.content(view.id, latest.number)
+    except ContentIntegrityError as failure:
+        return _withheld(failure)
     return (f'<p class="muted">修订 {latest.number} · {_e(latest.filename)} · sha256 '
             f'<span class="mono">{_e(latest.sha256)}</span></p>\n'
             f'<div class="content">{render_content(latest, data, shift_headings=2)}</div>')
+
+
+def _withheld(failure: ContentIntegrityError) -> str:
+    return (f'<div class="verdict failed" role="alert">正文不予显示 · content withheld: '
+            f"{escape(str(failure))}</div>")
 
 
 def _revisions_table(revisions: list[RevisionView], names: dict[str, str]) -> str:
@@ -382,7 +402,11 @@ def _diffs(campaign: DocumentOps, deliverable_id: int, revisions: list[RevisionV
         return '<p class="muted">（只有一个修订，无对比）</p>'
     out = []
     for new in revisions[1:]:
-        result = campaign.diff(deliverable_id, new.number - 1, new.number)
+        try:
+            result = campaign.diff(deliverable_id, new.number - 1, new.number)
+        except ContentIntegrityError as failure:
+            out.append(_withheld(failure))
+            continue
         added = sum(1 for x in result.lines if x.startswith("+") and not x.startswith("+++"))
         removed = sum(1 for x in result.lines if x.startswith("-") and not x.startswith("---"))
         counts = f"+{added} −{removed}" if result.text else "非文本：比较大小与哈希"

@@ -12,6 +12,7 @@ from __future__ import annotations
 from . import database
 from .attachments import AttachmentOps
 from .documents import DocumentOps
+from .origin import Origin
 from .rectification import RectificationOps
 from .writes import Clock, utc_now
 
@@ -20,5 +21,10 @@ class Campaign(RectificationOps, DocumentOps, AttachmentOps):
     """Open with :meth:`open`; every method reads, or writes in one audited transaction."""
 
     @classmethod
-    def open(cls, url: str | None = None, clock: Clock = utc_now) -> Campaign:
-        return cls(database.make_engine(database.resolve_url(url)), clock)
+    def open(
+        cls, url: str | None = None, clock: Clock = utc_now, origin: Origin | None = None
+    ) -> Campaign:
+        """``clock`` gives every write its time (a simulated calendar for the
+        demo and tests); ``origin`` is recorded with each write (default: this
+        process, channel ``api``)."""
+        return cls(database.make_engine(database.resolve_url(url)), clock, origin)

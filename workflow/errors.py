@@ -7,7 +7,27 @@ Every class carries the exit code the CLI returns for it, so a script calling
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+# ``scheme://user:password@``: greedy to the token's last ``@``, so a password
+# holding an unescaped ``@`` is masked whole (over-masking a bit of the host is
+# harmless; showing a bit of the password is not).
+_CREDENTIALS = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]*:)(?P<secret>\S*)@")
+
+
+def mask_credentials(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@host`` replaced by ``***``.
+
+    Works on URLs SQLAlchemy cannot parse too, which is exactly when they end
+    up quoted in an error message.
+    """
+    return _CREDENTIALS.sub(r"\g<head>***@", text)
+
+
+def url_passwords(text: str) -> list[str]:
+    """The passwords of the ``scheme://user:password@`` URLs in ``text``, as written there."""
+    return [match.group("secret") for match in _CREDENTIALS.finditer(text)]
 
 
 class CampaignError(Exception):
@@ -16,7 +36,8 @@ class CampaignError(Exception):
     exit_code = 1
 
     def __init__(self, message: str) -> None:
-        super().__init__(" ".join(message.split()))
+        # One line, and never a database password, whatever the message quotes.
+        super().__init__(mask_credentials(" ".join(message.split())))
 
     @property
     def message(self) -> str:
@@ -81,6 +102,53 @@ class InvalidInput(CampaignError):
     exit_code = 7
 
 
+class IncompatibleDatabase(InvalidInput):
+    """``--db`` names something this build must not write to: a file that is not
+    SQLite, another program's tables, or a campaign schema of another version.
+
+    Raised before anything is written, so the database is left as it was.
+    """
+
+    def __init__(self, where: str, problem: str) -> None:
+        self.where = where
+        self.problem = problem
+        super().__init__(f"cannot use database {where}: {problem}")
+
+
+class DatabaseUnavailable(CampaignError):
+    """The database cannot be reached or used now: the environment, not the input."""
+
+    exit_code = 1
+
+
+class DatabaseBusy(DatabaseUnavailable):
+    """Another connection held the write lock for longer than the busy timeout."""
+
+    exit_code = 9
+
+    def __init__(self, where: str, waited: float) -> None:
+        self.where = where
+        self.waited = waited
+        super().__init__(
+            f"database is busy (locked by another writer); try again: {where} "
+            f"(waited {waited:g} s; CAMPAIGN_BUSY_TIMEOUT sets the wait)"
+        )
+
+
+class DatabaseReadOnly(DatabaseUnavailable):
+    """The database (or the directory SQLite keeps its -wal and -shm files in) cannot be written."""
+
+    exit_code = 10
+
+    def __init__(self, where: str, problem: str | None = None) -> None:
+        self.where = where
+        self.problem = problem
+        super().__init__(
+            f"database is read-only: {where}: {problem}" if problem
+            else f"database is read-only: cannot write to {where}"
+        )
+
+
 @dataclass(frozen=True)
 class Location:
     """Where in a definition file something is: file, 1-based line, dotted field path."""
@@ -134,6 +202,21 @@ class IntegrityError(CampaignError):
         )
 
 
+class ContentIntegrityError(CampaignError):
+    """A stored revision is not the text its audit event recorded; it is not presented."""
+
+    exit_code = 8
+
+    def __init__(self, deliverable_id: int, number: int, problem: str) -> None:
+        self.deliverable_id = deliverable_id
+        self.number = number
+        self.problem = problem
+        super().__init__(
+            f"integrity check failed: deliverable {deliverable_id} revision {number}: "
+            f"{problem}; it is not presented"
+        )
+
+
 EXIT_CODES: dict[str, int] = {
     "ok": 0,
     "usage": 2,
@@ -143,4 +226,6 @@ EXIT_CODES: dict[str, int] = {
     "not found": NotFound.exit_code,
     "invalid input or definition": InvalidInput.exit_code,
     "audit verification failed": AuditVerificationFailed.exit_code,
+    "database busy": DatabaseBusy.exit_code,
+    "database read-only": DatabaseReadOnly.exit_code,
 }

@@ -1,13 +1,84 @@
-"""Writing files so that a failure leaves nothing half-written: exported
-reports, diagrams and dossiers, and the attachment store's blobs."""
+"""Files in and out.
+
+Reading: every file a user names (content, minutes, definitions, plans,
+rosters, attachments) goes through :func:`read_bounded`, which refuses what is
+not a regular file, or is too big, without reading it.  Writing: exported
+reports, diagrams and dossiers, and the attachment store's blobs are written so
+that a failure leaves nothing half-written.
+"""
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from .errors import InvalidInput
+
+#: O_NONBLOCK: opening a FIFO that was swapped in after the check must not wait
+#: for a writer; O_NOCTTY: opening a terminal must not make it ours.
+_READ_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+               | getattr(os, "O_BINARY", 0))
+
+
+class FileRefused(InvalidInput):
+    """A file the user named that is not read: names the file and the problem."""
+
+    def __init__(self, path: Path, problem: str, what: str = "") -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{what} {path}: {problem}" if what else f"{path}: {problem}")
+
+
+def read_bounded(path: Path, limit: int, what: str = "", *, limit_name: str = "limit") -> bytes:
+    """The whole of the regular file ``path``, refused if it holds over ``limit`` bytes.
+
+    A missing file, a directory, a device, a FIFO or a socket is refused
+    (:class:`FileRefused`, exit 7) before it is opened, so ``/dev/zero`` or a
+    pipe is never read; so is a file whose size is over ``limit``.  The type
+    is checked again on the open descriptor (the path may have been swapped),
+    and at most ``limit + 1`` bytes are read, so a file that grew meanwhile is
+    refused too.  ``what`` ("roster", "content", ...) and ``limit_name`` word the message.
+    """
+    def refuse(problem: str) -> FileRefused:
+        return FileRefused(path, problem, what)
+
+    try:
+        info = os.stat(path)
+        _require_regular(info.st_mode, refuse)
+        if info.st_size > limit:
+            raise refuse(f"{info.st_size} bytes is over the {limit}-byte {limit_name}")
+        with os.fdopen(_open_nonblocking(path), "rb") as stream:
+            # Swapped for a device or a pipe since the check?  The bounded read
+            # below covers a regular file swapped for a bigger one.
+            _require_regular(os.fstat(stream.fileno()).st_mode, refuse)
+            data = stream.read(limit + 1)
+    except (FileNotFoundError, NotADirectoryError):
+        raise refuse("no such file") from None
+    except OSError as exc:
+        raise refuse(exc.strerror or str(exc)) from None
+    if len(data) > limit:
+        raise refuse(f"the file grew while being read, to over the {limit}-byte {limit_name}")
+    return data
+
+
+def _open_nonblocking(path: Path) -> int:
+    return os.open(path, _READ_FLAGS)
+
+
+def _require_regular(mode: int, refuse: Callable[[str], FileRefused]) -> None:
+    if stat.S_ISDIR(mode):
+        raise refuse("is a directory, not a file")
+    if not stat.S_ISREG(mode):
+        raise refuse(f"not a regular file ({_kind(mode)})")
+
+
+def _kind(mode: int) -> str:
+    kinds = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"))
+    return next((name for test, name in kinds if test(mode)), "an unknown kind")
 
 
 def write_atomically(

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from .definition import WorkflowSpec
 from .errors import DefinitionError, Location
+from .files import FileRefused, read_bounded
 from .plan import PlanSpec
 
 _CORE_TAGS = frozenset(
@@ -33,6 +34,10 @@ Path_ = tuple[str | int, ...]
 #: laughs") or refer to itself; these caps keep the builder finite.
 _MAX_DEPTH = 32
 _MAX_NODES = 20_000
+
+#: A definition or plan file (the shipped ones are a few KiB); a bigger file,
+#: or a device, is refused without being read.
+MAX_DEFINITION_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,16 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self._constructor.construct_object(node, deep=True)
+        return self._scalar(node, path)
+
+    def _scalar(self, node: yaml.Node, path: Path_) -> Any:
+        # PyYAML matches 2014-02-30 as a date and then fails in datetime, and an
+        # int of thousands of digits fails in int(): both are the file's fault.
+        try:
+            return self._constructor.construct_object(node, deep=True)
+        except (ValueError, OverflowError) as exc:
+            kind = node.tag.rsplit(":", 1)[-1].replace("timestamp", "date")
+            raise self._error(node, path, f"{node.value!r} is not a valid {kind} ({exc})") from None
 
     def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -101,7 +115,7 @@ class _Builder:
     def _scalar_key(self, node: yaml.Node, path: Path_) -> object:
         if not isinstance(node, yaml.ScalarNode) or node.tag not in _CORE_TAGS:
             raise self._error(node, path, "keys must be plain text")
-        return self._constructor.construct_object(node)
+        return self._scalar(node, path)
 
     def _error(self, node: yaml.Node, path: Path_, problem: str) -> DefinitionError:
         dotted = ".".join(str(p) for p in path) or None
@@ -181,13 +195,11 @@ def _first_problem(exc: ValidationError, file: str, lines: dict[Path_, int]) -> 
     return DefinitionError(locate(file, lines, path), error["msg"])
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, limit: int = MAX_DEFINITION_BYTES) -> str:
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DefinitionError(Location(str(path)), "no such file") from None
-    except OSError as exc:
-        raise DefinitionError(Location(str(path)), exc.strerror or "cannot read") from None
+        raw = read_bounded(path, limit)
+    except FileRefused as refused:
+        raise DefinitionError(Location(str(path)), refused.problem) from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

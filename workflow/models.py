@@ -37,6 +37,8 @@ class User(SQLModel, table=True):
     name: str
     unit: str | None = None
     created_at: str
+    #: A deactivated user keeps their history but may no longer act.
+    active: bool = True
 
 
 class UserRole(SQLModel, table=True):
@@ -95,21 +97,35 @@ class AuditEvent(SQLModel, table=True):
     comment: str | None = None
     revision: str | None = None
     detail: str | None = None
+    #: The rows this event wrote, as ``{"table:key": sha256 or null}`` (see :mod:`workflow.seals`).
+    sealed: str | None = None
+    #: Who typed it: the channel (``cli``, ``api``), the operating-system account and host.
+    channel: str | None = None
+    os_user: str | None = None
+    host: str | None = None
     prev_hash: str
     hash: str = Field(unique=True)
 
 
 class AccessRefusal(SQLModel, table=True):
-    """Refused attempts; kept apart so a refusal never touches the audit chain."""
+    """Refused attempts; kept apart so a refusal never touches the audit chain.
+
+    They form a hash chain of their own, and every audit event records its
+    head, so a deleted refusal shows (see :mod:`workflow.seals`)."""
 
     __tablename__ = "access_refusal"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     at: str
     actor: str
     action: str
     deliverable_id: int | None = None
     reason: str
+    channel: str | None = None
+    os_user: str | None = None
+    host: str | None = None
+    prev_hash: str
+    hash: str
 
 
 class PlanRun(SQLModel, table=True):
@@ -263,6 +279,7 @@ class UserView(View):
     name: str
     unit: str | None
     roles: tuple[str, ...]
+    active: bool = True
 
 
 class RevisionView(View):
@@ -306,6 +323,10 @@ class EventView(View):
     comment: str | None
     revision: str | None
     detail: str | None = None
+    sealed: str | None = None
+    channel: str | None = None
+    os_user: str | None = None
+    host: str | None = None
     prev_hash: str
     hash: str
 
@@ -322,6 +343,9 @@ class RefusalView(View):
     action: str
     deliverable_id: int | None
     reason: str
+    channel: str | None = None
+    os_user: str | None = None
+    host: str | None = None
 
 
 class EventRecordView(View):

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from . import publicity, sections
+from . import audit, publicity, seals, sections
 from .definition import TransitionSpec, WorkflowSpec
 from .errors import TransitionNotAllowed
 from .models import Opinion, PublicityWindow, Revision
@@ -103,38 +103,51 @@ def check_publicity(connection: Connection, move: Move) -> None:
         publicity.require_ended(window.closes_on, move.today, move.deliverable_id)
 
 
-def record_publicity(connection: Connection, move: Move) -> None:
+def record_publicity(connection: Connection, move: Move) -> list[seals.Seal]:
+    """Close the window a move leaves, open the one it enters; returns their seals."""
     spec = move.spec.publicity
     if spec is None:
-        return
+        return []
+    written = []
     if move.source == "publicity":
         outcome = "objection" if move.transition.trigger == spec.objection_trigger else "ended"
-        close_window(connection, move.deliverable_id, move.now, outcome)
+        written += close_window(connection, move.deliverable_id, move.now, outcome)
     if move.dest == "publicity":
-        connection.execute(_WINDOWS.insert(), {
+        key = connection.execute(_WINDOWS.insert(), {
             "deliverable_id": move.deliverable_id, "opened_on": move.today,
             "closes_on": publicity.add_working_days(move.today, spec.working_days),
-        })
+        }).inserted_primary_key
+        assert key is not None
+        written.append(seals.seal(connection, "publicity_window", key[0]))
+    return written
 
 
-def close_window(connection: Connection, deliverable_id: int, now: str, outcome: str) -> None:
+def close_window(
+    connection: Connection, deliverable_id: int, now: str, outcome: str
+) -> list[seals.Seal]:
+    window = open_window(connection, deliverable_id)
+    if window is None:
+        return []
     connection.execute(
-        update(_WINDOWS)
-        .where(_WINDOWS.c.deliverable_id == deliverable_id, _WINDOWS.c.closed_at.is_(None))
-        .values(closed_at=now, outcome=outcome)
+        update(_WINDOWS).where(_WINDOWS.c.id == window.id).values(closed_at=now, outcome=outcome)
     )
+    return [seals.seal(connection, "publicity_window", window.id)]
 
 
-def record_reason(connection: Connection, move: Move, revision: tuple[int, str],
-                  event_seq: int) -> None:
-    """A return, rejection or objection quotes its reason as a review opinion."""
+def record_reason(
+    connection: Connection, move: Move, revision: tuple[int, str]
+) -> list[seals.Seal]:
+    """A return, rejection or objection quotes its reason as a review opinion,
+    linked to the event about to be appended; returns its seal."""
     if not move.transition.requires_comment or not move.comment:
-        return
-    connection.execute(_INSERT_OPINION, {
+        return []
+    key = connection.execute(_INSERT_OPINION, {
         "deliverable_id": move.deliverable_id, "revision_number": revision[0],
         "revision_sha": revision[1], "line": None, "author_id": move.actor,
-        "text": move.comment, "at": move.now, "event_seq": event_seq,
-    })
+        "text": move.comment, "at": move.now, "event_seq": audit.next_seq(connection),
+    }).inserted_primary_key
+    assert key is not None
+    return [seals.seal(connection, "opinion", key[0])]
 
 
 # Built once: every move runs it.

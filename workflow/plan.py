@@ -8,6 +8,7 @@ the heart-to-heart talks; and its targets.  Loaded by :mod:`workflow.loader`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from datetime import date
 from typing import Annotated, Self
@@ -16,9 +17,28 @@ from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from .definition import _IDENT, KNOWN_ROLES, _Spec
+from .errors import InvalidInput
 
 Ident = Annotated[str, Field(pattern=_IDENT)]
 PHASE_SEPARATOR = "."
+
+#: The largest amount (a target's goal or entry, an event's days) accepted.
+#: Up to it a float still holds every whole number, and no realistic sum of
+#: entries overflows to infinity, which JSON cannot carry.
+MAX_AMOUNT = 1e15
+Amount = Annotated[float, Field(gt=0, le=MAX_AMOUNT, allow_inf_nan=False)]
+
+
+def require_amount(value: float, what: str) -> float:
+    """``value`` if it is a finite number of at most :data:`MAX_AMOUNT` either way.
+
+    NaN and infinity slip through comparisons (``nan <= 0`` is false), so the
+    engine refuses them by name before anything is written.
+    """
+    if not math.isfinite(value) or abs(value) > MAX_AMOUNT:
+        raise InvalidInput(f"{what} must be a finite number between -{MAX_AMOUNT:.0e} and "
+                           f"{MAX_AMOUNT:.0e}, not {value!r}")
+    return value
 
 
 class GateItem(_Spec):
@@ -85,7 +105,7 @@ class EventSpec(_Spec):
     phase: Ident
     min_count: Annotated[int, Field(ge=1)] = 1
     per: Ident | None = None
-    min_days: Annotated[float, Field(gt=0)] | None = None
+    min_days: Amount | None = None
     deadline: date | None = None
     supervisors_invited: bool = False
     themes: tuple[str, ...] = ()
@@ -101,7 +121,7 @@ class TargetSpec(_Spec):
     id: Ident
     label: Annotated[str, Field(min_length=1)]
     unit: Annotated[str, Field(min_length=1)]
-    goal: Annotated[float, Field(gt=0)]
+    goal: Amount
     responsible: tuple[str, ...] = ()
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select, update
 
-from . import audit, loader, policy
+from . import audit, loader, policy, seals
 from .definition import Role
 from .errors import (
     AuditVerificationFailed,
@@ -34,10 +34,11 @@ from .models import (
     TargetView,
     User,
 )
+from .people import PeopleOps
 from .phases import PhaseMachine, phase_machine
-from .plan import PlanSpec
+from .plan import PlanSpec, require_amount
 from .roster import Person
-from .writes import WriteBase, detail
+from .writes import detail
 
 Progress = Callable[[str], None]
 
@@ -46,7 +47,7 @@ def _quiet(_: str) -> None:
     pass
 
 
-class PlanOps(WriteBase):
+class PlanOps(PeopleOps):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._plans: dict[str, PlanSpec] = {}
@@ -177,7 +178,8 @@ class PlanOps(WriteBase):
             session.flush()
             audit.append(session, at=now, actor=who, role=Role.OFFICE.value,
                          action="plan.start", dest=initial,
-                         detail=detail({"plan": spec.id, "sha256": plan.sha256}))
+                         detail=detail({"plan": spec.id, "sha256": plan.sha256}),
+                         seals=[seals.seal(session.connection(), "plan_run", spec.id)])
             return self._create_required(session, who, spec, people, progress)
 
     def _starter(self, session: Session, actor: str | None, people: Sequence[Person]) -> str:
@@ -194,7 +196,9 @@ class PlanOps(WriteBase):
     def _add_roster(
         self, session: Session, who: str, people: Sequence[Person], progress: Progress
     ) -> None:
-        for person in people:
+        # The starter of a new database adds themselves first: every later
+        # user.add then has an office user as its actor (the replay checks it).
+        for person in sorted(people, key=lambda p: p.id != who):
             existing = session.get(User, person.id)
             if existing is None:
                 self._insert_user(session, who, Role.OFFICE.value, person.id, person.name,
@@ -285,6 +289,7 @@ class PlanOps(WriteBase):
         plan_id: str | None = None,
     ) -> EventRecordView:
         """Record a required event.  A record breaking its rule is kept and flagged."""
+        require_amount(days, "the days of an event (--days)")
         if days <= 0:
             raise InvalidInput("an event lasts more than 0 days (--days)")
         with self._writing() as session:
@@ -298,8 +303,10 @@ class PlanOps(WriteBase):
             if not (who.has(Role.OFFICE) or own):
                 raise PermissionDenied(who.id, f"record {kind}",
                                        "the office records events; others only their own")
-            if person is not None and session.get(User, person) is None:
-                raise NotFound("user", person)
+            attendees = tuple(dict.fromkeys(attendees))
+            for someone in (person, *attendees):
+                if someone is not None and session.get(User, someone) is None:
+                    raise NotFound("user", someone)
             record = EventRecord(
                 plan_id=run.id, kind=kind, held_on=held_on, days=days, person=person,
                 theme=theme, supervisors_invited=supervisors_invited,
@@ -312,7 +319,8 @@ class PlanOps(WriteBase):
                          action="event.record", comment=minutes[:200] or None,
                          detail=detail({"plan": run.id, "record": record.id, "kind": kind,
                                         "held_on": held_on.isoformat(), "days": days,
-                                        "person": person, "theme": theme}))
+                                        "person": person, "theme": theme}),
+                         seals=[seals.seal(session.connection(), "event_record", record.id)])
             record_id = record.id
         return next(r for r in self.event_records(plan_id) if r.id == record_id)
 
@@ -344,7 +352,8 @@ class PlanOps(WriteBase):
             session.flush()
             audit.append(session, at=now, actor=who.id, role=_role(who), action="talk.record",
                          detail=detail({"plan": run.id, "talk": talk.id, "between": [a, b],
-                                        "held_on": held_on.isoformat()}))
+                                        "held_on": held_on.isoformat()}),
+                         seals=[seals.seal(session.connection(), "talk", talk.id)])
             return TalkView.model_validate(talk, from_attributes=True)
 
     def confirm_talk(self, actor: str | None, talk_id: int) -> TalkView:
@@ -360,10 +369,11 @@ class PlanOps(WriteBase):
                 raise TransitionNotAllowed(f"{who.id} has already confirmed talk {talk_id}")
             setattr(talk, side, self._now())
             session.add(talk)
+            session.flush()
             audit.append(session, at=self._now(), actor=who.id, role=_role(who),
                          action="talk.confirm",
-                         detail=detail({"plan": talk.plan_id, "talk": talk_id}))
-            session.flush()
+                         detail=detail({"plan": talk.plan_id, "talk": talk_id}),
+                         seals=[seals.seal(session.connection(), "talk", talk_id)])
             return TalkView.model_validate(talk, from_attributes=True)
 
     def record_target(
@@ -371,6 +381,7 @@ class PlanOps(WriteBase):
         plan_id: str | None = None,
     ) -> TargetView:
         """Add progress to a target (a negative amount corrects an earlier entry)."""
+        require_amount(amount, "a target's amount")
         if not note.strip():
             raise InvalidInput("progress needs a note saying where it comes from (--note)")
         if amount == 0:
@@ -385,12 +396,15 @@ class PlanOps(WriteBase):
                 known = ", ".join(t.id for t in spec.targets)
                 raise InvalidInput(f"unknown target {target_id!r} (known: {known})") from None
             policy.require_user_admin(who)
-            session.add(TargetEntry(plan_id=run.id, target_id=target_id, amount=amount,
-                                    note=note.strip(), actor=who.id, at=self._now()))
+            entry = TargetEntry(plan_id=run.id, target_id=target_id, amount=amount,
+                                note=note.strip(), actor=who.id, at=self._now())
+            session.add(entry)
+            session.flush()
             audit.append(session, at=self._now(), actor=who.id, role=Role.OFFICE.value,
                          action="target.record", comment=note.strip(),
                          detail=detail({"plan": run.id, "target": target_id,
-                                        "amount": amount}))
+                                        "amount": amount}),
+                         seals=[seals.seal(session.connection(), "target_entry", entry.id)])
         return next(t for t in self.targets(plan_id) if t.id == target_id)
 
 

@@ -1,15 +1,19 @@
 """Who may do what.  Every refusal raises with the reason; nothing returns False.
 
 Identity is whatever the caller says it is (``--as``); authentication belongs
-in front of the engine, authorisation is here.
+in front of the engine, authorisation is here.  The audit log records the
+channel and operating-system account of each write (:mod:`workflow.origin`).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from .definition import Role, TransitionSpec, WorkflowSpec
-from .errors import PermissionDenied, TransitionNotAllowed
+from .definition import USER_ID_MAX, USER_ID_PATTERN, Role, TransitionSpec, WorkflowSpec
+from .errors import InvalidInput, PermissionDenied, TransitionNotAllowed
+
+_USER_ID = re.compile(USER_ID_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -103,3 +107,11 @@ def require_user_admin(actor: Actor | None) -> str:
     if not actor.has(Role.OFFICE):
         raise PermissionDenied(actor.id, "manage users", "needs role office")
     return Role.OFFICE.value
+
+
+def check_user_id(user_id: str) -> None:
+    """The roster's rule for ids, everywhere an id is written or claimed."""
+    if len(user_id) > USER_ID_MAX or not _USER_ID.fullmatch(user_id):
+        raise InvalidInput(
+            f"user id {user_id!r} is not valid: letters, digits, '_', '.' and '-', starting "
+            f"with a letter or digit, at most {USER_ID_MAX} characters")

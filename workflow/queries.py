@@ -6,9 +6,9 @@ with the write path, so callers hold one object for both.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam
@@ -16,9 +16,15 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
-from . import audit, database, loader, policy
+from . import audit, authority, database, loader, policy, seals
 from .definition import WorkflowSpec
-from .errors import InvalidInput, NotFound
+from .errors import (
+    AuditVerificationFailed,
+    ContentIntegrityError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 from .machine import DeliverableMachine, machine_for
 from .models import (
     AccessRefusal,
@@ -44,7 +50,7 @@ _REVISIONS = Revision.__table__  # type: ignore[attr-defined]
 _DELIVERABLES = Deliverable.__table__  # type: ignore[attr-defined]
 # Built once: these run on every write.
 _ACTOR = (
-    sa_select(_USERS.c.id, _ROLES.c.role)
+    sa_select(_USERS.c.id, _USERS.c.active, _ROLES.c.role)
     .outerjoin(_ROLES, _ROLES.c.user_id == _USERS.c.id)
     .where(_USERS.c.id == bindparam("user"))
 )
@@ -150,10 +156,26 @@ class Queries:
             return [_revision_view(r) for r in self._revisions(session, deliverable_id)]
 
     def content(self, deliverable_id: int, number: int | None = None) -> bytes:
-        wanted = self.revision(deliverable_id, number).number
+        """A revision's bytes, after checking them against the sha256 its audit
+        event recorded: content that does not match is never handed out."""
+        wanted = self.revision(deliverable_id, number)
         with self._read() as session:
-            row = next(r for r in self._revisions(session, deliverable_id) if r.number == wanted)
-            return row.content
+            row = next(r for r in self._revisions(session, deliverable_id)
+                       if r.number == wanted.number)
+            data = bytes(row.content)
+            recorded = self._recorded_revisions(session, deliverable_id)
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != row.sha256 or row.sha256 not in recorded:
+            raise ContentIntegrityError(
+                deliverable_id, row.number,
+                f"its content (sha256 {actual[:12]}…) is not the text its audit event recorded")
+        return data
+
+    def _recorded_revisions(self, session: Session, deliverable_id: int) -> set[str]:
+        """The revision hashes the deliverable's audit events carry."""
+        return {r for r in session.exec(
+            select(AuditEvent.revision).where(col(AuditEvent.deliverable_id) == deliverable_id)
+        ).all() if r}
 
     def inbox(self, actor: str | None) -> list[InboxItem]:
         """What ``actor`` may act on now: every trigger their roles and the rules allow."""
@@ -222,10 +244,14 @@ class Queries:
             return [RefusalView.model_validate(r, from_attributes=True) for r in rows]
 
     def verify(self, digest: str | None = None) -> audit.VerifyReport:
-        """Check the whole chain, the kept digest, and replay every deliverable."""
+        """Check the whole chain and the kept digest; every sealed row against
+        the seal its event recorded (the approved text, roles, opinions,
+        windows…); replay every deliverable; and replay authority: each
+        event's actor held the role and kept the rules."""
         with self._read() as session:
             events = session.exec(select(AuditEvent).order_by(col(AuditEvent.seq))).all()
             head = audit.verify_chain(events, digest)
+            rows = seals.check(session.connection(), events)
             items = {d.id or 0: d for d in session.exec(select(Deliverable)).all()}
             audit.replay(
                 events, items,
@@ -233,7 +259,22 @@ class Queries:
                 next_state=lambda d, state, trigger: self.machine(d.definition_sha).next_state(
                     state, trigger),
             )
-            return audit.VerifyReport(events=len(events), deliverables=len(items), head=head)
+            roster = authority.check(events, items, lambda d: self.spec(d.definition_sha))
+            self._check_roster(session, roster)
+            return audit.VerifyReport(events=len(events), deliverables=len(items), head=head,
+                                      rows=rows)
+
+    def _check_roster(self, session: Session, roster: authority.Roster) -> None:
+        """The roles stored are the roles the events lead to."""
+        stored: dict[str, set[str]] = {}
+        for row in session.exec(select(UserRole)).all():
+            stored.setdefault(row.user_id, set()).add(row.role)
+        for user in session.exec(select(User)).all():
+            if stored.get(user.id, set()) != roster.roles.get(user.id, set()) or (
+                    user.active == (user.id in roster.inactive)):
+                raise AuditVerificationFailed(
+                    None, f"user {user.id}'s roles or status are not what the user events "
+                    "lead to")
 
     def digest(self) -> str | None:
         with self._read() as session:
@@ -258,12 +299,8 @@ class Queries:
         if self._schema_checked:
             return
         url = self.engine.url
-        missing_file = (
-            url.get_backend_name() == "sqlite"
-            and url.database not in (None, "", ":memory:")
-            and not Path(url.database or "").exists()
-        )
-        if missing_file or not database.schema_ready(self.engine):
+        # schema_ready never creates a missing file (file: URIs too) and refuses what is not ours.
+        if not database.schema_ready(self.engine):
             raise NotFound("campaign database (run `campaign init` first)",
                            url.render_as_string(hide_password=True))
         self._schema_checked = True
@@ -271,9 +308,12 @@ class Queries:
     def _actor(self, session: Session | Connection, user_id: str | None) -> policy.Actor:
         if not user_id:
             raise InvalidInput("who is acting? give --as USER or set CAMPAIGN_USER")
+        policy.check_user_id(user_id)
         rows = database.as_connection(session).execute(_ACTOR, {"user": user_id}).all()
         if not rows:
             raise NotFound("user", user_id)
+        if not rows[0].active:
+            raise PermissionDenied(user_id, "act", "this user has been deactivated")
         return policy.Actor(user_id, frozenset(r.role for r in rows if r.role))
 
     def _state_of(self, session: Session | Connection, deliverable_id: int) -> Any:
@@ -325,7 +365,7 @@ class Queries:
 
 
 def _user_view(row: User, roles: tuple[str, ...]) -> UserView:
-    return UserView(id=row.id, name=row.name, unit=row.unit, roles=roles)
+    return UserView(id=row.id, name=row.name, unit=row.unit, roles=roles, active=row.active)
 
 
 def _revision_view(row: Revision) -> RevisionView:

@@ -34,7 +34,7 @@ from datetime import date
 
 from sqlalchemy import Connection, func, select
 
-from . import audit, moves, policy
+from . import audit, moves, policy, seals
 from .definition import Role, WorkflowSpec
 from .errors import InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from .models import (
@@ -101,12 +101,12 @@ class RectificationOps(DeliverableOps):
 
     def fire(
         self, actor: str | None, deliverable_id: int, trigger: str, comment: str | None = None,
-        expected_version: int | None = None, *, today: date | None = None,
+        expected_version: int | None = None,
     ) -> EventView:
         """:meth:`DeliverableOps.fire`, with the rules of rectification items
         (other types pass through unchanged)."""
         return self._fire(actor, deliverable_id, trigger, comment, expected_version,
-                          today=today, before=self._rectification_rules)
+                          before=self._rectification_rules)
 
     def _rectification_rules(self, connection: Connection, move: Move) -> None:
         """Checked inside a generic move, after roles and rules have allowed it."""
@@ -165,6 +165,8 @@ class RectificationOps(DeliverableOps):
             connection.execute(_DELIVERABLES.update()
                                .where(_DELIVERABLES.c.id == deliverable_id)
                                .values(due=deadline))
+            written = [seals.seal(connection, "rectification", deliverable_id),
+                       seals.seal(connection, "deliverable", deliverable_id)]
             audit.append(
                 connection, at=self._now(), actor=who.id,
                 role=_create_role(who, spec) if owner else Role.OFFICE.value,
@@ -173,6 +175,7 @@ class RectificationOps(DeliverableOps):
                 revision=(moves.latest_revision(connection, deliverable_id) or (0, None))[1],
                 detail=detail({**fields, "deadline": deadline.isoformat(),
                                "replaced": replaced}),
+                seals=written,
             )
         return self.rectification(deliverable_id)
 
@@ -214,13 +217,14 @@ class RectificationOps(DeliverableOps):
                 source=item.state, dest=item.state, comment=note,
                 detail=detail({"note": key[0],
                                "as": "owner" if who.id == item.owner_id else "responsible"}),
+                seals=[seals.seal(connection, "progress_note", key[0])],
             )
 
     # -- the office's assessment ---------------------------------------------------------------
 
     def verify_item(
         self, actor: str | None, deliverable_id: int, rating: str, comment: str | None = None,
-        *, expected_version: int | None = None, today: date | None = None,
+        *, expected_version: int | None = None,
     ) -> EventView:
         """Fire ``verify`` with the office's rating of the effect, stored (and
         audited as ``rectification.rate``) in the same transaction.  Returns
@@ -247,10 +251,11 @@ class RectificationOps(DeliverableOps):
                 action="rectification.rate", deliverable_id=deliverable_id,
                 source=move.dest, dest=move.dest, revision=event.revision,
                 detail=detail({"rating": grade, "verify_event": event.seq}),
+                seals=[seals.seal(connection, "rectification", deliverable_id)],
             )
 
         return self._fire(actor, deliverable_id, "verify", comment, expected_version,
-                          today=today, before=check, after=rate)
+                          before=check, after=rate)
 
     # -- reads ----------------------------------------------------------------------------------
 

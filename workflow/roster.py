@@ -16,7 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .definition import KNOWN_ROLES
 from .errors import DefinitionError, InvalidInput
+from .files import read_bounded
 from .loader import parse_yaml
+
+#: A roster of some ten thousand people; a bigger file, or a device, is refused unread.
+MAX_ROSTER_BYTES = 1024 * 1024
 
 
 class Person(BaseModel):
@@ -52,12 +56,7 @@ class RosterError(InvalidInput):
 
 
 def read_roster(path: Path) -> list[Person]:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InvalidInput(f"roster {path}: no such file") from None
-    except OSError as exc:
-        raise InvalidInput(f"roster {path}: {exc.strerror}") from None
+    raw = read_bounded(path, MAX_ROSTER_BYTES, "roster")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -8,21 +8,21 @@ in the separate access log, never in the audit chain.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 from sqlalchemy import Connection, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
-from . import audit, database, loader, moves, policy
+from . import audit, database, loader, moves, policy, seals
 from .checks import errors_in, lint
 from .content import Content
 from .definition import Role, WorkflowSpec
 from .errors import Conflict, InvalidInput, PermissionDenied, TransitionNotAllowed
-from .models import DeliverableView, EventView, RevisionView, User, UserView, WorkflowDefinition
+from .models import DeliverableView, EventView, RevisionView, WorkflowDefinition
 from .plan_service import PlanOps
-from .writes import check_roles, detail
+from .writes import detail
 
 MoveHook = Callable[[Connection, moves.Move], None]
 AfterHook = Callable[[Connection, moves.Move, EventView], None]
@@ -65,26 +65,14 @@ class DeliverableOps(PlanOps):
             )
         row.current = True
         session.add(row)
+        session.flush()
         audit.append(
             session, at=self._now(), actor=actor, role=None, action="definition.load",
             detail=detail({"type": item.spec.id, "sha256": item.sha256, "file": row.file}),
+            seals=seals.seal_where(session.connection(), "workflow_definition",
+                                   type_id=item.spec.id),
         )
         return True
-
-    def add_user(
-        self, actor: str | None, user_id: str, name: str, roles: Iterable[str],
-        unit: str | None = None,
-    ) -> UserView:
-        roles = tuple(dict.fromkeys(roles))
-        check_roles(roles)
-        with self._writing() as session:
-            bootstrap = session.exec(select(User).limit(1)).first() is None
-            if bootstrap and Role.OFFICE not in roles:
-                raise InvalidInput("the first user must have the office role (to add the others)")
-            admin = None if bootstrap and actor in (None, user_id) else self._actor(session, actor)
-            role = policy.require_user_admin(admin)
-            self._insert_user(session, actor or user_id, role, user_id, name, roles, unit)
-        return self.user(user_id)
 
     # -- deliverables -------------------------------------------------------
 
@@ -111,29 +99,30 @@ class DeliverableOps(PlanOps):
             spec = self.spec(item.definition_sha)
             policy.require_revisable(who, item.owner_id, item.state, spec, deliverable_id)
             number = len(self._revisions(session, deliverable_id)) + 1
-            sha = self._add_revision(session, deliverable_id, number, content, who.id)
+            sha, written = self._add_revision(session, deliverable_id, number, content, who.id)
             self._bump(session, deliverable_id, item.version, item.state)
             audit.append(
                 session, at=self._now(), actor=who.id, role=_owner_role(who, spec),
                 action="revise", deliverable_id=deliverable_id, source=item.state,
                 dest=item.state, revision=sha,
                 detail=detail({"number": number, "filename": content.filename}),
+                seals=[written],
             )
         return self.revision(deliverable_id)
 
     def fire(
         self, actor: str | None, deliverable_id: int, trigger: str, comment: str | None = None,
-        expected_version: int | None = None, *, today: date | None = None,
+        expected_version: int | None = None,
     ) -> EventView:
         """Fire ``trigger`` on a deliverable: check, move and audit in one transaction.
 
-        ``today`` (default: the campaign's calendar day) decides publicity windows.
+        Publicity windows are judged on today, by the engine's clock.
         """
-        return self._fire(actor, deliverable_id, trigger, comment, expected_version, today=today)
+        return self._fire(actor, deliverable_id, trigger, comment, expected_version)
 
     def _fire(
         self, actor: str | None, deliverable_id: int, trigger: str, comment: str | None = None,
-        expected_version: int | None = None, *, today: date | None = None,
+        expected_version: int | None = None, *,
         before: MoveHook | None = None, after: AfterHook | None = None,
     ) -> EventView:
         """:meth:`fire`, with extra checks (``before``) and writes (``after``) of
@@ -155,39 +144,40 @@ class DeliverableOps(PlanOps):
                 raise TransitionNotAllowed("it has no content yet (campaign revise)",
                                            deliverable_id)
             move = moves.Move(deliverable_id, spec, transition, item.state, dest, who.id,
-                              comment, today or self.today(), self._now())
+                              comment, self.today(), self._now())
             moves.check_content(connection, move, revision[1], item.definition_sha)
             moves.check_publicity(connection, move)
             if before is not None:
                 before(connection, move)
             self._bump(connection, deliverable_id, item.version, dest)
+            written = moves.record_publicity(connection, move)
+            written += moves.record_reason(connection, move, revision)
             event = audit.append(
                 connection, at=move.now, actor=who.id, role=role, action="transition",
                 deliverable_id=deliverable_id, trigger=trigger, source=item.state, dest=dest,
-                comment=comment, revision=revision[1],
+                comment=comment, revision=revision[1], seals=written,
             )
-            moves.record_publicity(connection, move)
-            moves.record_reason(connection, move, revision, event.seq)
             if after is not None:
                 after(connection, move, event)
             return event
 
     # -- publicity ------------------------------------------------------------------
 
-    def object_to(
-        self, actor: str | None, deliverable_id: int, reason: str, *, today: date | None = None
-    ) -> EventView:
-        """An objection during publicity: fires the definition's objection trigger."""
+    def object_to(self, actor: str | None, deliverable_id: int, reason: str) -> EventView:
+        """An objection during publicity (today): fires the definition's objection trigger."""
         spec = self.definition_for(self.get(deliverable_id))
         if spec.publicity is None:
             raise TransitionNotAllowed(f"a {spec.id} has no publicity window to object in",
                                        deliverable_id)
-        return self.fire(actor, deliverable_id, spec.publicity.objection_trigger, reason,
-                         today=today)
+        return self.fire(actor, deliverable_id, spec.publicity.objection_trigger, reason)
 
     def tick(self, actor: str | None, *, today: date | None = None) -> list[EventView]:
-        """Close the publicity windows that ended before ``today`` without objection."""
-        day = today or self.today()
+        """Close the publicity windows that ended before today without objection.
+
+        ``today`` may name an earlier day (closing only windows ended before
+        it), never a later one: a window cannot be closed ahead of time.
+        """
+        day = self._as_of(today)
         events = []
         for window in self.windows(open_only=True):
             if window.closes_on >= day:
@@ -197,7 +187,7 @@ class DeliverableOps(PlanOps):
             note = f"公示期满（{window.opened_on}至{window.closes_on}）无异议"
             if spec.publicity.close_trigger:
                 events.append(self.fire(actor, window.deliverable_id,
-                                        spec.publicity.close_trigger, note, today=day))
+                                        spec.publicity.close_trigger, note))
             else:
                 events.append(self._end_window(actor, window.deliverable_id, note))
         return events
@@ -210,13 +200,12 @@ class DeliverableOps(PlanOps):
                                        deliverable_id)
             item = self._state_of(connection, deliverable_id)
             self._bump(connection, deliverable_id, item.version, item.state)
-            event = audit.append(
+            return audit.append(
                 connection, at=self._now(), actor=who.id, role=Role.OFFICE.value,
                 action="publicity.end", deliverable_id=deliverable_id, source=item.state,
                 dest=item.state, comment=note,
+                seals=moves.close_window(connection, deliverable_id, self._now(), "ended"),
             )
-            moves.close_window(connection, deliverable_id, self._now(), "ended")
-            return event
 
 
 def _owner_role(actor: policy.Actor, spec: WorkflowSpec) -> str | None:
