@@ -23,27 +23,29 @@ _READ_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTT
                | getattr(os, "O_BINARY", 0))
 
 
-class FileRefused(InvalidInput):
-    """A file the user named that is not read: names the file and the problem."""
-
-    def __init__(self, path: Path, problem: str, what: str = "") -> None:
-        self.path = path
-        self.problem = problem
-        super().__init__(f"{what} {path}: {problem}" if what else f"{path}: {problem}")
+#: Makes the error for a refused file from the problem ("no such file", ...).
+Refusal = Callable[[str], InvalidInput]
 
 
-def read_bounded(path: Path, limit: int, what: str = "", *, limit_name: str = "limit") -> bytes:
+def read_bounded(
+    path: Path, limit: int, what: str = "", *, limit_name: str = "limit",
+    refusal: Refusal | None = None,
+) -> bytes:
     """The whole of the regular file ``path``, refused if it holds over ``limit`` bytes.
 
     A missing file, a directory, a device, a FIFO or a socket is refused
-    (:class:`FileRefused`, exit 7) before it is opened, so ``/dev/zero`` or a
-    pipe is never read; so is a file whose size is over ``limit``.  The type
-    is checked again on the open descriptor (the path may have been swapped),
-    and at most ``limit + 1`` bytes are read, so a file that grew meanwhile is
-    refused too.  ``what`` ("roster", "content", ...) and ``limit_name`` word the message.
+    (:class:`InvalidInput`, exit 7: "WHAT PATH: PROBLEM", or what ``refusal``
+    makes of the problem) before it is opened, so ``/dev/zero`` or a pipe is
+    never read; so is a file whose size is over ``limit``.  The type is
+    checked again on the open descriptor (the path may have been swapped),
+    and at most ``limit + 1`` bytes are read, so a file that grew meanwhile
+    is refused too.  ``what`` ("roster", "content", ...) and ``limit_name``
+    word the message.
     """
-    def refuse(problem: str) -> FileRefused:
-        return FileRefused(path, problem, what)
+    def refuse(problem: str) -> InvalidInput:
+        if refusal is not None:
+            return refusal(problem)
+        return InvalidInput(f"{what} {path}: {problem}" if what else f"{path}: {problem}")
 
     try:
         info = os.stat(path)
@@ -68,7 +70,7 @@ def _open_nonblocking(path: Path) -> int:
     return os.open(path, _READ_FLAGS)
 
 
-def _require_regular(mode: int, refuse: Callable[[str], FileRefused]) -> None:
+def _require_regular(mode: int, refuse: Refusal) -> None:
     if stat.S_ISDIR(mode):
         raise refuse("is a directory, not a file")
     if not stat.S_ISREG(mode):

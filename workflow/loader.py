@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from .definition import WorkflowSpec
 from .errors import DefinitionError, Location
-from .files import FileRefused, read_bounded
+from .files import read_bounded
 from .plan import PlanSpec
 
 _CORE_TAGS = frozenset(
@@ -196,10 +196,8 @@ def _first_problem(exc: ValidationError, file: str, lines: dict[Path_, int]) -> 
 
 
 def read_text(path: Path, limit: int = MAX_DEFINITION_BYTES) -> str:
-    try:
-        raw = read_bounded(path, limit)
-    except FileRefused as refused:
-        raise DefinitionError(Location(str(path)), refused.problem) from None
+    raw = read_bounded(path, limit,
+                       refusal=lambda problem: DefinitionError(Location(str(path)), problem))
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -201,11 +201,17 @@ def check(connection: Connection, events: Iterable[AuditEvent]) -> int:
     checked = 0
     seen: set[str] = set()
     for sealed in sealed_tables().values():
-        for row in _rows(connection, sealed):
-            name = sealed.key_of(row)
-            seen.add(name)
-            _check_row(sealed, row, name, recorded.seals.get(name))
-            checked += 1
+        try:
+            for row in _rows(connection, sealed):
+                name = sealed.key_of(row)
+                seen.add(name)
+                _check_row(sealed, row, name, recorded.seals.get(name))
+                checked += 1
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            # A value the column's type cannot read back was not written by the engine.
+            raise AuditVerificationFailed(
+                None, f"table {sealed.name} holds a value that cannot be read ({exc}): "
+                "edited behind the engine") from None
     for name, (value, seq) in recorded.seals.items():
         if value is not None and name not in seen:
             raise AuditVerificationFailed(seq, f"{_describe(name)}, which it recorded, is missing "
@@ -273,9 +279,12 @@ _DESCRIPTIONS = {
 def _describe(name: str, row: Mapping[Any, Any] | None = None) -> str:
     """A row as a reader names it: ``deliverable 2 revision 1``, ``role supervisor of user x``."""
     table, _, key = name.partition(":")
-    if row is not None and table in _DESCRIPTIONS:
-        return _DESCRIPTIONS[table].format(**row)
-    return f"{table} row {key}"
+    if row is None and table in sealed_tables():
+        row = dict(zip(sealed_tables()[table].key, key.split("/"), strict=False))
+    try:
+        return _DESCRIPTIONS[table].format(**(row or {}))
+    except (KeyError, IndexError):
+        return f"{table} row {key}"
 
 
 def _check_refusals(connection: Connection, heads: list[tuple[int, str]]) -> None:
