@@ -6,13 +6,13 @@ from datetime import datetime
 
 import click
 
-from commands.common import Env, emit_json, json_option, pass_env, table, views_json
+from commands.common import ID, Env, emit_json, json_option, pass_env, table, views_json
 
 date_type = click.DateTime(["%Y-%m-%d"])
 
 
 @click.command("object")
-@click.argument("deliverable_id", metavar="ID", type=int)
+@click.argument("deliverable_id", metavar="ID", type=ID)
 @click.option("--reason", required=True, help="What is wrong (it is recorded as an opinion).")
 @click.option("--today", type=date_type, metavar="YYYY-MM-DD",
               help="Only today (in the campaign's time zone) is accepted: an objection is "

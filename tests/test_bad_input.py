@@ -207,15 +207,16 @@ def test_finding_4_a_definitions_directory_with_a_pipe_in_it_is_refused(
     refused(db_path, 7, "init", "--definitions", files["folder"])
 
 
-@pytest.mark.parametrize("make", ["missing", "directory", "fifo", "too big"])
+@pytest.mark.parametrize("make", ["missing", "directory", "fifo", "too big", "nul"])
 def test_finding_4_the_bounded_reader_refuses_without_reading(
     files: dict[str, Path], fifo: Path, make: str
 ) -> None:
     folder = files["folder"]
     path = {"missing": folder / "absent.md", "directory": folder, "fifo": fifo,
-            "too big": files["content"]}[make]
+            "too big": files["content"], "nul": folder / "a\x00b"}[make]
     problem = {"missing": "no such file", "directory": "is a directory",
-               "fifo": "not a regular file (a named pipe)", "too big": "over the 4-byte limit"}
+               "fifo": "not a regular file (a named pipe)", "too big": "over the 4-byte limit",
+               "nul": "not a valid file name"}
     with pytest.raises(InvalidInput, match=re.escape(problem[make])) as error:
         read_bounded(path, 4, "plan")
     assert str(error.value).startswith(f"plan {path}: ")

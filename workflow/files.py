@@ -61,6 +61,8 @@ def read_bounded(
         raise refuse("no such file") from None
     except OSError as exc:
         raise refuse(exc.strerror or str(exc)) from None
+    except ValueError:  # a NUL in the path (the Python API; argv cannot carry one)
+        raise refuse("not a valid file name") from None
     if len(data) > limit:
         raise refuse(f"the file grew while being read, to over the {limit}-byte {limit_name}")
     return data
