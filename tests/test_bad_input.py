@@ -100,7 +100,7 @@ ID_COMMANDS: list[str] = [
     "--deadline 2014-08-31 --effect e",
     "rectification note {} --text x", "rectification verify {} --rating 好",
     "rectification verify 1 --rating 好 --if-version {}", "rectification show {}",
-    "diagram self_review --deliverable {}",
+    "diagram self_review --deliverable {}", "object {} --reason x",
 ]
 
 
