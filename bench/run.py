@@ -84,20 +84,17 @@ def engine_round(campaign: Campaign, items: list[int]) -> tuple[int, float]:
     return fired, time.perf_counter() - start
 
 
-RAW_SCHEMA = """
+_COLUMNS = ", ".join(f'"{name}" TEXT' for name in HASHED_FIELDS if name != "seq")
+RAW_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS deliverable (
     id INTEGER PRIMARY KEY, state TEXT NOT NULL, version INTEGER NOT NULL,
     updated_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit_event (
-    seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, role TEXT,
-    action TEXT NOT NULL, deliverable_id INTEGER, "trigger" TEXT, source TEXT, dest TEXT,
-    comment TEXT, revision TEXT, detail TEXT, prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL UNIQUE);
+    seq INTEGER PRIMARY KEY, {_COLUMNS}, hash TEXT NOT NULL UNIQUE);
 """
 RAW_INSERT = (
-    'INSERT INTO audit_event (seq, at, actor, role, action, deliverable_id, "trigger", '
-    "source, dest, comment, revision, detail, prev_hash, hash) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO audit_event ({', '.join(f'{chr(34)}{n}{chr(34)}' for n in HASHED_FIELDS)}, hash) "
+    f"VALUES ({', '.join('?' * (len(HASHED_FIELDS) + 1))})"
 )
 RAW_MOVES = {"submit": ("draft", "review", "leader"), "return": ("review", "draft", "principal")}
 
@@ -133,7 +130,8 @@ class Raw:
                 "seq": self.seq + 1, "at": now, "actor": actor, "role": role,
                 "action": "transition", "deliverable_id": item, "trigger": trigger,
                 "source": source, "dest": dest, "comment": comment,
-                "revision": self.revision, "detail": None, "prev_hash": self.prev,
+                "revision": self.revision, "detail": None, "sealed": None,
+                "channel": "api", "os_user": "bench", "host": "bench", "prev_hash": self.prev,
             }
             digest = hashlib.sha256(json.dumps(
                 {name: fields[name] for name in HASHED_FIELDS}, sort_keys=True,

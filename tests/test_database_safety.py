@@ -419,6 +419,22 @@ def test_init_twice_on_our_own_database_is_idempotent(tmp_path: Path) -> None:
     assert {"audit_event_no_update", "audit_event_no_delete"} <= triggers
 
 
+def test_the_schema_does_not_depend_on_what_the_caller_imported(tmp_path: Path) -> None:
+    """A database created by a process that imported only workflow.database
+    (not the attachment code, which defines one table) is the same schema the
+    command line expects, and the other way round."""
+    path = tmp_path / "campaign.db"
+    script = ("import sys; from workflow import database; "
+              "engine = database.make_engine(sys.argv[1]); database.create_schema(engine); "
+              "print(database.schema_ready(engine))")
+    done = subprocess.run([sys.executable, "-c", script, f"sqlite:///{path}"], cwd=REPO,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.stdout.strip() == "True", done.stderr
+    assert "attachment_blob" in {name for kind, name in master(path)[0] if kind == "table"}
+    initialised = invoke(path, "init")
+    assert initialised.exit_code == 0, initialised.output
+
+
 # -- finding 7a: a URL's password never appears in a message -------------------------------
 
 

@@ -33,8 +33,8 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL, Column, LargeBinary
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlalchemy import URL
+from sqlmodel import Session, col, select
 
 from . import audit, database, policy, seals
 from .audit import VerifyReport
@@ -47,7 +47,7 @@ from .errors import (
     PermissionDenied,
 )
 from .files import read_bounded, write_atomically
-from .models import Attachment, AttachmentView
+from .models import Attachment, AttachmentBlob, AttachmentView
 from .writes import WriteBase, detail
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -76,16 +76,6 @@ _COMPRESSED = {
     "gzip": "application/gzip", "bzip2": "application/x-bzip2", "xz": "application/x-xz",
     "compress": "application/x-compress", "br": "application/x-brotli",
 }
-
-
-class AttachmentBlob(SQLModel, table=True):
-    """Attachment bytes, by sha256, for databases without a store directory."""
-
-    __tablename__ = "attachment_blob"
-
-    sha256: str = Field(primary_key=True)
-    size: int
-    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class AttachmentOps(WriteBase):

@@ -308,6 +308,13 @@ def _listing(names: set[str]) -> str:
     return ", ".join(shown_names[:5]) + more
 
 
+def _schema() -> MetaData:
+    """Every table of the schema: models.py defines them all, so the tables
+    init creates and the tables the check expects never depend on what the
+    caller happened to import."""
+    return SQLModel.metadata
+
+
 def _ours(connection: Connection, where: str) -> bool:
     """True if the database holds this build's schema, False if it is empty.
 
@@ -318,7 +325,7 @@ def _ours(connection: Connection, where: str) -> bool:
     version = _stored_version(connection, present)
     if connection.dialect.name != "sqlite":
         present.discard(_SCHEMA_META.name)
-    known = SQLModel.metadata.tables
+    known = _schema().tables
     if not present:
         if version in (0, SCHEMA_VERSION):
             return False
@@ -364,7 +371,7 @@ def create_schema(engine: Engine) -> None:
     sqlite = engine.dialect.name == "sqlite"
     with write_connection(engine) as connection:
         if not _ours(connection, _where(engine.url)):
-            SQLModel.metadata.create_all(connection)
+            _schema().create_all(connection)
             _stamp_version(connection)
         if sqlite:
             # IF NOT EXISTS: init also restores triggers someone dropped.

@@ -226,6 +226,16 @@ class Attachment(SQLModel, table=True):
     at: str
 
 
+class AttachmentBlob(SQLModel, table=True):
+    """Attachment bytes, by sha256, for databases without a store directory."""
+
+    __tablename__ = "attachment_blob"
+
+    sha256: str = Field(primary_key=True)
+    size: int
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
 class PublicityWindow(SQLModel, table=True):
     """The days a deliverable stays public (公示期), and how the window ended."""
 

@@ -25,10 +25,10 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Select, Table, bindparam, select
 
 from .errors import AuditVerificationFailed
 from .models import (
@@ -75,7 +75,7 @@ _UNSEALED: dict[type[Any], frozenset[str]] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SealedTable:
     table: Table
     columns: tuple[str, ...]
@@ -87,6 +87,12 @@ class SealedTable:
 
     def key_of(self, row: Mapping[Any, Any]) -> str:
         return f"{self.name}:" + "/".join(str(row[c]) for c in self.key)
+
+    @cached_property
+    def by_key(self) -> Select[Any]:
+        """One row by its key, built once: every sealed write runs it."""
+        return select(self.table).where(
+            *(self.table.c[c] == bindparam(f"k_{c}") for c in self.key))
 
     def digest(self, row: Mapping[Any, Any]) -> str:
         encoded = json.dumps({c: _plain(row[c]) for c in self.columns}, sort_keys=True,
@@ -120,8 +126,8 @@ def _plain(value: Any) -> Any:
 def seal(connection: Connection, table_name: str, *key: object) -> Seal:
     """The seal of one row as it is now stored (``None`` if it is gone)."""
     sealed = sealed_tables()[table_name]
-    where = [sealed.table.c[c] == v for c, v in zip(sealed.key, key, strict=True)]
-    row = connection.execute(select(sealed.table).where(*where)).mappings().first()
+    params = {f"k_{c}": v for c, v in zip(sealed.key, key, strict=True)}
+    row = connection.execute(sealed.by_key, params).mappings().first()
     name = f"{table_name}:" + "/".join(str(v) for v in key)
     return name, None if row is None else sealed.digest(row)
 
