@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 from . import seals as sealing
 from .database import as_connection
 from .errors import AuditVerificationFailed, InvalidInput
-from .models import AuditEvent, Deliverable, EventView
+from .models import AccessRefusal, AuditEvent, Deliverable, EventView
 from .origin import Origin
 
 GENESIS = "0" * 64
@@ -76,6 +76,37 @@ _EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
 # than the SQL itself.
 _HEAD = sa_select(_EVENTS.c.seq, _EVENTS.c.hash).order_by(_EVENTS.c.seq.desc()).limit(1)
 _INSERT = _EVENTS.insert()
+_REFUSALS = AccessRefusal.__table__  # type: ignore[attr-defined]
+
+
+def _last(column: Any, order: Any) -> Any:
+    return sa_select(column).order_by(order.desc()).limit(1).scalar_subquery()
+
+
+# The chain's head and the refusals' head in one round trip: every write runs it.
+_POSITION = sa_select(
+    _last(_EVENTS.c.seq, _EVENTS.c.seq).label("seq"),
+    _last(_EVENTS.c.hash, _EVENTS.c.seq).label("hash"),
+    _last(_REFUSALS.c.id, _REFUSALS.c.id).label("refusal_id"),
+    _last(_REFUSALS.c.hash, _REFUSALS.c.id).label("refusal_hash"),
+)
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where the next event goes: its sequence number, the hash it links to,
+    and the refusals' head it records."""
+
+    seq: int
+    prev_hash: str
+    refusal_head: str | None
+
+
+def position(session: Session | Connection) -> Position:
+    """Read once per event, under the write lock, so nothing moves it until commit."""
+    row = as_connection(session).execute(_POSITION).one()
+    head = f"{row.refusal_id}:{row.refusal_hash}" if row.refusal_id is not None else None
+    return Position((row.seq or 0) + 1, row.hash or GENESIS, head)
 
 
 ORIGIN = "campaign_origin"
@@ -83,19 +114,21 @@ ORIGIN = "campaign_origin"
 
 
 def append(
-    session: Session | Connection, *, seals: Iterable[sealing.Seal] = (), **fields: Any
+    session: Session | Connection, *, seals: Iterable[sealing.Seal] = (),
+    at_position: Position | None = None, **fields: Any,
 ) -> EventView:
     """Add the next event to the chain inside the caller's write transaction.
 
     ``seals`` are the rows the event wrote (:func:`workflow.seals.seal`); the
     event also records the head of the refusals' chain and the transaction's
-    origin (channel, login, host).
+    origin (channel, login, host).  ``at_position`` is the :func:`position`
+    the caller read in this transaction, if it needed the sequence number first.
     """
     connection = as_connection(session)
-    last = connection.execute(_HEAD).first()
-    fields["seq"] = last.seq + 1 if last else 1
-    fields["prev_hash"] = last.hash if last else GENESIS
-    fields["sealed"] = sealing.encode(seals, sealing.refusal_head(connection))
+    place = at_position or position(connection)
+    fields["seq"] = place.seq
+    fields["prev_hash"] = place.prev_hash
+    fields["sealed"] = sealing.encode(seals, place.refusal_head)
     origin: Origin | None = connection.info.get(ORIGIN)
     if origin is not None:
         fields.update(origin.fields())
@@ -104,12 +137,6 @@ def append(
     fields["hash"] = event_hash(fields)
     connection.execute(_INSERT, fields)
     return EventView.model_validate(fields)
-
-
-def next_seq(session: Session | Connection) -> int:
-    """The sequence number the next :func:`append` in this transaction gets."""
-    last = as_connection(session).execute(_HEAD).first()
-    return last.seq + 1 if last else 1
 
 
 def as_view(event: AuditEvent) -> EventView:

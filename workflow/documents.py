@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 from sqlalchemy import select as select_core
 from sqlmodel import col, select
 
-from . import audit, policy, seals, sections
+from . import audit, moves, policy, sections
 from .definition import Role, SectionSpec, WorkflowSpec
 from .errors import InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from .models import Opinion, OpinionView, Revision, RevisionView, View
@@ -204,21 +204,21 @@ class DocumentOps(DeliverableOps):
             target = self._opinion_target(connection, deliverable_id, revision, line)
             self._bump(connection, deliverable_id, item.version, item.state)
             now = self._now()
-            key = connection.execute(_OPINIONS.insert(), {
+            place = audit.position(connection)
+            opinion_id, written = moves.insert_opinion(connection, {
                 "deliverable_id": deliverable_id, "revision_number": target.number,
                 "revision_sha": target.sha256, "line": line, "author_id": who.id,
-                "text": body, "at": now, "event_seq": audit.next_seq(connection),
-            }).inserted_primary_key
-            assert key is not None
+                "text": body, "at": now, "event_seq": place.seq,
+            })
             event = audit.append(
                 connection, at=now, actor=who.id, role=role, action="opinion.add",
                 deliverable_id=deliverable_id, source=item.state, dest=item.state,
                 comment=body, revision=target.sha256,
                 detail=detail({"revision": target.number, "line": line}),
-                seals=[seals.seal(connection, "opinion", key[0])],
+                seals=[written], at_position=place,
             )
             return OpinionView(
-                id=int(key[0]), deliverable_id=deliverable_id, revision_number=target.number,
+                id=opinion_id, deliverable_id=deliverable_id, revision_number=target.number,
                 revision_sha=target.sha256, line=line, author=who.id, text=body, at=now,
                 event_seq=event.seq,
             )

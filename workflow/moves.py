@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from . import audit, publicity, seals, sections
+from . import publicity, seals, sections
 from .definition import TransitionSpec, WorkflowSpec
 from .errors import TransitionNotAllowed
 from .models import Opinion, PublicityWindow, Revision
@@ -113,12 +113,12 @@ def record_publicity(connection: Connection, move: Move) -> list[seals.Seal]:
         outcome = "objection" if move.transition.trigger == spec.objection_trigger else "ended"
         written += close_window(connection, move.deliverable_id, move.now, outcome)
     if move.dest == "publicity":
-        key = connection.execute(_WINDOWS.insert(), {
-            "deliverable_id": move.deliverable_id, "opened_on": move.today,
-            "closes_on": publicity.add_working_days(move.today, spec.working_days),
-        }).inserted_primary_key
+        window = {"deliverable_id": move.deliverable_id, "opened_on": move.today,
+                  "closes_on": publicity.add_working_days(move.today, spec.working_days),
+                  "closed_at": None, "outcome": None}
+        key = connection.execute(_WINDOWS.insert(), window).inserted_primary_key
         assert key is not None
-        written.append(seals.seal(connection, "publicity_window", key[0]))
+        written.append(seals.seal_values("publicity_window", {**window, "id": key[0]}))
     return written
 
 
@@ -135,19 +135,25 @@ def close_window(
 
 
 def record_reason(
-    connection: Connection, move: Move, revision: tuple[int, str]
+    connection: Connection, move: Move, revision: tuple[int, str], event_seq: int
 ) -> list[seals.Seal]:
     """A return, rejection or objection quotes its reason as a review opinion,
-    linked to the event about to be appended; returns its seal."""
+    linked to the event about to be appended (``event_seq``); returns its seal."""
     if not move.transition.requires_comment or not move.comment:
         return []
-    key = connection.execute(_INSERT_OPINION, {
+    _, written = insert_opinion(connection, {
         "deliverable_id": move.deliverable_id, "revision_number": revision[0],
         "revision_sha": revision[1], "line": None, "author_id": move.actor,
-        "text": move.comment, "at": move.now, "event_seq": audit.next_seq(connection),
-    }).inserted_primary_key
+        "text": move.comment, "at": move.now, "event_seq": event_seq,
+    })
+    return [written]
+
+
+def insert_opinion(connection: Connection, opinion: dict[str, Any]) -> tuple[int, seals.Seal]:
+    """Store an opinion; returns its id and its seal."""
+    key = connection.execute(_INSERT_OPINION, opinion).inserted_primary_key
     assert key is not None
-    return [seals.seal(connection, "opinion", key[0])]
+    return int(key[0]), seals.seal_values("opinion", {**opinion, "id": key[0]})
 
 
 # Built once: every move runs it.

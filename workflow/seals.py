@@ -132,6 +132,14 @@ def seal(connection: Connection, table_name: str, *key: object) -> Seal:
     return name, None if row is None else sealed.digest(row)
 
 
+def seal_values(table_name: str, values: Mapping[str, Any]) -> Seal:
+    """The seal of a row just written with ``values`` (every sealed column, the
+    key included), without reading it back: for the hot path of moves, and only
+    for columns that read back exactly as written (text, integers, dates)."""
+    sealed = sealed_tables()[table_name]
+    return sealed.key_of(values), sealed.digest(values)
+
+
 def seal_where(connection: Connection, table_name: str, **equal: object) -> list[Seal]:
     """The seals of every row whose columns equal ``equal`` (e.g. a type's definitions)."""
     sealed = sealed_tables()[table_name]

@@ -150,12 +150,13 @@ class DeliverableOps(PlanOps):
             if before is not None:
                 before(connection, move)
             self._bump(connection, deliverable_id, item.version, dest)
+            place = audit.position(connection)
             written = moves.record_publicity(connection, move)
-            written += moves.record_reason(connection, move, revision)
+            written += moves.record_reason(connection, move, revision, place.seq)
             event = audit.append(
                 connection, at=move.now, actor=who.id, role=role, action="transition",
                 deliverable_id=deliverable_id, trigger=trigger, source=item.state, dest=dest,
-                comment=comment, revision=revision[1], seals=written,
+                comment=comment, revision=revision[1], seals=written, at_position=place,
             )
             if after is not None:
                 after(connection, move, event)
