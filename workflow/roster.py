@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .definition import KNOWN_ROLES
+from .definition import KNOWN_ROLES, USER_ID_MAX, USER_ID_PATTERN
 from .errors import DefinitionError, InvalidInput
 from .files import read_bounded
 from .loader import parse_yaml
@@ -26,7 +26,7 @@ MAX_ROSTER_BYTES = 1024 * 1024
 class Person(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
-    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
+    id: Annotated[str, Field(pattern=USER_ID_PATTERN, max_length=USER_ID_MAX)]
     name: Annotated[str, Field(min_length=1)]
     roles: Annotated[tuple[str, ...], Field(min_length=1)]
     unit: str | None = None
