@@ -20,11 +20,11 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
 import cli
-from commands.attachments import COMMANDS
 from workflow import Campaign, audit, from_text
 from workflow import attachments as attachments_module
 from workflow import files as files_module
 from workflow.attachments import store_directory
+from workflow.cli.attachments import COMMANDS
 from workflow.database import make_engine
 from workflow.errors import (
     AuditVerificationFailed,

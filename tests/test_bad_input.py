@@ -28,8 +28,8 @@ from drive import all_rows
 from plan_helpers import STANDARD, STARTER, write_csv
 
 import cli
-from commands.common import ID, MAX_ID, escape_controls
 from workflow import Campaign, from_text
+from workflow.cli.common import ID, MAX_ID, escape_controls
 from workflow.errors import DefinitionError, InvalidInput
 from workflow.files import read_bounded
 from workflow.loader import load_plan, shipped_plan

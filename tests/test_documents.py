@@ -18,8 +18,8 @@ from conftest import snapshot
 from drive import refused
 
 import cli
-from commands.documents import COMMANDS as DOCUMENT_COMMANDS
 from workflow import Campaign, from_text
+from workflow.cli.documents import COMMANDS as DOCUMENT_COMMANDS
 from workflow.content import Content
 from workflow.errors import (
     Conflict,

@@ -22,8 +22,8 @@ from conftest import snapshot
 from drive import at_day, refused
 
 import cli
-from commands.rectification import COMMANDS
 from workflow import Campaign, from_text
+from workflow.cli.rectification import COMMANDS
 from workflow.errors import (
     CampaignError,
     InvalidInput,

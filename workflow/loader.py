@@ -228,5 +228,8 @@ def load_directory(directory: Path) -> list[LoadedDefinition]:
 
 
 def shipped_definitions_dir() -> Path:
-    """``definitions/`` beside the package (the repo's own definitions)."""
-    return Path(__file__).resolve().parent.parent / "definitions"
+    """The shipped definitions: inside the installed package (a wheel), else
+    ``definitions/`` beside it (a checkout, or its editable install)."""
+    package = Path(__file__).resolve().parent
+    inside = package / "definitions"
+    return inside if inside.is_dir() else package.parent / "definitions"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from commands.common import (
+from workflow.cli.common import (
     Env,
     emit_json,
     escape_controls,

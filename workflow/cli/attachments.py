@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from commands.common import (
+from workflow.cli.common import (
     ID,
     Env,
     emit_json,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from commands.common import (
+from workflow.cli.common import (
     Env,
     emit_json,
     escape_controls,

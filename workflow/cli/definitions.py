@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from commands.common import (
+from workflow.cli.common import (
     Env,
     emit_json,
     escape_controls,

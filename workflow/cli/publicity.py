@@ -6,7 +6,7 @@ from datetime import datetime
 
 import click
 
-from commands.common import ID, Env, emit_json, json_option, pass_env, table, views_json
+from workflow.cli.common import ID, Env, emit_json, json_option, pass_env, table, views_json
 
 date_type = click.DateTime(["%Y-%m-%d"])
 

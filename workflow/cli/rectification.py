@@ -6,7 +6,7 @@ from datetime import datetime
 
 import click
 
-from commands.common import ID, Env, emit_json, escape_controls, json_option, pass_env
+from workflow.cli.common import ID, Env, emit_json, escape_controls, json_option, pass_env
 
 date_type = click.DateTime(["%Y-%m-%d"])
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from commands.common import (
+from workflow.cli.common import (
     FINITE,
     ID,
     Env,

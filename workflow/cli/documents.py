@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from commands.common import (
+from workflow.cli.common import (
     ID,
     Env,
     echo_text,

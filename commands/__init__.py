@@ -1,1 +1,0 @@
-"""Command groups of the ``campaign`` CLI, beyond the core commands in ``cli.py``."""

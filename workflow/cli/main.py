@@ -1,0 +1,368 @@
+"""The ``campaign`` command line: parse, call the workflow API, print.
+
+No SQL, no YAML, no rules live here.  The engine is imported inside each
+command so that ``campaign --help`` costs little more than importing click.
+Every error the engine raises becomes one line on stderr and its exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from workflow.cli.attachments import COMMANDS as ATTACHMENT_COMMANDS
+from workflow.cli.audit import COMMANDS as AUDIT_COMMANDS
+from workflow.cli.common import (
+    ID,
+    Env,
+    as_date,
+    echo_text,
+    emit_json,
+    escape_controls,
+    from_files,
+    json_option,
+    pass_env,
+    table,
+    today_option,
+    views_json,
+)
+from workflow.cli.definitions import COMMANDS as DEFINITION_COMMANDS
+from workflow.cli.documents import COMMANDS as DOCUMENT_COMMANDS
+from workflow.cli.plan import COMMANDS as PLAN_COMMANDS
+from workflow.cli.publicity import COMMANDS as PUBLICITY_COMMANDS
+from workflow.cli.rectification import COMMANDS as RECTIFICATION_COMMANDS
+from workflow.cli.users import COMMANDS as USER_COMMANDS
+
+if TYPE_CHECKING:
+    from workflow.models import DeliverableView, EventView, OpinionView
+
+EXIT_HELP = """\b
+Exit codes:
+  0 ok                      6 not found
+  1 environment or internal 7 invalid input, definition or database
+  2 usage                   8 audit verification failed
+  3 permission denied       9 database busy (locked by another writer)
+  4 not allowed now        10 database read-only
+  5 conflict (changed by someone else)
+"""
+
+
+class CampaignGroup(click.Group):
+    """Turns engine and usage errors into one line on stderr and a documented exit code."""
+
+    def main(  # type: ignore[override]
+        self, args: list[str] | None = None, prog_name: str | None = None,
+        standalone_mode: bool = True, **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, standalone_mode=False, **extra)
+        except click.ClickException as error:
+            hint = " (see --help)" if isinstance(error, click.UsageError) else ""
+            click.echo(f"campaign: {escape_controls(error.format_message())}{hint}", err=True)
+            sys.exit(error.exit_code)
+        except click.Abort:
+            click.echo("campaign: aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from workflow.errors import CampaignError, mask_credentials
+
+        try:
+            return super().invoke(ctx)
+        except CampaignError as error:
+            click.echo(f"campaign: {escape_controls(str(error))}", err=True)
+            sys.exit(error.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as error:
+            if os.environ.get("CAMPAIGN_DEBUG"):
+                raise
+            first = escape_controls(str(error).splitlines()[0]) if str(error) else ""
+            first = mask_credentials(first)  # a driver's text may quote the --db URL
+            click.echo(
+                f"campaign: internal error: {type(error).__name__}: {first} "
+                "(set CAMPAIGN_DEBUG=1 for details)", err=True,
+            )
+            sys.exit(1)
+
+
+@click.group(cls=CampaignGroup, epilog=EXIT_HELP)
+@click.option("--db", envvar="CAMPAIGN_DB", metavar="URL",
+              help="Database URL (env CAMPAIGN_DB; default sqlite:///campaign.db).")
+@click.option("--as", "user", envvar="CAMPAIGN_USER", metavar="USER",
+              help="Act as this user (env CAMPAIGN_USER).")
+@click.version_option(package_name="campaign")
+@click.pass_context
+def main(ctx: click.Context, db: str | None, user: str | None) -> None:
+    """Run a campaign's paperwork as audited state machines."""
+    ctx.obj = Env(db, user)
+
+
+@main.command()
+@click.option("--definitions", "definitions_dir", type=click.Path(path_type=Path),
+              help="Directory of definition YAML files (default: the shipped ones).")
+@pass_env
+def init(env: Env, definitions_dir: Path | None) -> None:
+    """Create the schema and load definitions (safe to run again)."""
+    changed = env.campaign.init(definitions_dir, actor=env.user or "system")
+    loaded = ", ".join(changed) if changed else "none changed"
+    click.echo(f"initialised; definitions loaded: {escape_controls(loaded)}")
+
+
+# -- deliverables -----------------------------------------------------------------------
+
+
+content_file = click.Path(path_type=Path, dir_okay=False)
+
+
+def _content(path: Path | None) -> Any:
+    if path is None:
+        return None
+    from workflow import read_content
+
+    return read_content(path)
+
+
+@main.command()
+@click.argument("type_id", metavar="TYPE")
+@click.option("--title", required=True)
+@click.option("--owner", metavar="USER", help="Owner (default: the acting user).")
+@click.option("--content", "content_path", type=content_file, help="Text or markdown file.")
+@click.option("--due", type=click.DateTime(["%Y-%m-%d"]), help="Due date, YYYY-MM-DD.")
+@json_option
+@pass_env
+def new(env: Env, type_id: str, title: str, owner: str | None, content_path: Path | None,
+        due: Any, as_json: bool) -> None:
+    """Create a deliverable in its initial state."""
+    due_date: date | None = due.date() if due else None
+    view = env.campaign.create(env.user, type_id, title, owner=owner,
+                               content=_content(content_path), due=due_date)
+    if as_json:
+        emit_json(view.to_json())
+    else:
+        click.echo(f"created {view.type} #{view.id} “{escape_controls(view.title)}” "
+                   f"in {view.state}")
+
+
+@main.command()
+@click.argument("deliverable_id", metavar="ID", type=ID)
+@click.option("--content", "content_path", type=content_file, required=True)
+@json_option
+@pass_env
+def revise(env: Env, deliverable_id: int, content_path: Path, as_json: bool) -> None:
+    """Add a revision of the content (owner, in an editable state)."""
+    view = env.campaign.revise(env.user, deliverable_id, _content(content_path))
+    if as_json:
+        emit_json(view.to_json())
+    else:
+        click.echo(f"#{deliverable_id} revision {view.number} sha256 {view.sha256}")
+
+
+@main.command("do")
+@click.argument("deliverable_id", metavar="ID", type=ID)
+@click.argument("trigger")
+@click.option("--comment", help="Reason or remark (required for returns and rejections).")
+@click.option("--if-version", "expected_version", type=ID,
+              help="Refuse with a conflict unless the deliverable is at this version.")
+@json_option
+@pass_env
+def do(env: Env, deliverable_id: int, trigger: str, comment: str | None,
+       expected_version: int | None, as_json: bool) -> None:
+    """Fire a transition (submit, approve, return, ...)."""
+    event = env.campaign.fire(env.user, deliverable_id, trigger, comment, expected_version)
+    if as_json:
+        emit_json(event.to_json())
+    else:
+        click.echo(f"#{deliverable_id} {event.source} --{trigger}--> {event.dest} "
+                   f"(event {event.seq})")
+
+
+@main.command()
+@click.argument("deliverable_id", metavar="ID", type=ID)
+@json_option
+@pass_env
+def show(env: Env, deliverable_id: int, as_json: bool) -> None:
+    """One deliverable: state, owner, latest revision and what can happen next."""
+    from workflow.reports import next_moves
+
+    view = env.campaign.get(deliverable_id)
+    moves = next_moves(env.campaign, view)
+    opinions = env.campaign.opinions(deliverable_id)
+    if as_json:
+        emit_json({**view.to_json(), "next": moves, "opinions": views_json(opinions)})
+        return
+    revision = view.revision
+    rows = [("type", view.type), ("title", view.title), ("owner", view.owner),
+            ("state", f"{view.state} ({view.state_label})"), ("version", view.version),
+            ("due", view.due), ("updated", view.updated_at),
+            ("revision", f"{revision.number} {revision.filename} sha256 {revision.sha256}"
+             if revision else "none"),
+            ("next", ", ".join(f"{m['trigger']} [{'/'.join(m['roles'])}]" for m in moves)),
+            ("opinions", len(opinions))]
+    table(f"Deliverable #{view.id}", ["field", "value"], rows)
+    if opinions:
+        _opinions_table(f"Opinions on #{view.id}", opinions)
+
+
+def _opinions_table(title: str, opinions: list[OpinionView]) -> None:
+    table(title, ["id", "at", "author", "revision", "line", "opinion"], (
+        (o.id, o.at[:19], o.author, o.revision_number, o.line, o.text) for o in opinions))
+
+
+def _events_table(title: str, events: list[EventView]) -> None:
+    table(title, ["seq", "at", "actor", "role", "action", "move", "comment", "revision"], (
+        (e.seq, e.at[:19], e.actor, e.role, e.action,
+         f"{e.source or ''} → {e.dest or ''}" + (f" ({e.trigger})" if e.trigger else ""),
+         e.comment, (e.revision or "")[:12]) for e in events))
+
+
+@main.command()
+@click.argument("deliverable_id", metavar="ID", type=ID)
+@json_option
+@pass_env
+def history(env: Env, deliverable_id: int, as_json: bool) -> None:
+    """Every audited event of one deliverable, and the review opinions given."""
+    events = env.campaign.history(deliverable_id)
+    opinions = env.campaign.opinions(deliverable_id)
+    if as_json:
+        # Each event lists the opinions it recorded (a return's reason, an opinion.add).
+        by_event: dict[int | None, list[dict[str, Any]]] = {}
+        for opinion in opinions:
+            by_event.setdefault(opinion.event_seq, []).append(opinion.to_json())
+        emit_json([{**e.to_json(), "opinions": by_event.get(e.seq, [])} for e in events])
+        return
+    _events_table(f"History of #{deliverable_id}", events)
+    if opinions:
+        _opinions_table(f"Opinions on #{deliverable_id}", opinions)
+
+
+def _deliverables_table(title: str, items: list[DeliverableView]) -> None:
+    table(title, ["id", "type", "title", "owner", "state", "due", "v"], (
+        (d.id, d.type, d.title, d.owner, f"{d.state} {d.state_label}", d.due, d.version)
+        for d in items))
+
+
+@main.command("list")
+@click.option("--type", "type_id")
+@click.option("--state")
+@click.option("--owner")
+@click.option("--overdue", is_flag=True, help="Only items past their due date, not complete.")
+@today_option
+@json_option
+@pass_env
+def list_(env: Env, type_id: str | None, state: str | None, owner: str | None, overdue: bool,
+          today: datetime | None, as_json: bool) -> None:
+    """Deliverables, filtered by type, state or owner; or the overdue ones."""
+    if overdue:
+        _overdue(env, type_id, state, owner, as_date(today), as_json)
+        return
+    items = env.campaign.deliverables(type_id, state, owner)
+    if as_json:
+        emit_json(views_json(items))
+    else:
+        _deliverables_table("Deliverables", items)
+
+
+def _overdue(env: Env, type_id: str | None, state: str | None, owner: str | None,
+             today: date, as_json: bool) -> None:
+    from workflow.progress import overdue_items
+
+    items = [i for i in overdue_items(env.campaign, today)
+             if (type_id is None or i.type == type_id) and (state is None or i.state == state)
+             and (owner is None or i.owner == owner)]
+    if as_json:
+        emit_json(views_json(items))
+        return
+    table(f"Overdue on {today}", ["id", "type", "title", "owner", "unit", "due", "days late",
+                                   "state"],
+          ((i.id, i.type, i.title, i.owner_name, i.unit, i.due, i.days_late, i.state)
+           for i in items))
+
+
+@main.command()
+@json_option
+@pass_env
+def inbox(env: Env, as_json: bool) -> None:
+    """What the acting user may act on now."""
+    items = env.campaign.inbox(env.user)
+    if as_json:
+        emit_json(views_json(items))
+        return
+    table(f"Inbox of {env.user}", ["id", "type", "title", "state", "due", "you may"], (
+        (i.deliverable.id, i.deliverable.type, i.deliverable.title,
+         f"{i.deliverable.state} {i.deliverable.state_label}", i.deliverable.due,
+         ", ".join(i.triggers)) for i in items))
+
+
+# -- diagrams and demo ---------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("type_id", metavar="TYPE", required=False)
+@click.option("--format", "fmt", type=click.Choice(["svg", "png", "dot"]), default="svg",
+              show_default=True)
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+              help="Output file (default: NAME.FORMAT, or stdout for dot).")
+@click.option("--deliverable", "deliverable_id", type=ID,
+              help="Highlight this deliverable's current state and the path it took.")
+@click.option("--counts", is_flag=True,
+              help="With TYPE: how many deliverables sit in each state.")
+@click.option("--campaign", "plan_file", is_flag=False, flag_value="-", default=None,
+              metavar="[FILE]", help="The campaign's phases and gates (the running one, with "
+              "its current phase, or the plan FILE).")
+@click.option("--calendar", is_flag=True,
+              help="The campaign's calendar: phases and due dates (with --campaign FILE, "
+              "that plan's).")
+@from_files
+@pass_env
+def diagram(env: Env, type_id: str | None, fmt: str, out: Path | None,
+            deliverable_id: int | None, counts: bool, plan_file: str | None, calendar: bool,
+            directory: Path | None) -> None:
+    """Draw a flow with Graphviz: a type, a deliverable's path, state counts, or the campaign."""
+    from workflow import reports
+    from workflow.files import write_atomically
+
+    if plan_file is not None or calendar:
+        source = None if plan_file in (None, "-") else Path(plan_file)
+        data, name = reports.campaign_diagram(
+            env.campaign if source is None else None, source, calendar, fmt)
+    elif counts:
+        data, name = reports.counts_diagram(env.campaign, type_id, fmt)
+    else:
+        data, name = reports.diagram_bytes(env.campaign if directory is None else None,
+                                           type_id, fmt, deliverable_id, directory)
+    if out is None and fmt == "dot":
+        echo_text(data.decode("utf-8"), nl=False)
+        return
+    target = out or Path(f"{name}.{fmt}")
+    write_atomically(target, data)
+    click.echo(f"wrote {target}")
+
+
+@main.command()
+@click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("demo-output"), show_default=True,
+              help="Where the fresh database and diagrams go.")
+def demo(directory: Path) -> None:
+    """Run the main job on a fresh embedded database and show its audit trail."""
+    from workflow.demo import run_demo
+
+    run_demo(directory, echo=click.echo, table=table)
+
+
+for command in (*USER_COMMANDS, *DEFINITION_COMMANDS, *AUDIT_COMMANDS, *PLAN_COMMANDS,
+                *PUBLICITY_COMMANDS,
+                *RECTIFICATION_COMMANDS, *ATTACHMENT_COMMANDS, *DOCUMENT_COMMANDS):
+    main.add_command(command)
+
+
+if __name__ == "__main__":
+    main()
