@@ -250,10 +250,28 @@ def test_claiming_completion_without_a_progress_note_is_refused(
     message = refuses(campaign, db_path, TransitionNotAllowed,
                       lambda: campaign.fire(OWNER, item_id, "claim_done"))
     assert f"campaign rectification note {item_id}" in message
-    # The claim is the owner's: the responsible person cannot make it.
+
+
+def test_finding_5_the_responsible_person_claims_completion(
+    campaign: Campaign, db_path: Path
+) -> None:
+    """Issue 9, finding 5: the 整改责任人 answers for the item beside its owner."""
+    item_id = to_in_progress(campaign)
+    campaign.progress_note(RESPONSIBLE, item_id, "已完成")
+    event = campaign.fire(RESPONSIBLE, item_id, "claim_done", "申报完成")
+    assert (event.actor, event.dest) == (RESPONSIBLE, "verification")
+    assert RESPONSIBLE in [e.actor for e in campaign.history(item_id) if e.trigger]
+    campaign.verify()
+
+
+def test_finding_5_someone_else_may_not_claim_completion(
+    campaign: Campaign, db_path: Path
+) -> None:
+    item_id = to_in_progress(campaign)
     campaign.progress_note(RESPONSIBLE, item_id, "进展")
-    refuses(campaign, db_path, PermissionDenied,
-            lambda: campaign.fire(RESPONSIBLE, item_id, "claim_done"), actor=RESPONSIBLE)
+    message = refuses(campaign, db_path, PermissionDenied,
+                      lambda: campaign.fire("member2", item_id, "claim_done"), actor="member2")
+    assert f"the owner ({OWNER}) or the responsible person ({RESPONSIBLE})" in message
 
 
 def test_verify_without_a_rating_is_refused(campaign: Campaign, db_path: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 from plan_helpers import (
     PLAN_ID,
     SPEC,
@@ -17,6 +18,7 @@ from plan_helpers import (
     db_state,
 )
 
+import cli
 from workflow import Campaign
 from workflow.errors import CampaignError, InvalidInput, PermissionDenied
 from workflow.models import TargetView
@@ -55,7 +57,7 @@ def test_every_target_starts_at_zero_with_the_plans_goal(c: Campaign) -> None:
 
 @pytest.mark.parametrize("target_id", TARGET_IDS)
 def test_entries_add_up(c: Campaign, target_id: str) -> None:
-    amounts = [3, 4.5, 12]
+    amounts = [3, 5, 12]
     for i, amount in enumerate(amounts):
         view = c.record_target(STARTER if i % 2 else "office2", target_id, amount, f"第{i + 1}批")
         assert view.id == target_id
@@ -101,6 +103,33 @@ def test_only_the_office_records_progress(c: Campaign, db: Path, actor: str) -> 
     assert error.exit_code == 3
     assert c.refusals()[-1].actor == actor
     assert target(c, "job_fairs").entries == 0
+
+
+def test_finding_8_a_leader_is_told_who_records_targets(c: Campaign, db: Path) -> None:
+    message = str(refused(c, db, PermissionDenied, actor="leader1"))
+    assert "the campaign office records target progress" in message
+    assert "manage users" not in message
+
+
+@pytest.mark.parametrize("amount", [0.5, -1.25])
+def test_finding_8_counted_targets_take_whole_numbers(c: Campaign, db: Path,
+                                                      amount: float) -> None:
+    message = str(refused(c, db, InvalidInput, amount=amount))
+    assert "whole" in message and "场" in message
+
+
+def test_finding_8_a_negative_correction_is_a_number_on_the_command_line(
+        c: Campaign, db: Path) -> None:
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(cli.main, ["--db", f"sqlite:///{db}", "--as", STARTER,
+                                             "targets", "record", *args])
+
+    assert run("job_fairs", "3", "--note", "首批").exit_code == 0
+    corrected = run("job_fairs", "-2", "--note", "更正")
+    assert corrected.exit_code == 0, corrected.output
+    assert target(c, "job_fairs").done == 1
+    assert run("job_fairs", "--note", "更正", "-1").exit_code == 0  # after the option too
+    assert target(c, "job_fairs").done == 0
 
 
 def test_every_entry_is_audited(c: Campaign) -> None:

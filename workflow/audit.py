@@ -204,6 +204,10 @@ def _parse_digest(digest: str) -> tuple[int, str]:
 
 NextState = Callable[[Deliverable, str, str], str]
 
+#: Events about a deliverable that leave its version (the optimistic lock)
+#: alone: a remark does not make someone else's ``--if-version`` stale.
+UNVERSIONED = frozenset({"opinion.add"})
+
 
 def replay(
     events: Iterable[AuditEvent],
@@ -225,7 +229,8 @@ def replay(
         states[event.deliverable_id] = _apply(
             event, item, states.get(event.deliverable_id), initial_state, next_state
         )
-        counts[event.deliverable_id] = counts.get(event.deliverable_id, 0) + 1
+        if event.action not in UNVERSIONED:
+            counts[event.deliverable_id] = counts.get(event.deliverable_id, 0) + 1
     for key, item in deliverables.items():
         if states.get(key) != item.state or counts.get(key, 0) != item.version:
             raise AuditVerificationFailed(

@@ -19,6 +19,7 @@ from typing import NoReturn
 from .definition import Role, TransitionSpec, WorkflowSpec
 from .errors import AuditVerificationFailed
 from .models import AuditEvent, Deliverable
+from .policy import Answerable
 
 #: Actions only the campaign office may take (besides the very first user's bootstrap).
 OFFICE_ONLY = frozenset({
@@ -42,9 +43,14 @@ class Roster:
 
     roles: dict[str, set[str]] = field(default_factory=dict)
     inactive: set[str] = field(default_factory=set)
+    #: Each rectification item's responsible person, as its fields were set.
+    responsible: dict[int, str] = field(default_factory=dict)
 
     def apply(self, event: AuditEvent) -> None:
         info = json.loads(event.detail or "{}")
+        if event.action == "rectification.set" and event.deliverable_id is not None:
+            self.responsible[event.deliverable_id] = info["responsible"]
+            return
         user = info.get("user")
         if event.action == "user.add":
             self.roles[user] = set(info.get("roles") or ())
@@ -88,7 +94,8 @@ def _check_event(event: AuditEvent, roster: Roster, deliverables: Mapping[int, D
         _refuse(event, f"{event.action} needs role {' or '.join(sorted(needed))}")
     item = deliverables.get(event.deliverable_id or 0)
     if item is not None:
-        _check_deliverable_rules(event, item, spec_of(item))
+        answerable = Answerable(item.owner_id, roster.responsible.get(item.id or 0))
+        _check_deliverable_rules(event, item, spec_of(item), answerable)
 
 
 def _bootstrap(event: AuditEvent, roster: Roster) -> bool:
@@ -101,7 +108,8 @@ def _bootstrap(event: AuditEvent, roster: Roster) -> bool:
     return True
 
 
-def _check_deliverable_rules(event: AuditEvent, item: Deliverable, spec: WorkflowSpec) -> None:
+def _check_deliverable_rules(event: AuditEvent, item: Deliverable, spec: WorkflowSpec,
+                             answerable: Answerable) -> None:
     if event.action == "create":
         allowed = {*spec.create_roles, Role.OFFICE.value}
         if event.role not in allowed or (event.actor != item.owner_id
@@ -112,17 +120,18 @@ def _check_deliverable_rules(event: AuditEvent, item: Deliverable, spec: Workflo
     elif event.action == "transition":
         transition = spec.transition(event.source or "", event.trigger or "")
         if transition is not None:
-            _check_transition(event, item, transition)
+            _check_transition(event, item, transition, answerable)
 
 
-def _check_transition(event: AuditEvent, item: Deliverable, transition: TransitionSpec) -> None:
+def _check_transition(event: AuditEvent, item: Deliverable, transition: TransitionSpec,
+                      answerable: Answerable) -> None:
     if event.role not in transition.roles:
         _refuse(event, f"{transition.trigger} needs role {' or '.join(transition.roles)}, "
                 f"not {event.role}")
-    if transition.owner_only and event.actor != item.owner_id:
-        _refuse(event, f"only the owner ({item.owner_id}) may {transition.trigger}")
-    if transition.not_owner and event.actor == item.owner_id:
-        _refuse(event, f"self-approval: {event.actor} owns deliverable {item.id}")
+    if transition.owner_only and event.actor not in answerable:
+        _refuse(event, f"only {answerable} may {transition.trigger}")
+    if transition.not_owner and event.actor in answerable:
+        _refuse(event, f"self-approval: {event.actor} answers for deliverable {item.id}")
 
 
 def _refuse(event: AuditEvent, problem: str) -> NoReturn:

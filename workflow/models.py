@@ -55,7 +55,8 @@ class Deliverable(SQLModel, table=True):
     title: str
     owner_id: str = Field(foreign_key="app_user.id", index=True)
     state: str = Field(index=True)
-    #: Number of audit events about this deliverable; the optimistic lock.
+    #: Number of audit events that changed this deliverable (remarks do not); the
+    #: optimistic lock.
     version: int = 0
     due: date | None = None
     #: The campaign that requires it, and the phase it belongs to (if any).

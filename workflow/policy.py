@@ -25,8 +25,27 @@ class Actor:
         return role in self.roles
 
 
+@dataclass(frozen=True)
+class Answerable:
+    """Who answers for a deliverable: its owner and, for a rectification item,
+    its responsible person (整改责任人).  ``owner_only`` moves are theirs;
+    ``not_owner`` moves (no self-approval) are never theirs."""
+
+    owner: str
+    responsible: str | None = None
+
+    def __contains__(self, user: object) -> bool:
+        return user in (self.owner, self.responsible)
+
+    def __str__(self) -> str:
+        if self.responsible in (None, self.owner):
+            return f"the owner ({self.owner})"
+        return f"the owner ({self.owner}) or the responsible person ({self.responsible})"
+
+
 def transition_role(
-    actor: Actor, owner_id: str, transition: TransitionSpec, deliverable_id: int | None = None
+    actor: Actor, answerable: Answerable, transition: TransitionSpec,
+    deliverable_id: int | None = None,
 ) -> str:
     """The role under which ``actor`` fires ``transition``; raises if they may not."""
     allowed = [r for r in transition.roles if actor.has(r)]
@@ -35,21 +54,19 @@ def transition_role(
         raise PermissionDenied(
             actor.id, action, f"needs role {' or '.join(transition.roles)}", deliverable_id
         )
-    if transition.owner_only and actor.id != owner_id:
+    if transition.owner_only and actor.id not in answerable:
+        raise PermissionDenied(actor.id, action, f"only {answerable} may do this", deliverable_id)
+    if transition.not_owner and actor.id in answerable:
         raise PermissionDenied(
-            actor.id, action, f"only the owner ({owner_id}) may do this", deliverable_id
-        )
-    if transition.not_owner and actor.id == owner_id:
-        raise PermissionDenied(
-            actor.id, action, "no self-approval: the owner may not do this", deliverable_id
+            actor.id, action, f"no self-approval: {answerable} may not do this", deliverable_id
         )
     return allowed[0]
 
 
-def may_fire(actor: Actor, owner_id: str, transition: TransitionSpec) -> bool:
+def may_fire(actor: Actor, answerable: Answerable, transition: TransitionSpec) -> bool:
     """For listings (the inbox) only; writes always go through transition_role."""
     try:
-        transition_role(actor, owner_id, transition)
+        transition_role(actor, answerable, transition)
     except PermissionDenied:
         return False
     return True

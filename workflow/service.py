@@ -137,7 +137,9 @@ class DeliverableOps(PlanOps):
             dest = self.machine(item.definition_sha).next_state(item.state, trigger)
             transition = spec.transition(item.state, trigger)
             assert transition is not None  # the machine just fired it
-            role = policy.transition_role(who, item.owner_id, transition, deliverable_id)
+            role = policy.transition_role(
+                who, policy.Answerable(item.owner_id, item.responsible_id), transition,
+                deliverable_id)
             policy.require_reason(transition, comment, deliverable_id)
             revision = moves.latest_revision(connection, deliverable_id)
             if revision is None:

@@ -252,7 +252,8 @@ def targets_list(env: Env, as_json: bool) -> None:
          "、".join(t.responsible)) for t in rows))
 
 
-@targets.command("record")
+# A negative amount corrects an earlier entry: `-2` is a number, not an option.
+@targets.command("record", context_settings={"ignore_unknown_options": True})
 @click.argument("target_id", metavar="ID")
 @click.argument("amount", type=FINITE)
 @click.option("--note", required=True, help="Where the figure comes from.")
