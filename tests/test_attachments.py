@@ -358,7 +358,7 @@ def test_what_is_not_a_regular_file_is_refused(
     campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path
 ) -> None:
     before = state(db_path)
-    with pytest.raises(InvalidInput, match="no such file"):
+    with pytest.raises(NotFound, match=r"missing\.pdf"):
         campaign.attach(OWNER, item.id, inbox / "missing.pdf")
     with pytest.raises(InvalidInput, match="directory"):
         campaign.attach(OWNER, item.id, inbox)
@@ -730,7 +730,7 @@ def test_cli_refusals_and_bad_input(
     for name in ("../x", "a/b", ".hidden", "con\x01trol"):
         run.fails(7, "attach", item.id, path, "--name", name)
     run.fails(7, "attach", item.id, source(inbox, "empty.pdf", b""))
-    run.fails(7, "attach", item.id, inbox / "missing.pdf")
+    run.fails(6, "attach", item.id, inbox / "missing.pdf")
     line = run.fails(7, "attach", item.id, path,
                      env={"CAMPAIGN_MAX_ATTACHMENT_BYTES": "8"})
     assert "8-byte" in line

@@ -30,7 +30,7 @@ from plan_helpers import STANDARD, STARTER, write_csv
 import cli
 from workflow import Campaign, from_text
 from workflow.cli.common import ID, MAX_ID, escape_controls
-from workflow.errors import DefinitionError, InvalidInput
+from workflow.errors import DefinitionError, InvalidInput, NotFound
 from workflow.files import read_bounded
 from workflow.loader import load_plan, shipped_plan
 
@@ -207,14 +207,20 @@ def test_finding_4_a_definitions_directory_with_a_pipe_in_it_is_refused(
     refused(db_path, 7, "init", "--definitions", files["folder"])
 
 
-@pytest.mark.parametrize("make", ["missing", "directory", "fifo", "too big", "nul"])
+def test_a_missing_file_is_not_found(files: dict[str, Path]) -> None:
+    absent = files["folder"] / "absent.md"
+    with pytest.raises(NotFound, match=re.escape(f"plan file {absent}")):
+        read_bounded(absent, 4, "plan")
+
+
+@pytest.mark.parametrize("make", ["directory", "fifo", "too big", "nul"])
 def test_finding_4_the_bounded_reader_refuses_without_reading(
     files: dict[str, Path], fifo: Path, make: str
 ) -> None:
     folder = files["folder"]
-    path = {"missing": folder / "absent.md", "directory": folder, "fifo": fifo,
+    path = {"directory": folder, "fifo": fifo,
             "too big": files["content"], "nul": folder / "a\x00b"}[make]
-    problem = {"missing": "no such file", "directory": "is a directory",
+    problem = {"directory": "is a directory",
                "fifo": "not a regular file (a named pipe)", "too big": "over the 4-byte limit",
                "nul": "not a valid file name"}
     with pytest.raises(InvalidInput, match=re.escape(problem[make])) as error:

@@ -536,7 +536,7 @@ EXIT_CODE_TABLE: list[tuple[str, int, str]] = [
     ("do 1 forward", 7, "--as"),
     ("--as leader1 new self_review --title x --content {empty}", 7, "empty"),
     ("--as leader1 new self_review --title x --content {gbk}", 7, "GB18030"),
-    ("--as leader1 new self_review --title x --content {missing}", 7, "no such file"),
+    ("--as leader1 new self_review --title x --content {missing}", 6, "not found: content file"),
     ("--as leader1 new self_review --title ' '", 7, "title"),
     ("--as office1 users add x --name X --role emperor", 7, "unknown role"),
     ("--as office1 users add leader1 --name X --role leader", 7, "already exists"),

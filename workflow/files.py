@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import InvalidInput
+from .errors import InvalidInput, NotFound
 
 #: O_NONBLOCK: opening a FIFO that was swapped in after the check must not wait
 #: for a writer; O_NOCTTY: opening a terminal must not make it ours.
@@ -33,7 +33,8 @@ def read_bounded(
 ) -> bytes:
     """The whole of the regular file ``path``, refused if it holds over ``limit`` bytes.
 
-    A missing file, a directory, a device, a FIFO or a socket is refused
+    A missing file is :class:`NotFound` (exit 6; or what ``refusal`` makes of
+    "no such file"); a directory, a device, a FIFO or a socket is refused
     (:class:`InvalidInput`, exit 7: "WHAT PATH: PROBLEM", or what ``refusal``
     makes of the problem) before it is opened, so ``/dev/zero`` or a pipe is
     never read; so is a file whose size is over ``limit``.  The type is
@@ -58,7 +59,9 @@ def read_bounded(
             _require_regular(os.fstat(stream.fileno()).st_mode, refuse)
             data = stream.read(limit + 1)
     except (FileNotFoundError, NotADirectoryError):
-        raise refuse("no such file") from None
+        if refusal is None:  # a file that is not there is not found (exit 6), like a user
+            raise NotFound(f"{what} file" if what else "file", path) from None
+        raise refusal("no such file") from None
     except OSError as exc:
         raise refuse(exc.strerror or str(exc)) from None
     except ValueError:  # a NUL in the path (the Python API; argv cannot carry one)
