@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError, model_validator
 
-from .definition import WorkflowSpec
-from .errors import DefinitionError, Location
+from .definition import WorkflowSpec, reference_problems
+from .errors import DefinitionError, Location, NotFound
 from .files import read_bounded
 from .plan import PlanSpec
 
@@ -182,16 +182,37 @@ def load_plan(path: Path) -> LoadedPlan:
     return parse_plan(read_text(path), str(path))
 
 
-def shipped_plan() -> Path:
-    return shipped_definitions_dir() / "campaigns" / "mianyang-2014.yaml"
+def shipped_plan(name: str = "mianyang-2014") -> Path:
+    return shipped_definitions_dir() / "campaigns" / f"{name}.yaml"
+
+
+def shipped_plans() -> list[str]:
+    return sorted(p.stem for p in (shipped_definitions_dir() / "campaigns").glob("*.yaml"))
+
+
+def find_plan(name_or_path: str) -> LoadedPlan:
+    """A plan file, or a shipped plan by its name (``mianyang-2014``), so that
+    ``campaign start`` works from any folder."""
+    path = Path(name_or_path)
+    if not path.exists() and name_or_path in shipped_plans():
+        path = shipped_plan(name_or_path)
+    if not path.exists():
+        raise NotFound(
+            f"campaign plan (a file, or one of the shipped: {', '.join(shipped_plans())})",
+            name_or_path)
+    return load_plan(path)
 
 
 def _first_problem(exc: ValidationError, file: str, lines: dict[Path_, int]) -> DefinitionError:
-    error = exc.errors(include_url=False)[0]
+    return _problem(exc.errors(include_url=False)[0], file, lines)
+
+
+def _problem(error: Any, file: str, lines: dict[Path_, int]) -> DefinitionError:
+    """One pydantic error as "file:line: field: problem"."""
     path: Path_ = tuple(error["loc"])
     context = error.get("ctx") or {}
     if "path" in context:
-        path = tuple(int(p) if p.isdigit() else p for p in str(context["path"]).split("."))
+        path = _dotted_path(str(context["path"]))
     return DefinitionError(locate(file, lines, path), error["msg"])
 
 
@@ -207,10 +228,48 @@ def read_text(path: Path, limit: int = MAX_DEFINITION_BYTES) -> str:
 
 def load_file(path: Path) -> LoadedDefinition:
     loaded = parse_definition(read_text(path), str(path))
-    if path.stem != loaded.spec.id:
-        problem = f"id {loaded.spec.id!r} does not match file name {path.name!r}"
-        raise DefinitionError(loaded.location(("id",)), problem)
+    if (problem := file_name_problem(path, loaded)) is not None:
+        raise problem
     return loaded
+
+
+def file_name_problem(path: Path, loaded: LoadedDefinition) -> DefinitionError | None:
+    """A definition's id is its file name (``self_review.yaml`` holds ``self_review``)."""
+    if path.stem == loaded.spec.id:
+        return None
+    problem = f"id {loaded.spec.id!r} does not match file name {path.name!r}"
+    return DefinitionError(loaded.location(("id",)), problem)
+
+
+class _Unresolved(WorkflowSpec):
+    """A definition validated field by field, its names not yet resolved, so that
+    lint can report every unresolved name (the real model raises the first)."""
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> _Unresolved:  # replaces the parent's check
+        return self
+
+
+def definition_problems(text: str, file: str) -> list[DefinitionError]:
+    """Every problem :func:`parse_definition` would stop at the first of: each
+    invalid field, then each name that does not resolve.  A YAML problem is
+    still one (what follows it cannot be read)."""
+    try:
+        data, lines = parse_yaml(text, file)
+    except DefinitionError as error:
+        return [error]
+    if not isinstance(data, dict):
+        return [DefinitionError(Location(file, 1), "a definition must be a mapping")]
+    try:
+        spec = _Unresolved.model_validate(data)
+    except ValidationError as exc:
+        return [_problem(error, file, lines) for error in exc.errors(include_url=False)]
+    return [DefinitionError(locate(file, lines, _dotted_path(path)), problem)
+            for path, problem in reference_problems(spec)]
+
+
+def _dotted_path(dotted: str) -> Path_:
+    return tuple(int(p) if p.isdigit() else p for p in dotted.split("."))
 
 
 def definition_files(directory: Path) -> list[Path]:

@@ -1,0 +1,73 @@
+"""Issue 9, finding 7: the README's walks run as written.
+
+Each ``sh`` block of the README that starts with ``cd examples`` is run line
+by line in a copy of ``examples/``, through the ``campaign`` group in this
+process (the installed command is the same group: tests/test_packaging.py);
+a line's exit code must be the one its comment announces (``→ exit N``),
+else 0.  The README and the program cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import cli
+
+REPO = Path(__file__).resolve().parent.parent
+README = REPO / "README.md"
+EXPECTED = re.compile(r"#\s*→\s*exit (\d+)")
+
+
+def walks() -> list[list[str]]:
+    blocks = re.findall(r"```sh\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    return [block.splitlines() for block in blocks if block.startswith("cd examples")]
+
+
+def test_the_readme_has_both_walks() -> None:
+    assert len(walks()) == 2
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    shutil.copytree(REPO / "examples", tmp_path / "examples")
+    return tmp_path
+
+
+@pytest.mark.parametrize("walk", walks(), ids=["one deliverable", "the campaign"])
+def test_finding_7_the_readme_walk_runs_as_written(
+        folder: Path, walk: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    env: dict[str, str | None] = {"CAMPAIGN_DB": None, "CAMPAIGN_USER": None, "COLUMNS": "80"}
+    cwd = folder
+    for line in walk:
+        command = line.split("#", 1)[0].strip() if not line.startswith("#") else ""
+        if not command:
+            continue
+        words = shlex.split(command)
+        if words[0] == "cd":
+            cwd = cwd / words[1]
+            continue
+        if words[0] == "export":
+            name, _, value = words[1].partition("=")
+            env[name] = value
+            continue
+        assert words[0] == "campaign", line
+        monkeypatch.chdir(cwd)
+        result = CliRunner().invoke(cli.main, words[1:], env=env, prog_name="campaign")
+        expected = EXPECTED.search(line)
+        wanted = int(expected.group(1)) if expected else 0
+        assert result.exit_code == wanted, f"{line}\n{result.stdout}\n{result.stderr}"
+        assert "Traceback" not in result.stderr
+        if wanted:
+            assert result.stderr.startswith("campaign: "), result.stderr
+
+
+def test_finding_7_the_example_roster_is_the_demo_roster() -> None:
+    from workflow.demo_roster import roster_csv
+
+    assert (REPO / "examples" / "people.csv").read_text(encoding="utf-8") == roster_csv()
