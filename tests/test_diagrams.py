@@ -51,8 +51,14 @@ def needs_dot() -> None:
         pytest.skip("Graphviz `dot` is not installed (run `make setup`)")
 
 
-def dot_of(spec: WorkflowSpec, *, current: str | None = None, path: Sequence[Step] = ()) -> str:
-    return render(spec, "dot", current=current, path=path).decode("utf-8")
+def dot_of(
+    spec: WorkflowSpec,
+    *,
+    current: str | None = None,
+    path: Sequence[Step] = (),
+    labels: str = "short",
+) -> str:
+    return render(spec, "dot", current=current, path=path, labels=labels).decode("utf-8")
 
 
 def edges(dot: str) -> dict[str, str]:
@@ -107,7 +113,9 @@ def test_dot_is_deterministic(spec: WorkflowSpec) -> None:
 
 
 def test_every_state_label_and_transition_role_is_drawn(spec: WorkflowSpec) -> None:
-    dot = dot_of(spec)
+    # Full labels put the roles on the arrows (short ones, the default, in a
+    # legend: tests/test_slide_diagrams.py).
+    dot = dot_of(spec, labels="full")
     for state in spec.states:
         assert state.label in node_line(dot, state.name)
         assert state.label_en in node_line(dot, state.name)
@@ -121,12 +129,13 @@ def test_every_state_label_and_transition_role_is_drawn(spec: WorkflowSpec) -> N
 
 
 def test_rules_are_marked_on_edges(spec: WorkflowSpec) -> None:
-    drawn = edges(dot_of(spec))
+    drawn = edges(dot_of(spec, labels="full"))
     for transition in spec.transitions:
         line = drawn[f"{transition.source[0]}__{transition.trigger}"]
         assert ("仅本人" in line) == transition.owner_only
         assert ("不得自审" in line) == transition.not_owner
         assert ("须说明理由" in line) == transition.requires_comment
+        assert ("内容须完整" in line) == transition.content_complete
 
 
 def test_final_and_initial_states_are_marked(spec: WorkflowSpec) -> None:

@@ -313,7 +313,7 @@ def test_an_opinion_is_audited_and_verify_still_passes(campaign: Campaign) -> No
     before = campaign.get(item)
     opinion = campaign.add_opinion("sup1", item, "第三部分要深挖", line=4)
     after = campaign.get(item)
-    assert after.version == before.version + 1 and after.state == before.state
+    assert after.version == before.version and after.state == before.state
     event = campaign.history(item)[-1]
     assert opinion.event_seq == event.seq
     assert (event.action, event.actor, event.role) == ("opinion.add", "sup1", "supervisor")
@@ -322,10 +322,19 @@ def test_an_opinion_is_audited_and_verify_still_passes(campaign: Campaign) -> No
     assert json.loads(event.detail or "{}") == {"revision": 3, "line": 4}
     report = campaign.verify()
     assert report.events == len(campaign.events())
-    # The version is the optimistic lock: a move prepared before the opinion conflicts.
-    with pytest.raises(Conflict):
-        campaign.fire("principal1", item, "forward", expected_version=before.version)
-    campaign.fire("principal1", item, "forward", expected_version=after.version)
+
+
+def test_finding_6_a_remark_leaves_the_version_so_if_version_still_holds(
+        campaign: Campaign) -> None:
+    """Issue 9, finding 6: the version is the optimistic lock on what moves a
+    deliverable; an opinion moves nothing, so a move prepared before it goes through."""
+    item = three_revisions(campaign)
+    before = campaign.get(item).version
+    campaign.add_opinion("sup1", item, "第三部分要深挖")
+    campaign.add_opinion("office1", item, "格式规范")
+    campaign.fire("principal1", item, "forward", expected_version=before)
+    with pytest.raises(Conflict):  # a real move still makes a stale version conflict
+        campaign.fire("sup1", item, "approve", "同意", expected_version=before)
     campaign.verify()
 
 
@@ -385,7 +394,7 @@ def test_check_names_the_missing_sections_without_submitting(
     result = run("check", item)
     assert result.exit_code == 4
     assert result.stderr.splitlines() == [
-        f"campaign: deliverable {item} lacks 3 required section(s): "
+        f"campaign: deliverable {item} lacks 3 required sections: "
         "主观原因、思想根源、努力方向和改进措施"]
     for label in ("主观原因", "思想根源", "努力方向和改进措施"):
         assert label in result.stdout
@@ -402,7 +411,8 @@ def test_check_names_the_missing_sections_without_submitting(
 
     campaign.revise("leader1", item, from_text(V1))
     assert campaign.check_content(item) == []
-    assert run.ok("check", item) == f"#{item} complete: all 5 required section(s) present\n"
+    assert run.ok("check", item) == (
+        f"#{item} complete: every required section present (5)\n")
     assert run.json("check", item)["complete"] is True
     campaign.fire("leader1", item, "submit")
 
@@ -415,5 +425,5 @@ def test_check_patterns_and_missing_content(campaign: Campaign, run: Run) -> Non
     run.ok("check", item)
     empty = campaign.create("leader1", "self_review", "无正文").id
     assert len(campaign.check_content(empty)) == 5
-    assert "lacks 5 required section(s)" in run.fails(4, "check", empty)
+    assert "lacks 5 required sections" in run.fails(4, "check", empty)
     run.fails(6, "check", 999)

@@ -19,11 +19,12 @@ from click.testing import CliRunner, Result
 from drive import at_day
 
 import cli
-from commands.documents import COMMANDS as DOCUMENT_COMMANDS
 from workflow import Campaign, dossier, from_text
+from workflow.cli.documents import COMMANDS as DOCUMENT_COMMANDS
 from workflow.content import Content
 from workflow.diagram import _PATH_COLOUR
 from workflow.errors import InvalidInput, TransitionNotAllowed
+from workflow.local_time import local_time
 
 V1 = """# 对照检查材料
 
@@ -42,9 +43,10 @@ V2 = V1.replace("下基层次数少。", "下基层次数少，调研走马观�
 REASON = "具体表现不够具体"
 OPINION = "第二部分的数字请核实"
 TITLE = "张副主席对照检查材料"
-APPROVED_ON = date(2014, 6, 2)  # a Monday: five working days end on 2014-06-09
+#: The Dragon Boat Festival holiday (a Monday): the five working days are 06-03 … 06-09.
+APPROVED_ON = date(2014, 6, 2)
 OBJECTED_ON = date(2014, 6, 4)
-APPROVED_AGAIN_ON = date(2014, 6, 10)
+APPROVED_AGAIN_ON = date(2014, 6, 10)  # a Tuesday: 06-10 … 06-16
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
                                reason="Graphviz `dot` is not installed (run `make setup`)")
 
@@ -121,7 +123,8 @@ def test_the_dossier_holds_the_whole_record(campaign: Campaign) -> None:
     assert "调研走马观花" in html and "<strong>五天</strong>" in html
     # Every revision with its author and sha256.
     for revision in campaign.revisions(item):
-        assert revision.sha256 in html and revision.at in html
+        # Shown in the campaign's zone, to the second (not UTC with microseconds).
+        assert revision.sha256 in html and local_time(revision.at, seconds=True) in html
     assert "张副主席（leader1）" in html
     # The change between revisions, collapsible.
     assert "<details><summary>修订 1 → 2（+1 −1）</summary>" in html
@@ -213,16 +216,19 @@ def test_a_deliverable_without_content_still_has_a_dossier(campaign: Campaign) -
 def test_notice_in_html(campaign: Campaign, run: Invoke) -> None:
     item = in_publicity(campaign)
     window = campaign.windows(item)[-1]
-    assert (window.opened_on, window.closes_on) == (APPROVED_AGAIN_ON, date(2014, 6, 17))
+    assert (window.opened_on, window.closes_on) == (APPROVED_AGAIN_ON, date(2014, 6, 16))
     html = dossier.notice(campaign, item, "html")
     assert f"<h1>关于《{TITLE}》的公示</h1>" in html
     assert '<html lang="zh-CN">' in html and '<meta charset="utf-8">' in html
-    assert "公示期：自2014年6月10日至2014年6月17日（5个工作日）。" in html
+    assert "公示期：自2014年6月10日至2014年6月16日（5个工作日）。" in html
     # The approved content, its headings below the notice's own.
     assert "<h2>对照检查材料</h2>" in html and "<strong>五天</strong>" in html
     assert "调研走马观花" in html
-    assert "请向群教办反映" in html and f"<code>campaign object {item} --reason 理由</code>" in html
-    assert "中共绵阳市总工会党组" in html and "群教办" in html
+    # Not in a campaign: the neutral defaults, a placeholder issuer, no command to run.
+    assert "<p>公示期间（至2014年6月16日止），如有意见或异议，请向发布单位反映" in html
+    assert "campaign object" not in html and "<code>" not in html
+    assert '<div class="signature"><p>（发布单位）</p><p>2014年6月10日</p></div>' in html
+    assert "中共绵阳市总工会党组" not in html
     assert "<p>2014年6月10日</p>" in html  # issued the day the window opened
     assert not re.search(r"<(link|script|img)\b", html)
 
@@ -234,10 +240,10 @@ def test_notice_in_markdown(campaign: Campaign, run: Invoke, tmp_path: Path) -> 
     item = in_publicity(campaign)
     text = dossier.notice(campaign, item, "markdown")
     assert text.startswith(f"# 关于《{TITLE}》的公示\n")
-    assert "**公示期：自2014年6月10日至2014年6月17日（5个工作日）。**" in text
+    assert "**公示期：自2014年6月10日至2014年6月16日（5个工作日）。**" in text
     assert "## 对照检查材料" in text and "每月下基层不少于**五天**。" in text
-    assert f"`campaign object {item} --reason 理由`" in text
-    assert "中共绵阳市总工会党组" in text and text.rstrip().endswith("2014年6月10日")
+    assert "campaign object" not in text and "`" not in text.split("---")[-1]
+    assert text.rstrip().endswith("（发布单位）\n\n2014年6月10日")
 
     out = tmp_path / "notice.md"
     result = run("notice", item, "--format", "markdown", "--out", out)
@@ -264,7 +270,7 @@ def test_no_notice_before_publicity(campaign: Campaign, run: Invoke) -> None:
 def test_a_notice_after_publicity_keeps_its_window(campaign: Campaign) -> None:
     item = in_publicity(campaign)
     at_day(campaign, date(2014, 6, 18)).fire("office1", item, "archive")
-    assert "自2014年6月10日至2014年6月17日" in dossier.notice(campaign, item, "markdown")
+    assert "自2014年6月10日至2014年6月16日" in dossier.notice(campaign, item, "markdown")
 
 
 # -- escaping ------------------------------------------------------------------------------------

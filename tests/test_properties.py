@@ -178,6 +178,11 @@ class Model:
     noted: bool = False  # ... and it has a progress note since it (re)entered in_progress
     NOTHING = "nothing to do"  # a tick that finds no ended window: OK, nothing written
 
+    @property
+    def responsible(self) -> str | None:
+        """The 整改责任人 answers for the item beside its owner once the fields name them."""
+        return RESPONSIBLE if self.fields else None
+
     def move(self, trigger: str) -> TransitionSpec | None:
         return self.spec.transition(self.state, trigger)
 
@@ -203,7 +208,7 @@ class Model:
         move = self.move(step.action)
         if move is None:
             return TransitionNotAllowed
-        if not may_fire(step.user, self.owner, move):
+        if not may_fire(step.user, self.owner, move, self.responsible):
             return PermissionDenied
         if "requires_comment" in move.rules and not (step.comment or "").strip():
             return TransitionNotAllowed
@@ -238,7 +243,7 @@ class Model:
         move = self.move("verify")
         if move is None:
             return TransitionNotAllowed
-        if not may_fire(step.user, self.owner, move):
+        if not may_fire(step.user, self.owner, move, self.responsible):
             return PermissionDenied
         if step.action == RATE_POOR or not self.fields:
             return TransitionNotAllowed
@@ -256,7 +261,7 @@ class Model:
         if close is not None:
             move = self.move(close)
             assert move is not None
-            allowed = may_fire(step.user, self.owner, move)
+            allowed = may_fire(step.user, self.owner, move, self.responsible)
         else:
             allowed = "office" in ROLES_OF[step.user]
         return OK if allowed else PermissionDenied

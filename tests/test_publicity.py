@@ -4,7 +4,8 @@ back to review with the reason kept as a review opinion; every other way out
 waits until the day after; the daily tick closes what has ended.
 
 Dates are written out by hand (2014-06-13 is a Friday), not computed with the
-engine's arithmetic.  Every refusal is checked to write nothing at all: every
+engine's arithmetic.  A window of five working days spans five working days:
+the opening day counts when it is one.  Every refusal is checked to write nothing at all: every
 row of every table, read with raw sqlite3, stays as it was.
 """
 
@@ -39,8 +40,8 @@ from workflow.models import EventView
 from workflow.writes import campaign_zone
 
 FRIDAY = date(2014, 6, 13)
-LAST_DAY = date(2014, 6, 20)  # the 5th working day after Friday the 13th
-DAY_AFTER = date(2014, 6, 21)
+LAST_DAY = date(2014, 6, 19)  # Fri 13, Mon 16 … Thu 19: five working days
+DAY_AFTER = date(2014, 6, 20)
 REASON = "公示材料中“具体表现”与群众反映不符，请核实"
 #: Types with a publicity block, and the move that leaves publicity other than
 #: an objection (a rectification item starts its work instead of being archived).
@@ -108,13 +109,14 @@ def leave(campaign: Campaign, type_id: str, item_id: int, today: date) -> EventV
 @pytest.mark.parametrize(
     ("opened_on", "closes_on"),
     [
-        (date(2014, 6, 13), date(2014, 6, 20)),  # Friday: the weekend is skipped
+        (date(2014, 6, 13), date(2014, 6, 19)),  # Friday counts; the weekend is skipped
         (date(2014, 6, 14), date(2014, 6, 20)),  # Saturday: counts from Monday
         (date(2014, 6, 15), date(2014, 6, 20)),  # Sunday
-        (date(2014, 6, 16), date(2014, 6, 23)),  # Monday: a full week on
-        (date(2014, 6, 19), date(2014, 6, 26)),  # Thursday
+        (date(2014, 6, 16), date(2014, 6, 20)),  # Monday: that week's Friday
+        (date(2014, 6, 19), date(2014, 6, 25)),  # Thursday
+        (date(2014, 9, 30), date(2014, 10, 11)),  # National Day off, Saturday 10-11 worked
     ],
-    ids=["fri", "sat", "sun", "mon", "thu"],
+    ids=["fri", "sat", "sun", "mon", "thu", "national-day"],
 )
 @pytest.mark.parametrize("type_id", sorted(WINDOWED))
 def test_entering_publicity_opens_a_window_of_five_working_days(
@@ -137,7 +139,8 @@ def test_the_window_opens_on_the_campaigns_calendar_day(
     db = tmp_path / "clocked.db"
     db.write_bytes(template_db.read_bytes())
     moment = datetime(2014, 6, 13, 17, 30, tzinfo=UTC)
-    for zone, opened_on in ((None, date(2014, 6, 14)), ("UTC", date(2014, 6, 13))):
+    for zone, opened_on, closes_on in ((None, date(2014, 6, 14), date(2014, 6, 20)),
+                                       ("UTC", date(2014, 6, 13), date(2014, 6, 19))):
         if zone is None:
             monkeypatch.delenv("CAMPAIGN_TZ", raising=False)
         else:
@@ -148,7 +151,7 @@ def test_the_window_opens_on_the_campaigns_calendar_day(
             item = drive(campaign, "self_review", "supervisor_approval")
             campaign.fire("sup1", item.id, "approve", "同意公示")  # no today=: the calendar's
             (window,) = campaign.windows(item.id)
-            assert (window.opened_on, window.closes_on) == (opened_on, date(2014, 6, 20))
+            assert (window.opened_on, window.closes_on) == (opened_on, closes_on)
         finally:
             campaign.engine.dispose()
 
@@ -276,15 +279,15 @@ def test_a_republished_item_gets_a_new_window(campaign: Campaign, db_path: Path)
 
     first, second = campaign.windows(item_id)
     assert (first.opened_on, first.closes_on, first.outcome) == (FRIDAY, LAST_DAY, "objection")
-    assert (second.opened_on, second.closes_on) == (date(2014, 6, 19), date(2014, 6, 26))
+    assert (second.opened_on, second.closes_on) == (date(2014, 6, 19), date(2014, 6, 25))
     assert (second.closed_at, second.outcome) == (None, None)
     assert campaign.windows(item_id, open_only=True) == [second]
     # The old window's end means nothing now: the new one rules.
     message = refused_quietly(campaign, db_path, TransitionNotAllowed,
                               lambda: leave(campaign, "self_review", item_id, DAY_AFTER))
-    assert "2014-06-26" in message
+    assert "2014-06-25" in message
     assert at_day(campaign, DAY_AFTER).tick(OFFICE) == []
-    event = at_day(campaign, date(2014, 6, 26)).object_to("member2", item_id, "第二次异议")
+    event = at_day(campaign, date(2014, 6, 25)).object_to("member2", item_id, "第二次异议")
     assert event.dest == "review"
     assert [w.outcome for w in campaign.windows(item_id)] == ["objection", "objection"]
     assert [o[4] for o in opinions(db_path, item_id)] == [REASON, "第二次异议"]
@@ -314,7 +317,7 @@ def test_tick_the_day_after_archives_a_self_review_naming_the_window(
         "transition", "archive", "publicity", "archived")
     assert (event.actor, event.role, event.deliverable_id) == (OFFICE, "office", item_id)
     assert event.comment is not None
-    assert "2014-06-13" in event.comment and "2014-06-20" in event.comment
+    assert "2014-06-13" in event.comment and "2014-06-19" in event.comment
     assert campaign.history(item_id)[-1] == event
     after = campaign.get(item_id)
     assert (after.state, after.final, after.version) == ("archived", True, before.version + 1)
@@ -339,7 +342,7 @@ def test_tick_ends_a_rectification_items_window_where_it_stands(
         "publicity.end", None, "publicity", "publicity")
     assert (event.actor, event.role, event.deliverable_id) == (OFFICE, "office", item_id)
     assert event.comment is not None
-    assert "2014-06-13" in event.comment and "2014-06-20" in event.comment
+    assert "2014-06-13" in event.comment and "2014-06-19" in event.comment
     assert campaign.history(item_id)[-1] == event
     after = campaign.get(item_id)
     assert (after.state, after.version) == ("publicity", before.version + 1)
@@ -354,7 +357,7 @@ def test_tick_ends_a_rectification_items_window_where_it_stands(
 
 def test_tick_closes_every_ended_window_and_only_those(campaign: Campaign) -> None:
     ended = {t: publish(campaign, t) for t in sorted(WINDOWED)}
-    running = publish(campaign, "self_review", on=date(2014, 6, 16))  # until 06-23
+    running = publish(campaign, "self_review", on=date(2014, 6, 16))  # until 06-20
     events = at_day(campaign, DAY_AFTER).tick(OFFICE)
     assert sorted(e.deliverable_id for e in events) == sorted(ended.values())
     assert campaign.get(ended["self_review"]).state == "archived"
@@ -468,5 +471,5 @@ def test_object_and_tick_on_the_command_line(campaign: Campaign, db_path: Path) 
     (closed,) = json.loads(result.stdout)
     assert (closed["deliverable_id"], closed["trigger"], closed["dest"]) == (
         late, "archive", "archived")
-    assert "2014-06-20" in closed["comment"]
+    assert str(LAST_DAY) in closed["comment"]
     assert campaign.get(objected).state == "review"

@@ -48,7 +48,7 @@ LEADERS = ("zhang", "liu", "chen")
 RESEARCH_DUE = date(2014, 4, 20)
 SCRIPT_TITLE = "<script>alert('x')</script>精简会议&文件"
 JSON_KEYS = {"plan", "today", "current_phase", "phases", "completion", "by_type", "by_unit",
-             "overdue", "targets", "talks", "events", "gate"}
+             "overdue", "completed_late", "targets", "talks", "events", "gate"}
 
 
 def _drive(campaign: Campaign, item: int, owner: str) -> None:

@@ -23,7 +23,13 @@ from drive import (
 
 from workflow import Campaign, from_text, read_content
 from workflow.content import MAX_BYTES
-from workflow.errors import CampaignError, InvalidInput, PermissionDenied, TransitionNotAllowed
+from workflow.errors import (
+    CampaignError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    TransitionNotAllowed,
+)
 
 TYPES = sorted(SPECS)
 EDITABLE = [(t, s) for t in TYPES for s in SPECS[t].editable_states]
@@ -185,7 +191,7 @@ BAD_FILES: dict[str, tuple[str, bytes, str]] = {
     "binary": ("图片.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
     "nul-in-text": ("材料.md", "正文\x00正文".encode(), "binary"),
     "gbk": ("材料.md", "对照检查材料：主要问题和具体表现".encode("gbk"), "GBK"),
-    "docx": ("材料.docx", "正文".encode(), ".md"),
+    "docx": ("材料.docx", "正文".encode(), "Word"),  # named .docx, but not a Word file
     "pdf": ("材料.pdf", b"%PDF-1.4 text", ".md"),
     "no-suffix": ("README", "正文".encode(), ".md"),
     "over-size": ("大.md", b"a" * (MAX_BYTES + 1), "limit"),
@@ -219,13 +225,16 @@ def test_bad_files_are_refused_and_nothing_is_created(
     assert campaign.refusals() == refusals
 
 
-@pytest.mark.parametrize("kind", ["missing", "directory"])
-def test_a_path_that_is_not_a_file_is_invalid_input(tmp_path: Path, kind: str) -> None:
+def test_a_path_that_is_a_directory_is_invalid_input(tmp_path: Path) -> None:
     path = tmp_path / "材料.md"
-    if kind == "directory":
-        path.mkdir()
+    path.mkdir()
     with pytest.raises(InvalidInput):
         read_content(path)
+
+
+def test_a_missing_file_is_not_found(tmp_path: Path) -> None:
+    with pytest.raises(NotFound):
+        read_content(tmp_path / "材料.md")
 
 
 @pytest.mark.parametrize(

@@ -128,7 +128,9 @@ def _check_transition(event: AuditEvent, item: Deliverable, transition: Transiti
     if event.role not in transition.roles:
         _refuse(event, f"{transition.trigger} needs role {' or '.join(transition.roles)}, "
                 f"not {event.role}")
-    if transition.owner_only and event.actor not in answerable:
+    if transition.owner_only and event.actor != answerable.owner:
+        _refuse(event, f"only the owner ({answerable.owner}) may {transition.trigger}")
+    if transition.owner_or_responsible and event.actor not in answerable:
         _refuse(event, f"only {answerable} may {transition.trigger}")
     if transition.not_owner and event.actor in answerable:
         _refuse(event, f"self-approval: {event.actor} answers for deliverable {item.id}")

@@ -3,7 +3,8 @@
 The loader refuses specs that mean nothing; :func:`lint` reports unreachable
 states, dead ends, loops with no way out, unknown roles and ambiguous
 triggers, each with its file, line and field.  :func:`lint_path` never raises
-for a bad file: one that fails to load becomes a single ``load-error``.
+for a bad file: each problem that stops it loading is a ``load-error`` — all
+of them, not only the first the loader would raise.
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ from typing import Literal
 
 from .definition import KNOWN_ROLES, WorkflowSpec
 from .errors import DefinitionError, Location
-from .loader import LoadedDefinition, definition_files, load_file, parse_definition, read_text
+from .loader import (
+    LoadedDefinition,
+    definition_files,
+    definition_problems,
+    file_name_problem,
+    parse_definition,
+    read_text,
+)
 
 Severity = Literal["error", "warning"]
 
@@ -188,10 +196,20 @@ def _load_error(error: DefinitionError) -> Finding:
 
 
 def _lint_file(path: Path) -> list[Finding]:
+    """Every problem of one file: each field that fails to load (not just the
+    first), or else the graph findings and a file name that is not its id."""
     try:
-        return lint(load_file(path))
+        text = read_text(path)
     except DefinitionError as error:
         return [_load_error(error)]
+    problems = definition_problems(text, str(path))
+    if problems:
+        return sorted((_load_error(p) for p in problems), key=_sort_key)
+    loaded = parse_definition(text, str(path))
+    findings = lint(loaded)
+    if (misnamed := file_name_problem(path, loaded)) is not None:
+        findings.append(_load_error(misnamed))
+    return sorted(findings, key=_sort_key)
 
 
 def _declared_id(path: Path) -> tuple[str, Location] | None:

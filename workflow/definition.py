@@ -25,7 +25,9 @@ _IDENT = r"^[a-z][a-z0-9_]*$"
 
 class Rule(StrEnum):
     OWNER_ONLY = "owner_only"  # only the deliverable's owner, e.g. submit
-    NOT_OWNER = "not_owner"  # no self-approval
+    NOT_OWNER = "not_owner"  # no self-approval: neither the owner nor the responsible person
+    #: the owner or the responsible person (a rectification item's 整改责任人), e.g. claim_done
+    OWNER_OR_RESPONSIBLE = "owner_or_responsible"
     REQUIRES_COMMENT = "requires_comment"  # every return or rejection needs a reason
     CONTENT_COMPLETE = "content_complete"  # the content has every required section
 
@@ -102,6 +104,10 @@ class TransitionSpec(_Spec):
         return Rule.NOT_OWNER in self.rules
 
     @property
+    def owner_or_responsible(self) -> bool:
+        return Rule.OWNER_OR_RESPONSIBLE in self.rules
+
+    @property
     def requires_comment(self) -> bool:
         return Rule.REQUIRES_COMMENT in self.rules
 
@@ -111,8 +117,10 @@ class TransitionSpec(_Spec):
 
     @model_validator(mode="after")
     def _rules_consistent(self) -> TransitionSpec:
-        if self.owner_only and self.not_owner:
-            raise ValueError("rules owner_only and not_owner exclude each other")
+        answerable = [r for r in (Rule.OWNER_ONLY, Rule.NOT_OWNER, Rule.OWNER_OR_RESPONSIBLE)
+                      if r in self.rules]
+        if len(answerable) > 1:
+            raise ValueError(f"rules {' and '.join(answerable)} exclude each other")
         if len(set(self.rules)) != len(self.rules):
             raise ValueError("a rule is listed twice")
         return self

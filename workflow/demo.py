@@ -17,13 +17,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import demo_roster as R
-from . import diagram, plan_diagram, progress
+from . import diagram, progress
 from .content import from_text
 from .engine import Campaign
 from .errors import PermissionDenied, TransitionNotAllowed
-from .loader import load_directory, load_plan, shipped_definitions_dir, shipped_plan
+from .loader import load_plan, shipped_plan
 from .models import DeliverableView
-from .reports import path_diagram
+from .reports import path_diagram, write_campaign_diagrams
 from .roster import read_roster
 
 Echo = Callable[..., Any]
@@ -272,11 +272,11 @@ def _show_history(campaign: Campaign, item: int, echo: Echo) -> None:
 
 
 def _write_diagrams(campaign: Campaign, directory: Path, item: int, echo: Echo) -> None:
-    for spec in campaign.definitions():
-        (directory / f"{spec.id}.svg").write_bytes(diagram.render(spec, "svg"))
+    for spec in campaign.definitions():  # portrait, like the committed ones: fits a page
+        (directory / f"{spec.id}.svg").write_bytes(diagram.render(spec, "svg", layout="tb"))
     highlighted = path_diagram(campaign, campaign.get(item), "svg")
     (directory / f"self_review-{item}.svg").write_bytes(highlighted)
-    titles = {d.spec.id: d.spec.title for d in load_directory(shipped_definitions_dir())}
-    plan_diagram.regenerate_plan(directory, campaign.plan(), titles)
+    # The running campaign's: met gate items ticked, the forced phase marked.
+    write_campaign_diagrams(campaign, directory)
     echo(f"report: {directory}/report.html; diagrams: {directory}/*.svg "
          f"(self_review-{item}.svg shows the path taken)")

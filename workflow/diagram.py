@@ -8,6 +8,10 @@ The DOT text is deterministic (same spec, same bytes), so the committed
 ``diagrams/*.dot`` can be compared with what the current definitions produce.
 SVGs carry the DOT's sha256 in a comment because the SVG bytes themselves
 depend on the installed Graphviz version.
+
+How a diagram is laid out (direction, short or full edge labels, the slide
+preset) is :mod:`workflow.diagram_style`; by default arrows carry only the
+move's Chinese name and a legend under the flow lists roles and rules.
 """
 
 from __future__ import annotations
@@ -20,12 +24,32 @@ from typing import NamedTuple
 
 import graphviz
 
-from .definition import ROLE_LABELS, Role, Rule, StateSpec, TransitionSpec, WorkflowSpec
+from .definition import StateSpec, TransitionSpec, WorkflowSpec
+from .diagram_style import (
+    CJK_FONT,
+    FLOW_CLUSTER,
+    LABELS,
+    LAYOUTS,
+    Style,
+    edge_attrs,
+    edge_label,
+    graph_attrs,
+    legend_attrs,
+    make_style,
+    node_attrs,
+    png_dpi,
+)
 from .errors import CampaignError, InvalidInput
 from .loader import load_directory, load_plan, shipped_definitions_dir, shipped_plan
 
-#: Installed by fonts-noto-cjk; with a Latin-only font Graphviz draws boxes (tofu).
-CJK_FONT = "Noto Sans CJK SC"
+__all__ = ["CJK_FONT", "COMMITTED_STYLE", "FORMATS", "LABELS", "LAYOUTS", "Step", "Style",
+           "build_graph", "dot_sha256", "make_style", "regenerate", "render", "render_graph",
+           "stale"]
+
+#: The committed diagrams/ are read on a page (the README, print): top to
+#: bottom with the legend under the flow, taller than wide rather than a 10:1 strip.
+COMMITTED_STYLE = Style(layout="tb")
+_PLAIN_STYLE = Style()  # lr, short labels with a legend, not a slide
 FORMATS: tuple[str, ...] = ("svg", "png", "dot")
 
 _START = "__start__"
@@ -37,12 +61,6 @@ _FINAL_FILL = "#e8f5e9"
 _PLAIN_FILL = "#ffffff"
 _OCCUPIED_FILL = "#ffe0b2"
 _PALE = "#b0bec5"
-#: Shown under an edge so a reader sees the rule without reading YAML.
-_RULE_MARKS: dict[Rule, str] = {
-    Rule.OWNER_ONLY: "仅本人",
-    Rule.NOT_OWNER: "不得自审",
-    Rule.REQUIRES_COMMENT: "须说明理由",
-}
 _SHA_COMMENT = "<!-- campaign-dot-sha256: {} -->"
 
 
@@ -63,44 +81,44 @@ def build_graph(
     current: str | None = None,
     path: Sequence[Step] = (),
     counts: Mapping[str, int] | None = None,
+    style: Style = _PLAIN_STYLE,
 ) -> graphviz.Digraph:
     """The state diagram of ``spec``; ``current`` and ``path`` are highlighted.
 
+    ``style`` (see :func:`make_style`) sets the direction, the edge labels and
+    the slide preset; short labels come with a legend of roles and rules.
     With ``counts`` (state → deliverables in it) every state shows its number,
     occupied states stand out, empty ones are drawn pale, and arrows carry only
-    their Chinese name (roles and rules are on the plain diagram).
+    their Chinese name with no legend (roles and rules are on the plain diagram).
     """
     _check_highlight(spec, current, path)
     if counts is not None:
         _check_counts(spec, counts)
-    orders = _step_orders(path)
-    visited = {name for step in path for name in (step.source, step.dest)}
+        style = style._replace(labels="short")
     graph = graphviz.Digraph(
         name=spec.id,
-        graph_attr={
-            "rankdir": "LR",
-            "label": f"{spec.title} / {spec.title_en}",
-            "labelloc": "t",
-            "fontname": CJK_FONT,
-            "fontsize": "18",
-            "bgcolor": "white",
-            "nodesep": "0.5",
-            "ranksep": "0.7",
-        },
-        node_attr={
-            "fontname": CJK_FONT,
-            "fontsize": "12",
-            "shape": "box",
-            "style": "rounded,filled",
-            "margin": "0.18,0.08",
-        },
-        edge_attr={
-            "fontname": CJK_FONT,
-            "fontsize": "10",
-            "color": _EDGE_COLOUR,
-            "arrowsize": "0.8",
-        },
+        graph_attr=graph_attrs(f"{spec.title} / {spec.title_en}", style),
+        node_attr=node_attrs(style),
+        edge_attr=edge_attrs(style, _EDGE_COLOUR),
     )
+    if style.full or counts is not None:
+        _add_states(graph, spec, current, path, counts)
+    else:
+        flow = graphviz.Digraph(name=FLOW_CLUSTER, graph_attr=legend_attrs(spec, style))
+        _add_states(flow, spec, current, path, counts)
+        graph.subgraph(flow)
+    _add_moves(graph, spec, path, style)
+    return graph
+
+
+def _add_states(
+    graph: graphviz.Digraph,
+    spec: WorkflowSpec,
+    current: str | None,
+    path: Sequence[Step],
+    counts: Mapping[str, int] | None,
+) -> None:
+    visited = {name for step in path for name in (step.source, step.dest)}
     # The conventional UML mark for "starts here": a dot with an arrow.
     graph.node(_START, label="", shape="point", width="0.15", style="filled", fillcolor="black")
     graph.edge(_START, spec.initial, color="black")
@@ -109,15 +127,17 @@ def build_graph(
         if counts is not None:
             attrs.update(_count_attrs(state, counts.get(state.name, 0)))
         graph.node(state.name, **attrs)
+
+
+def _add_moves(
+    graph: graphviz.Digraph, spec: WorkflowSpec, path: Sequence[Step], style: Style
+) -> None:
+    orders = _step_orders(path)
     for transition in spec.transitions:
         # A transition with several sources is several arrows on paper.
         for source in transition.source:
             taken = orders.get((source, transition.trigger), [])
-            attrs = _edge_attrs(transition, source, taken)
-            if counts is not None:  # about where items sit: the move's name will do
-                attrs["label"] = transition.label
-            graph.edge(source, transition.dest, **attrs)
-    return graph
+            graph.edge(source, transition.dest, **_edge_attrs(transition, source, taken, style))
 
 
 def _check_highlight(spec: WorkflowSpec, current: str | None, path: Sequence[Step]) -> None:
@@ -165,16 +185,12 @@ def _count_attrs(state: StateSpec, count: int) -> dict[str, str]:
     return {"label": label, "fillcolor": _PLAIN_FILL, "color": _PALE, "fontcolor": _PALE}
 
 
-def _edge_attrs(transition: TransitionSpec, source: str, taken: list[int]) -> dict[str, str]:
+def _edge_attrs(
+    transition: TransitionSpec, source: str, taken: list[int], style: Style
+) -> dict[str, str]:
     marks = "".join(_ordinal(n) for n in taken)
-    title = f"{transition.label} / {transition.label_en}"
-    lines = [f"{marks} {title}" if marks else title]
-    lines.append("[" + "、".join(_role_label(r) for r in transition.roles) + "]")
-    rules = " · ".join(mark for rule, mark in _RULE_MARKS.items() if rule in transition.rules)
-    if rules:
-        lines.append(f"〔{rules}〕")
     # The id makes each arrow addressable in SVG (and in tests).
-    attrs = {"label": "\\n".join(lines), "id": f"{source}__{transition.trigger}"}
+    attrs = {"label": edge_label(transition, marks, style), "id": f"{source}__{transition.trigger}"}
     # Returns and rejections go backwards; dashing them keeps the main flow readable.
     styles = ["dashed"] if transition.requires_comment else []
     if taken:
@@ -183,14 +199,6 @@ def _edge_attrs(transition: TransitionSpec, source: str, taken: list[int]) -> di
     if styles:
         attrs["style"] = ",".join(styles)
     return attrs
-
-
-def _role_label(role: str) -> str:
-    # Roles stay strings in specs so lint can report unknown ones; draw those as written.
-    try:
-        return ROLE_LABELS[Role(role)][0]
-    except ValueError:
-        return role
 
 
 def _ordinal(number: int) -> str:
@@ -202,12 +210,25 @@ def _ordinal(number: int) -> str:
 
 
 def render(
-    spec: WorkflowSpec, fmt: str, *, current: str | None = None, path: Sequence[Step] = ()
+    spec: WorkflowSpec,
+    fmt: str,
+    *,
+    current: str | None = None,
+    path: Sequence[Step] = (),
+    layout: str | None = None,
+    labels: str = "short",
+    slide: bool = False,
 ) -> bytes:
-    """The diagram as ``svg``, ``png`` or ``dot`` bytes."""
+    """The diagram as ``svg``, ``png`` or ``dot`` bytes.
+
+    ``layout`` is ``lr`` or ``tb`` (default: ``tb`` for a slide, else ``lr``);
+    ``labels`` ``short`` (Chinese name on the arrow, roles and rules in a legend)
+    or ``full`` (all on the arrow); ``slide`` fits 16:9 with legible text.
+    """
     if fmt not in FORMATS:
         raise InvalidInput(f"unknown diagram format {fmt!r} (use one of: {', '.join(FORMATS)})")
-    return render_graph(build_graph(spec, current=current, path=path), fmt)
+    style = make_style(layout, labels, slide)
+    return render_graph(build_graph(spec, current=current, path=path, style=style), fmt)
 
 
 def render_graph(graph: graphviz.Digraph, fmt: str) -> bytes:
@@ -220,7 +241,7 @@ def render_graph(graph: graphviz.Digraph, fmt: str) -> bytes:
     if fmt == "png":
         # Slides want a crisp bitmap; dpi only affects this copy, not the stamped DOT.
         graph = graph.copy()
-        graph.attr(dpi="150")
+        graph.attr(dpi=png_dpi(graph.graph_attr))
     output = _pipe(graph, fmt)
     return _stamp_svg(output, source) if fmt == "svg" else output
 
@@ -264,13 +285,17 @@ def regenerate(directory: Path, specs: Iterable[WorkflowSpec]) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for spec in specs:
-        written += write_pair(directory, spec.id, build_graph(spec))
+        written += write_pair(directory, spec.id, build_graph(spec, style=COMMITTED_STYLE))
     return written
 
 
 def stale(directory: Path, specs: Iterable[WorkflowSpec]) -> list[str]:
     """Ids whose committed diagram is missing or no longer matches the definition."""
-    return [spec.id for spec in specs if not pair_up_to_date(directory, spec.id, build_graph(spec))]
+    return [
+        spec.id
+        for spec in specs
+        if not pair_up_to_date(directory, spec.id, build_graph(spec, style=COMMITTED_STYLE))
+    ]
 
 
 def write_pair(directory: Path, name: str, graph: graphviz.Digraph) -> list[Path]:

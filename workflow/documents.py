@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 from sqlalchemy import select as select_core
 from sqlmodel import col, select
 
-from . import audit, moves, policy, sections
+from . import audit, content, moves, policy, sections
 from .definition import Role, SectionSpec, WorkflowSpec
 from .errors import InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from .models import Opinion, OpinionView, Revision, RevisionView, View
@@ -36,11 +36,8 @@ FIRST = "first"
 
 
 def is_text(revision: RevisionView) -> bool:
-    return revision.media_type.startswith("text/")
-
-
-def decode(data: bytes) -> str:
-    return data.decode("utf-8", "replace")
+    """Whether a revision has text to diff and number lines in (a Word file does)."""
+    return content.has_text(revision.media_type)
 
 
 class DiffResult(View):
@@ -163,8 +160,8 @@ class DocumentOps(DeliverableOps):
         text = is_text(new) and (old is None or is_text(old))
         lines: tuple[str, ...] = ()
         if text:
-            old_text = decode(self.content(deliverable_id, old.number)) if old else ""
-            lines = unified(old, old_text, new, decode(self.content(deliverable_id, new.number)))
+            old_text = self.revision_text(deliverable_id, old) if old else ""
+            lines = unified(old, old_text, new, self.revision_text(deliverable_id, new))
         return DiffResult(deliverable_id=deliverable_id, from_revision=old, to_revision=new,
                           basis=basis, text=text, lines=lines)
 
@@ -202,8 +199,7 @@ class DocumentOps(DeliverableOps):
             if not body:
                 raise InvalidInput("an opinion needs some text (--text)")
             target = self._opinion_target(connection, deliverable_id, revision, line)
-            self._bump(connection, deliverable_id, item.version, item.state)
-            now = self._now()
+            now = self._now()  # a remark moves nothing: the version stays (--if-version holds)
             place = audit.position(connection)
             opinion_id, written = moves.insert_opinion(connection, {
                 "deliverable_id": deliverable_id, "revision_number": target.number,
@@ -242,10 +238,10 @@ class DocumentOps(DeliverableOps):
             raise NotFound(f"revision of deliverable {deliverable_id}", number)
         if line is None:
             return target
-        if not target.media_type.startswith("text/"):
+        if not content.has_text(target.media_type):
             raise InvalidInput(
                 f"revision {target.number} is {target.media_type}, not text: it has no lines")
-        count = len(decode(bytes(target.content)).splitlines())
+        count = len(content.text_of(target.media_type, bytes(target.content)).splitlines())
         if not 1 <= line <= count:
             raise InvalidInput(
                 f"line {line} does not exist in revision {target.number} "
@@ -269,9 +265,16 @@ class DocumentOps(DeliverableOps):
         """The required sections the latest revision lacks (all of them when
         there is no content yet): what a ``content_complete`` move would refuse."""
         spec = self.definition_for(self.get(deliverable_id))
-        if not self.revisions(deliverable_id):
+        revisions = self.revisions(deliverable_id)
+        if not revisions:
             return list(spec.required_sections)
-        return sections.missing_sections(spec, decode(self.content(deliverable_id)))
+        return sections.missing_sections(spec, self.revision_text(deliverable_id, revisions[-1]))
+
+    def revision_text(self, deliverable_id: int, revision: RevisionView) -> str:
+        """A revision's text (a Word file's extracted text), its bytes checked
+        against the hash its audit event recorded."""
+        return content.text_of(revision.media_type,
+                               self.content(deliverable_id, revision.number))
 
 
 def _participant_role(

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from html import escape
 from typing import TYPE_CHECKING
 
+from . import content, publicity
 from .documents import DiffResult, DocumentOps, describe
 from .errors import (
     AuditVerificationFailed,
@@ -22,17 +24,16 @@ from .errors import (
     InvalidInput,
     TransitionNotAllowed,
 )
+from .local_time import local_time
 from .models import DeliverableView, EventView, OpinionView, RevisionView, WindowView
-from .writes import campaign_zone, timestamp
+from .plan import NoticeSpec
+from .writes import campaign_zone
 
 if TYPE_CHECKING:
+    from jinja2.sandbox import SandboxedEnvironment
     from markdown_it import MarkdownIt
 
 NOTICE_FORMATS: tuple[str, ...] = ("html", "markdown")
-#: Who issues notices in this campaign: the Party group of the federation and
-#: its campaign office (群教办), as the 2014 plan names them.
-ISSUER = "中共绵阳市总工会党组"
-OFFICE = "绵阳市总工会党的群众路线教育实践活动办公室（群教办）"
 OUTCOMES = {"objection": "有异议，退回审核", "ended": "期满无异议"}
 
 CSS = """
@@ -91,6 +92,12 @@ def cn_date(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+def _when(at: str | datetime | None) -> str:
+    """A moment of the record in the campaign's zone, to the second, with its
+    offset (``2014-06-16 09:04:33 +08:00``): not UTC with microseconds."""
+    return local_time(at, seconds=True)
+
+
 def local_day(at: str) -> date:
     """The campaign's calendar day of an audit timestamp (stored in UTC)."""
     moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
@@ -111,15 +118,15 @@ def render_content(revision: RevisionView, data: bytes, *, shift_headings: int =
     """A revision as HTML: markdown rendered, plain text kept, other files described."""
     if revision.media_type == "text/markdown":
         parser = _markdown()
-        tokens = parser.parse(data.decode("utf-8", "replace"))
+        tokens = parser.parse(content.text_of(revision.media_type, data))
         if shift_headings:
             for token in tokens:
                 if token.type in ("heading_open", "heading_close"):
                     token.tag = f"h{min(int(token.tag[1]) + shift_headings, 6)}"
         html: str = parser.renderer.render(tokens, parser.options, {})
         return html
-    if revision.media_type.startswith("text/"):
-        return f'<div class="plain">{escape(data.decode("utf-8", "replace"))}</div>'
+    if content.has_text(revision.media_type):  # plain text, or a Word file's text
+        return f'<div class="plain">{escape(content.text_of(revision.media_type, data))}</div>'
     return (f'<p class="muted">（非文本文件 {escape(revision.filename)}：'
             f"{escape(revision.media_type)}，{revision.size} 字节，sha256 "
             f'<span class="mono">{escape(revision.sha256)}</span>）</p>')
@@ -179,8 +186,13 @@ def _approved(
 
 def notice(campaign: DocumentOps, deliverable_id: int, fmt: str) -> str:
     """The notice a unit posts (公示) for a deliverable that entered publicity:
-    its title, the approved content, the window's dates, how to object, the
-    issuing unit and date.  Refused (exit 4) if it never entered publicity."""
+    its title, the approved content, the window's dates, where to object, the
+    issuing unit and date.  Refused (exit 4) if it never entered publicity.
+
+    The issuer, the contact for objections and the wording come from the
+    deliverable's campaign plan (its ``notice`` block); a deliverable outside
+    any campaign gets the neutral defaults of :class:`~workflow.plan.NoticeSpec`.
+    """
     if fmt not in NOTICE_FORMATS:
         raise InvalidInput(f"unknown notice format {fmt!r} (use {' or '.join(NOTICE_FORMATS)})")
     view = campaign.get(deliverable_id)
@@ -194,31 +206,76 @@ def notice(campaign: DocumentOps, deliverable_id: int, fmt: str) -> str:
     revision, data = _approved(campaign, deliverable_id, entry)
     issued = window.opened_on if window else local_day(entry.at if entry else view.updated_at)
     kind = "公示" if spec.publicity else spec.state("publicity").label
+    settings = notice_spec(campaign, view)
+    values = _notice_values(settings, window, title=view.title, type_title=spec.title,
+                            kind=kind, issued=cn_date(issued))
     parts = NoticeParts(
-        heading=f"关于《{view.title}》的{kind}",
-        intro=(f"根据党的群众路线教育实践活动安排，《{view.title}》（{spec.title}）"
-               f"经审核通过，现予以{kind}。"),
-        window=(f"{kind}期：自{cn_date(window.opened_on)}至{cn_date(window.closes_on)}"
-                f"（{spec.publicity.working_days if spec.publicity else ''}个工作日）。"
-                if window else f"{kind}日期：{cn_date(issued)}。"),
-        objection=(f"{kind}期间，如有意见或异议，请向群教办反映；也可通过 "
-                   f"`campaign object {deliverable_id} --reason 理由` 提出，"
-                   "所提理由将作为审核意见记录在案。" if spec.publicity else ""),
-        issued=cn_date(issued),
+        heading=_fill(settings.heading, values),
+        intro=_fill(settings.intro, values),
+        window=_fill(settings.window if window else settings.dated, values),
+        objection=_fill(settings.objection, values) if spec.publicity and window else "",
+        signature=tuple(line for line in (settings.issuer, settings.office, cn_date(issued))
+                        if line),
     )
     if fmt == "markdown":
         return _notice_markdown(parts, revision, data)
-    return _notice_html(parts, revision, data, window)
+    return _notice_html(parts, revision, data)
+
+
+def notice_spec(campaign: DocumentOps, view: DeliverableView) -> NoticeSpec:
+    """How the deliverable's campaign posts notices; the neutral defaults outside one."""
+    return campaign.plan(view.plan_id).notice if view.plan_id else NoticeSpec()
+
+
+def _notice_values(settings: NoticeSpec, window: WindowView | None, **given: str
+                   ) -> dict[str, object]:
+    """What the templates may use.  The working days are counted from the
+    window's own dates, so the sentence states the span the window has."""
+    values: dict[str, object] = {
+        "issuer": settings.issuer, "office": settings.office,
+        "contact": settings.objection_contact, "opens": "", "closes": "", "working_days": "",
+        **given,
+    }
+    if window is not None:
+        values.update(opens=cn_date(window.opened_on), closes=cn_date(window.closes_on),
+                      working_days=publicity.working_days_between(window.opened_on,
+                                                                  window.closes_on))
+    return values
+
+
+@cache
+def _templates() -> SandboxedEnvironment:
+    """Sandboxed: a plan is data, and its templates may not reach into Python
+    objects.  No autoescaping: a template gives plain text, which each format
+    escapes its own way."""
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+
+def _fill(template: str, values: dict[str, object]) -> str:
+    """A notice template rendered as plain text (the caller escapes it)."""
+    from jinja2 import TemplateError
+
+    try:
+        return _templates().from_string(template).render(values).strip()
+    except TemplateError as error:
+        raise InvalidInput(f"the campaign's notice template {template!r} fails: "
+                           f"{error.message}") from None
 
 
 @dataclass(frozen=True)
 class NoticeParts:
+    """A notice's pieces as plain text, before they are escaped for a format."""
+
     heading: str
     intro: str
     window: str
-    #: How to object, with the command in backticks; empty without a publicity window.
+    #: Where to object; empty without a publicity window.
     objection: str
-    issued: str
+    #: The issuer, the office acting for it (if any), the date.
+    signature: tuple[str, ...]
 
 
 def md_escape(text: str) -> str:
@@ -230,12 +287,6 @@ def _md_chars(text: str) -> str:
     for char in "\\`*_[]<>#|!":
         text = text.replace(char, "\\" + char)
     return text
-
-
-def _md_inline(text: str) -> str:
-    """Escape ``text`` but keep its `code spans` (the objection command) as code."""
-    pieces = " ".join(text.split()).split("`")
-    return "".join(f"`{p}`" if i % 2 else _md_chars(p) for i, p in enumerate(pieces))
 
 
 def _shift_markdown_headings(text: str) -> str:
@@ -257,9 +308,9 @@ def _shift_markdown_headings(text: str) -> str:
 
 def _notice_markdown(parts: NoticeParts, revision: RevisionView, data: bytes) -> str:
     if revision.media_type == "text/markdown":
-        body = _shift_markdown_headings(data.decode("utf-8", "replace"))
-    elif revision.media_type.startswith("text/"):
-        text = data.decode("utf-8", "replace")
+        body = _shift_markdown_headings(content.text_of(revision.media_type, data))
+    elif content.has_text(revision.media_type):  # plain text, or a Word file's text
+        text = content.text_of(revision.media_type, data)
         fence = "`" * max(3, _longest_run(text, "`") + 1)
         body = f"{fence}text\n{text.rstrip()}\n{fence}"
     else:
@@ -268,9 +319,10 @@ def _notice_markdown(parts: NoticeParts, revision: RevisionView, data: bytes) ->
     out = [f"# {md_escape(parts.heading)}", "", md_escape(parts.intro), "",
            f"**{md_escape(parts.window)}**", "", "---", "", body.rstrip(), "", "---", ""]
     if parts.objection:
-        out += [_md_inline(parts.objection), ""]
-    out += [md_escape(ISSUER), "", md_escape(OFFICE), "", md_escape(parts.issued)]
-    return "\n".join(out) + "\n"
+        out += [md_escape(parts.objection), ""]
+    for line in parts.signature:  # one paragraph each, as the HTML signature's lines
+        out += [md_escape(line), ""]
+    return "\n".join(out[:-1]) + "\n"
 
 
 def _longest_run(text: str, char: str) -> int:
@@ -281,20 +333,15 @@ def _longest_run(text: str, char: str) -> int:
     return longest
 
 
-def _notice_html(parts: NoticeParts, revision: RevisionView, data: bytes,
-                 window: WindowView | None) -> str:
-    objection = ""
-    if parts.objection:
-        before, command, after = parts.objection.split("`")
-        objection = (f"<p>{escape(before)}<code>{escape(command)}</code>{escape(after)}</p>")
+def _notice_html(parts: NoticeParts, revision: RevisionView, data: bytes) -> str:
     body = [
         f"<h1>{escape(parts.heading)}</h1>",
         f"<p>{escape(parts.intro)}</p>",
         f'<p class="window">{escape(parts.window)}</p>',
         f'<div class="content">{render_content(revision, data, shift_headings=1)}</div>',
-        objection,
-        f'<div class="signature"><p>{escape(ISSUER)}</p><p>{escape(OFFICE)}</p>'
-        f"<p>{escape(parts.issued)}</p></div>",
+        f"<p>{escape(parts.objection)}</p>" if parts.objection else "",
+        '<div class="signature">' + "".join(f"<p>{escape(line)}</p>" for line in parts.signature)
+        + "</div>",
     ]
     return _page(parts.heading, NOTICE_CSS, [b for b in body if b])
 
@@ -317,7 +364,7 @@ def dossier(campaign: DocumentOps, deliverable_id: int) -> tuple[str, bool]:
     body = [
         f"<header><h1>{escape(title)}</h1>",
         f'<p class="muted">{escape(spec.title)}（{escape(spec.id)}）#{view.id} · '
-        f"生成于 {escape(timestamp(campaign.clock()))}</p></header>",
+        f"生成于 {escape(_when(campaign.clock()))}</p></header>",
         verdict,
         _section("概况", "Summary", _summary(view, spec.title, names)),
         _section("最终内容", "Final content", _final_content(campaign, view, revisions)),
@@ -364,7 +411,7 @@ def _summary(view: DeliverableView, type_title: str, names: dict[str, str]) -> s
         ["责任人 Owner", _who(view.owner, names)],
         ["状态 State", f"{_e(view.state_label)}（{_e(view.state)}）"],
         ["版本 Version", _e(view.version)], ["期限 Due", _e(view.due or "—")],
-        ["创建 Created", _e(view.created_at)], ["更新 Updated", _e(view.updated_at)],
+        ["创建 Created", _e(_when(view.created_at))], ["更新 Updated", _e(_when(view.updated_at))],
         ["定义 Definition", f'<span class="mono">{_e(view.definition_sha256)}</span>'],
     ]
     if view.plan_id:
@@ -393,7 +440,7 @@ def _withheld(failure: ContentIntegrityError) -> str:
 
 def _revisions_table(revisions: list[RevisionView], names: dict[str, str]) -> str:
     return _table(["修订", "作者 Author", "时间 Time", "文件", "类型", "字节", "sha256"], [
-        [str(r.number), _who(r.author, names), _e(r.at), _e(r.filename), _e(r.media_type),
+        [str(r.number), _who(r.author, names), _e(_when(r.at)), _e(r.filename), _e(r.media_type),
          str(r.size), _e(r.sha256)] for r in revisions], mono=(6,))
 
 
@@ -433,13 +480,13 @@ def _diff_body(result: DiffResult) -> str:
 
 def _opinions_table(opinions: list[OpinionView], names: dict[str, str]) -> str:
     return _table(["#", "时间 Time", "提出人 Author", "修订", "行 Line", "意见 Opinion", "事件"], [
-        [str(o.id), _e(o.at), _who(o.author, names), _e(o.revision_number), _e(o.line),
+        [str(o.id), _e(_when(o.at)), _who(o.author, names), _e(o.revision_number), _e(o.line),
          _e(o.text), _e(o.event_seq)] for o in opinions])
 
 
 def _windows_table(windows: list[WindowView]) -> str:
     return _table(["开始 Opens", "截止 Closes (inclusive)", "结束于 Closed at", "结果 Outcome"], [
-        [_e(w.opened_on), _e(w.closes_on), _e(w.closed_at or "公示中 open"),
+        [_e(w.opened_on), _e(w.closes_on), _e(_when(w.closed_at) or "公示中 open"),
          _e(OUTCOMES.get(w.outcome or "", w.outcome or "—"))] for w in windows])
 
 
@@ -447,29 +494,37 @@ def _events_table(events: list[EventView]) -> str:
     rows = []
     for e in events:
         move = f"{e.source or ''} → {e.dest or ''}" + (f"（{e.trigger}）" if e.trigger else "")
-        rows.append([str(e.seq), _e(e.at), _e(e.actor), _e(e.role), _e(e.action), _e(move),
+        rows.append([str(e.seq), _e(_when(e.at)), _e(e.actor), _e(e.role), _e(e.action), _e(move),
                      _e(e.comment), _e(e.revision), _e(e.hash), _e(e.prev_hash)])
     return _table(["seq", "时间 Time", "操作人 Actor", "角色 Role", "动作 Action", "流转 Move",
                    "说明 Comment", "修订 sha256", "hash", "prev_hash"], rows, mono=(7, 8, 9))
 
 
+#: The dossier is printed on A4: top to bottom with the legend under the flow
+#: is narrow enough that, scaled to the page's text width (182 mm), the
+#: smallest label stays at 10 px or more (tests/test_slide_diagrams.py).
+_DIAGRAM_LAYOUT = "tb"
+#: A tall flow is shrunk onto one page rather than split across two.
+_DIAGRAM_FIT = '<svg style="max-height:260mm" '
+
+
 def _diagram(campaign: DocumentOps, view: DeliverableView) -> str:
     from . import diagram
-    from .reports import path_diagram
 
     spec = campaign.definition_for(view)
     try:
-        svg = path_diagram(campaign, view, "svg")
+        path = [diagram.Step(*step) for step in campaign.path(view.id)]
+        svg = diagram.render(spec, "svg", current=view.state, path=path, layout=_DIAGRAM_LAYOUT)
     except InvalidInput as problem:  # a path the definition does not know: draw it plain
         try:
-            svg = diagram.render(spec, "svg", current=view.state)
+            svg = diagram.render(spec, "svg", current=view.state, layout=_DIAGRAM_LAYOUT)
         except CampaignError as error:
             return f'<p class="muted">流程图不可用：{escape(str(error))}</p>'
         note = f'<p class="muted">路径无法标注：{escape(str(problem))}</p>'
-        return note + _inline_svg(svg)
+        return note + _inline_svg(svg).replace("<svg ", _DIAGRAM_FIT, 1)
     except CampaignError as error:  # Graphviz missing
         return f'<p class="muted">流程图不可用：{escape(str(error))}</p>'
-    return _inline_svg(svg)
+    return _inline_svg(svg).replace("<svg ", _DIAGRAM_FIT, 1)
 
 
 def _inline_svg(svg: bytes) -> str:

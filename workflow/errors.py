@@ -61,15 +61,24 @@ class PermissionDenied(CampaignError):
 
 
 class TransitionNotAllowed(CampaignError):
-    """The move is not possible now: wrong state, missing reason, content not editable."""
+    """The move is not possible now: wrong state, missing reason, content not editable.
+
+    ``items`` names what is missing when there may be many (a phase gate):
+    ``str(error)`` still carries them on its one line, while ``summary`` is the
+    line without them, for a caller that lists them one per line (the CLI).
+    """
 
     exit_code = 4
 
-    def __init__(self, reason: str, deliverable_id: int | None = None) -> None:
+    def __init__(self, reason: str, deliverable_id: int | None = None,
+                 items: tuple[str, ...] | list[str] = ()) -> None:
         self.reason = reason
         self.deliverable_id = deliverable_id
+        self.items = tuple(items)
         target = f"deliverable {deliverable_id}: " if deliverable_id is not None else ""
-        super().__init__(f"not allowed: {target}{reason}")
+        self.summary = " ".join(f"not allowed: {target}{reason}".split())
+        listed = " — " + "；".join(self.items) if self.items else ""
+        super().__init__(self.summary + listed)
 
 
 class Conflict(CampaignError):

@@ -7,12 +7,15 @@ read and asks here; nothing here touches the database.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from itertools import combinations
 
 from .definition import KNOWN_ROLES, ROLE_LABELS, Role, WorkflowSpec
-from .models import DeliverableView, EventRecordView, TalkView, UserView
+from .lateness import campaign_day
+from .models import DeliverableView, EventRecordView, EventView, TalkView, UserView
 from .plan import EventSpec, GateItem, PhaseSpec, PlanSpec
 
 
@@ -42,10 +45,27 @@ class Check:
     label: str
     missing: tuple[str, ...] = ()
     flagged: tuple[str, ...] = field(default=())
+    #: What the line checks: ``deliverable:<type>``, ``event:<kind>`` or ``talks``.
+    key: str = ""
 
     @property
     def satisfied(self) -> bool:
         return not self.missing
+
+    @property
+    def counts_deliverables(self) -> bool:
+        """Its missing entries are deliverables, which a report counts as such."""
+        return self.key.startswith("deliverable:")
+
+    def owns(self, line: str) -> bool:
+        """Whether ``line``, one entry of a refused or forced advance (``label: missing``),
+        is this check's.  The label may have changed since (a renamed type, a new
+        team member changes the talks' count), so the id the label ends with also
+        identifies it."""
+        kind, _, name = self.key.partition(":")
+        marker = {"deliverable": f"({name}: ", "event": f"({name}): ",
+                  "talks": "(talks): "}.get(kind)
+        return line.startswith(f"{self.label}: ") or (marker is not None and marker in line)
 
 
 # -- event rules ------------------------------------------------------------------
@@ -113,12 +133,13 @@ def _deliverable_check(type_id: str, states: Iterable[str], facts: Facts) -> Che
     title = spec.title if spec else type_id
     names = " / ".join(spec.state(s).label for s in wanted) if spec else " / ".join(wanted)
     label = f"{title}：全部达到「{names}」({type_id}: {' / '.join(wanted)})"
+    key = f"deliverable:{type_id}"
     if not items:
-        return Check(label, (f"尚未建立任何{title} ({type_id})",))
+        return Check(label, (f"尚未建立任何{title} ({type_id})",), key=key)
     return Check(label, tuple(
         f"#{d.id} {d.title}（{facts.name(d.owner)}）当前为「{d.state_label}」({d.state})"
         for d in items if d.state not in wanted
-    ))
+    ), key=key)
 
 
 def _event_check(spec: EventSpec, facts: Facts) -> Check:
@@ -131,11 +152,11 @@ def _event_check(spec: EventSpec, facts: Facts) -> Check:
         done = {r.person for r in valid}
         missing = tuple(f"{p.name}（{p.id}）尚无有效记录" for p in facts.holders(spec.per)
                         if p.id not in done)
-        return Check(label, missing, flagged)
+        return Check(label, missing, flagged, key=f"event:{spec.kind}")
     label = f"{spec.label}：至少 {spec.min_count} 次 ({spec.kind})"
     short = spec.min_count - len(valid)
     missing = (f"有效记录 {len(valid)} 次，规定 {spec.min_count} 次",) if short > 0 else ()
-    return Check(label, missing, flagged)
+    return Check(label, missing, flagged, key=f"event:{spec.kind}")
 
 
 def _talks_check(facts: Facts) -> Check:
@@ -153,4 +174,69 @@ def _talks_check(facts: Facts) -> Check:
                        if at is None]
             missing.append(f"{names}：待{'、'.join(waiting)}确认")
     label = f"谈心谈话：领导班子两两谈心 {len(pairs)} 次，双方确认 (talks)"
-    return Check(label, tuple(missing))
+    return Check(label, tuple(missing), key="talks")
+
+
+# -- forced advances ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Forced:
+    """A phase left by force: the ``phase.force`` event, as the log holds it."""
+
+    phase: str  # the dotted path of the leaf phase that was left
+    by: str
+    by_name: str
+    at: str  # the event's time stamp (UTC)
+    on: date  # its day where the campaign runs (CAMPAIGN_TZ)
+    reason: str
+    #: What its gate lacked then, one ``label: entry`` line each (the event's detail).
+    missing: tuple[str, ...]
+
+
+def forced_advances(
+    events: Iterable[EventView], plan_id: str, people: Sequence[UserView]
+) -> dict[str, Forced]:
+    """The phases of ``plan_id`` left by force, by dotted path, from its phase events.
+    A phase is left once (the phases only move forward), so once at most."""
+    names = {p.id: p.name for p in people}
+    forced = {}
+    for event in events:
+        detail = json.loads(event.detail or "{}")
+        if event.action != "phase.force" or detail.get("plan") != plan_id or not event.source:
+            continue
+        forced[event.source] = Forced(
+            phase=event.source, by=event.actor, by_name=names.get(event.actor, event.actor),
+            at=event.at, on=campaign_day(event.at), reason=event.comment or "",
+            missing=tuple(str(line) for line in detail.get("missing", [])),
+        )
+    return forced
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """One gate line a forced advance left unmet, judged again today."""
+
+    check: Check  # the line as it stands today
+    #: Entries it lacked when the phase was forced.
+    waived: int
+
+    @property
+    def outstanding(self) -> int:
+        """Of the waived entries, those still missing (never more than were waived)."""
+        return min(self.waived, len(self.check.missing))
+
+    @property
+    def made_up(self) -> int:
+        return self.waived - self.outstanding
+
+
+def waivers(forced: Forced, checks: Sequence[Check]) -> list[Waiver]:
+    """The lines of a forced phase's checklist (``checks``, judged today) that
+    were unmet when it was forced, with how many entries each lacked then.
+
+    Entries are counted as the checklist lists them: a per-person event or a
+    talk lacks one entry per person or pair, an event with a minimum count
+    one entry however short it is."""
+    found = [Waiver(c, sum(1 for line in forced.missing if c.owns(line))) for c in checks]
+    return [w for w in found if w.waived]

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from . import publicity, seals, sections
+from . import content, publicity, seals, sections
 from .definition import TransitionSpec, WorkflowSpec
 from .errors import TransitionNotAllowed
 from .models import Opinion, PublicityWindow, Revision
@@ -61,12 +61,12 @@ def _missing(
 ) -> tuple[str, ...]:
     sha = key[1]
     if key not in _VERDICTS:
-        data = connection.execute(
-            select(_REVISIONS.c.content)
+        row = connection.execute(
+            select(_REVISIONS.c.media_type, _REVISIONS.c.content)
             .where(_REVISIONS.c.deliverable_id == deliverable_id, _REVISIONS.c.sha256 == sha)
             .limit(1)
-        ).scalar()
-        text = bytes(data or b"").decode("utf-8", "replace")
+        ).first()
+        text = content.text_of(row.media_type, bytes(row.content)) if row else ""
         _VERDICTS[key] = tuple(s.label for s in sections.missing_sections(spec, text))
     return _VERDICTS[key]
 

@@ -123,6 +123,69 @@ class TargetSpec(_Spec):
     unit: Annotated[str, Field(min_length=1)]
     goal: Amount
     responsible: tuple[str, ...] = ()
+    #: Counted in whole units (fairs, people): progress of 0.5 is refused.
+    whole: bool = True
+
+
+#: What a notice template may use (see :mod:`workflow.dossier`).
+NOTICE_VARIABLES = frozenset({
+    "title", "type_title", "kind", "opens", "closes", "working_days", "issued", "contact",
+    "issuer", "office",
+})
+NoticeTemplate = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class NoticeSpec(_Spec):
+    """The publicity notice (公示) this campaign's deliverables are posted with:
+    who issues it, where the public objects, and its wording as Jinja2
+    templates of plain text (the renderer escapes what they produce).
+
+    A deliverable outside any campaign gets these defaults: a placeholder
+    issuer, so a notice nobody configured shows at a glance that its signature
+    is still to be filled in, never another unit's name.
+    """
+
+    issuer: Annotated[str, Field(min_length=1)] = "（发布单位）"
+    #: A second signature line (the office acting for the issuer), if any.
+    office: str = ""
+    #: Where objections go: a unit, a room, a telephone number — never a command.
+    objection_contact: Annotated[str, Field(min_length=1)] = "发布单位"
+    heading: NoticeTemplate = "关于《{{ title }}》的{{ kind }}"
+    intro: NoticeTemplate = "《{{ title }}》（{{ type_title }}）经审核通过，现予以{{ kind }}。"
+    window: NoticeTemplate = (
+        "{{ kind }}期：自{{ opens }}至{{ closes }}（{{ working_days }}个工作日）。")
+    dated: NoticeTemplate = "{{ kind }}日期：{{ issued }}。"
+    objection: NoticeTemplate = (
+        "{{ kind }}期间（至{{ closes }}止），如有意见或异议，请向{{ contact }}反映，"
+        "所提意见将作为审核意见记录在案。")
+
+    @model_validator(mode="after")
+    def _templates_compile(self) -> Self:
+        for field in ("heading", "intro", "window", "dated", "objection"):
+            problem = template_problem(getattr(self, field))
+            if problem:
+                raise ValueError(f"notice.{field}: {problem}")
+        return self
+
+
+def template_problem(source: str) -> str | None:
+    """Why ``source`` is not a usable notice template, or None.
+
+    Checked when the plan is loaded, so a typo is refused with the plan rather
+    than on the day a notice is posted.
+    """
+    from jinja2 import TemplateSyntaxError, meta
+    from jinja2.sandbox import SandboxedEnvironment
+
+    try:
+        names = meta.find_undeclared_variables(SandboxedEnvironment().parse(source))
+    except TemplateSyntaxError as error:
+        return f"template error on its line {error.lineno}: {error.message}"
+    unknown = sorted(names - NOTICE_VARIABLES)
+    if unknown:
+        return (f"unknown name(s) {', '.join(unknown)} "
+                f"(known: {', '.join(sorted(NOTICE_VARIABLES))})")
+    return None
 
 
 class PlanSpec(_Spec):
@@ -135,6 +198,9 @@ class PlanSpec(_Spec):
     events: tuple[EventSpec, ...] = ()
     talks: TalksSpec | None = None
     targets: tuple[TargetSpec, ...] = ()
+    # A factory, not an instance: the templates are checked (and Jinja2 imported)
+    # when a plan is loaded, never when this module is.
+    notice: NoticeSpec = Field(default_factory=NoticeSpec)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Self:

@@ -9,7 +9,9 @@ type id to its Chinese title (a plan names types by id only).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import textwrap
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
 from html import escape
@@ -26,18 +28,19 @@ from .diagram import (
     _PLAIN_FILL,
     _VISITED_FILL,
     CJK_FONT,
-    _role_label,
     build_graph,
     pair_up_to_date,
     render_graph,
     write_pair,
 )
+from .diagram_style import role_label as _role_label
 from .errors import InvalidInput
+from .gates import Check, Forced
 from .loader import LoadedPlan, load_directory, shipped_definitions_dir
 from .plan import PHASE_SEPARATOR, EventSpec, GateItem, PhaseSpec, PlanSpec, RequirementSpec
 
-__all__ = ["calendar_graph", "phase_graph", "regenerate_plan", "render_graph", "shipped_titles",
-           "stale_plan", "state_counts_graph"]
+__all__ = ["CampaignState", "calendar_graph", "phase_graph", "regenerate_plan", "render_graph",
+           "shipped_titles", "stale_plan", "state_counts_graph"]
 
 _MUTED = "#607d8b"
 _GRID = "#cfd8dc"
@@ -52,6 +55,9 @@ _LEFT = '<BR ALIGN="LEFT"/>'
 _WORKING = " (工作安排)"  # dates from the office's working calendar, not the plan
 _TABLE = '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">'
 
+#: Characters per line of a forced advance's reason in its gate note.
+_REASON_WIDTH = 20
+
 _TITLE = {"labelloc": "t", "fontname": CJK_FONT, "fontsize": "18", "bgcolor": "white"}
 Mark = tuple[date, str, str]  # day, colour, text
 
@@ -65,13 +71,30 @@ def shipped_titles() -> dict[str, str]:
 # -- the phase machine -------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class CampaignState:
+    """A running campaign's gates, to draw over its plan (read from the database
+    by the caller; this module never reads it)."""
+
+    #: Leaf phase name → its checklist today (:func:`workflow.gates.checklist`,
+    #: one line per gate item, in the plan's order).
+    checks: Mapping[str, Sequence[Check]] = field(default_factory=dict)
+    #: Leaf phase name → how it was left by force.
+    forced: Mapping[str, Forced] = field(default_factory=dict)
+
+
 def phase_graph(
-    plan: PlanSpec, titles: Mapping[str, str] | None = None, *, current: str | None = None
+    plan: PlanSpec, titles: Mapping[str, str] | None = None, *, current: str | None = None,
+    state: CampaignState | None = None,
 ) -> graphviz.Digraph:
     """The phases as a state machine, top to bottom; a nested phase's links run
     left to right in a cluster.  Each leaf's exit gate is a note beside (or
     under) it; ``current`` (dotted path or leaf name) is highlighted and the
-    phases before it tinted.  ``titles`` defaults to :func:`shipped_titles`."""
+    phases before it tinted.  ``titles`` defaults to :func:`shipped_titles`.
+
+    With a campaign's ``state``, a gate item met today is ticked (✓, else □)
+    and a phase left by force is drawn as forced (red), its note saying by
+    whom, when and why.  Without it (a plan file), every item is □."""
     leaves = [phase.name for _, phase in plan.leaves()]
     if current is not None:
         if current not in leaves and current not in (path for path, _ in plan.leaves()):
@@ -90,7 +113,7 @@ def phase_graph(
     graph.edge("__start__", leaves[0], color="black")
     for phase in plan.phases:
         if not phase.phases:
-            _phase_node(graph, plan, phase, titles, current, done, beside=True)
+            _phase_node(graph, plan, phase, titles, current, done, state, beside=True)
             continue
         with graph.subgraph(name=f"cluster_{phase.name}") as cluster:
             marked = "" if phase.dates_from_plan else _WORKING
@@ -102,7 +125,7 @@ def phase_graph(
             cluster.node(start, label="", shape="point", width="0.1")
             cluster.edge(start, phase.phases[0].name, color="black")
             for child in phase.phases:
-                _phase_node(cluster, plan, child, titles, current, done, beside=False)
+                _phase_node(cluster, plan, child, titles, current, done, state, beside=False)
             with cluster.subgraph() as row:
                 row.attr(rank="same")
                 for name in (start, *(child.name for child in phase.phases)):
@@ -112,35 +135,66 @@ def phase_graph(
         attrs = {"id": f"{here}__advance", "penwidth": "1.5"}
         if there in parents and parents[there] != parents.get(here):
             attrs["lhead"] = f"cluster_{parents[there]}"  # into the phase, hence its first link
+        if state is not None and here in state.forced:
+            attrs.update(color=_DUE, style="dashed", label="强制 forced", fontcolor=_DUE)
         graph.edge(here, there, **attrs)
     return graph
 
 
 def _phase_node(
     graph: graphviz.Digraph, plan: PlanSpec, phase: PhaseSpec, titles: Mapping[str, str],
-    current: str | None, done: set[str], *, beside: bool,
+    current: str | None, done: set[str], state: CampaignState | None, *, beside: bool,
 ) -> None:
+    forced = state.forced.get(phase.name) if state else None
     lines = [f"<B>{escape(phase.label)}</B>", _small(escape(phase.label_en))]
     if phase.start:
         lines.append(_small(_span(phase) + ("" if phase.dates_from_plan else _WORKING), _MUTED))
+    if forced:
+        lines.append(_small("<B>强制推进 forced</B>", _DUE))
     attrs = {"label": "<" + "<BR/>".join(lines) + ">", "style": "rounded,filled"}
     attrs["fillcolor"] = _VISITED_FILL if phase.name in done else _PLAIN_FILL
     if phase.final:
         attrs.update(peripheries="2", fillcolor=_FINAL_FILL)
+    if forced:
+        attrs.update(color=_DUE, penwidth="2")
     if phase.name == current:
         attrs.update(fillcolor=_CURRENT_FILL, penwidth="2.5")
     graph.node(phase.name, **attrs)
     if not phase.gate:
         return
     note = f"{phase.name}__gate"
-    items = "".join(f"□ {escape(_gate_text(plan, item, titles))}{_LEFT}" for item in phase.gate)
-    graph.node(note, label=f"<<B>推进条件 Exit gate</B>{_LEFT}{items}>", shape="note",
-               style="filled", fillcolor="#fffde7", color=_MUTED, fontsize="11")
+    checks = state.checks.get(phase.name) if state else None
+    graph.node(note, label=f"<{_gate_note(plan, phase, titles, checks, forced)}>",
+               shape="note", style="filled", fillcolor="#fffde7",
+               color=_DUE if forced else _MUTED, fontsize="11")
     # Beside its phase (same rank), or under it where the links run in a row.
     with graph.subgraph() as row:
         if beside:
             row.attr(rank="same")
         row.edge(phase.name, note, style="dashed", arrowhead="none", color=_MUTED)
+
+
+def _gate_note(
+    plan: PlanSpec, phase: PhaseSpec, titles: Mapping[str, str],
+    checks: Sequence[Check] | None, forced: Forced | None,
+) -> str:
+    """The gate's items, ticked where ``checks`` (one per item) says met; a
+    forced phase adds who forced it, when and why."""
+    if checks is not None and len(checks) != len(phase.gate):
+        checks = None  # not this plan's checklist: claim nothing
+    text = "<B>推进条件 Exit gate</B>"
+    if forced:
+        text += f' <FONT COLOR="{_DUE}"><B>强制推进 forced</B></FONT>'
+    text += _LEFT
+    for index, item in enumerate(phase.gate):
+        mark = "✓" if checks is not None and checks[index].satisfied else "□"
+        text += f"{mark} {escape(_gate_text(plan, item, titles))}{_LEFT}"
+    if forced:
+        who = f"{forced.by_name}（{forced.by}）{forced.on} 强制推进，理由："
+        reason = textwrap.wrap(forced.reason, _REASON_WIDTH) or ["—"]
+        text += "".join(f'<FONT COLOR="{_DUE}">{escape(line)}</FONT>{_LEFT}'
+                        for line in [who, *reason])
+    return text
 
 
 def _small(text: str, colour: str = "") -> str:

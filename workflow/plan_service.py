@@ -253,8 +253,8 @@ class PlanOps(PeopleOps):
             action = "phase.advance"
             if missing and not force:
                 raise TransitionNotAllowed(
-                    f"cannot leave {spec.leaf(run.phase).label}: {len(missing)} missing — "
-                    + "；".join(missing))
+                    f"cannot leave {spec.leaf(run.phase).label}: {len(missing)} missing",
+                    items=missing)
             if force:
                 if not who.has(Role.OFFICE):
                     raise PermissionDenied(who.id, "force an advance", "needs role office")
@@ -391,11 +391,16 @@ class PlanOps(PeopleOps):
             run = self._run(session, plan_id)
             spec = self._plan_spec(run)
             try:
-                spec.target(target_id)
+                target = spec.target(target_id)
             except KeyError:
                 known = ", ".join(t.id for t in spec.targets)
                 raise InvalidInput(f"unknown target {target_id!r} (known: {known})") from None
-            policy.require_user_admin(who)
+            if not who.has(Role.OFFICE):
+                raise PermissionDenied(who.id, f"record progress on {target_id}",
+                                       "the campaign office records target progress")
+            if target.whole and amount != int(amount):
+                raise InvalidInput(f"{target.label} is counted in whole {target.unit}: "
+                                   f"{amount:g} is not a whole number")
             entry = TargetEntry(plan_id=run.id, target_id=target_id, amount=amount,
                                 note=note.strip(), actor=who.id, at=self._now())
             session.add(entry)

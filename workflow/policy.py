@@ -28,8 +28,9 @@ class Actor:
 @dataclass(frozen=True)
 class Answerable:
     """Who answers for a deliverable: its owner and, for a rectification item,
-    its responsible person (整改责任人).  ``owner_only`` moves are theirs;
-    ``not_owner`` moves (no self-approval) are never theirs."""
+    its responsible person (整改责任人).  ``owner_or_responsible`` moves are
+    theirs (``owner_only`` ones the owner's alone); ``not_owner`` moves (no
+    self-approval) are never theirs."""
 
     owner: str
     responsible: str | None = None
@@ -54,7 +55,10 @@ def transition_role(
         raise PermissionDenied(
             actor.id, action, f"needs role {' or '.join(transition.roles)}", deliverable_id
         )
-    if transition.owner_only and actor.id not in answerable:
+    if transition.owner_only and actor.id != answerable.owner:
+        raise PermissionDenied(actor.id, action, f"only the owner ({answerable.owner}) may do "
+                               "this", deliverable_id)
+    if transition.owner_or_responsible and actor.id not in answerable:
         raise PermissionDenied(actor.id, action, f"only {answerable} may do this", deliverable_id)
     if transition.not_owner and actor.id in answerable:
         raise PermissionDenied(

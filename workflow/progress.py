@@ -1,234 +1,77 @@
 """The campaign report: where the campaign stands on a given day.
 
 :func:`build_report` reads the campaign once (plan, people, deliverables,
-event records, talks, targets) and shapes it into a frozen :class:`Report`;
-:func:`render` turns a report into a table, JSON, Markdown or one printable
-HTML page (see :mod:`workflow.report_render`).
+event records, talks, targets, the phase and transition events of the log)
+and shapes it into a frozen :class:`Report`; :func:`render` turns a report
+into a table, JSON, Markdown or one printable HTML page (see
+:mod:`workflow.report_render`).
 
 JSON keys (``report.to_json()``): ``plan`` {id, title, title_en, source},
 ``today``, ``current_phase``, ``phases``, ``completion``, ``by_type``,
-``by_unit``, ``overdue``, ``targets``, ``talks``, ``events``, ``gate``.
+``by_unit``, ``overdue``, ``completed_late``, ``targets``, ``talks``,
+``events``, ``gate``.
 
-A deliverable is *complete* when its state is one the plan's gates accept for
-its type (the union over all gates), or, for a type no gate names, a final
-state of its definition.  It is *overdue* when it is not complete and its due
-date is before ``today``: due today is not overdue, due yesterday is one day
-late.  The report covers the plan's deliverables and those tied to no plan
+Responsible person, completeness, overdue and completed late are defined
+once, in :mod:`workflow.lateness`; the gate lines are those of
+:func:`workflow.gates.checklist` on the same facts ``phase status`` reads.
+The report covers the plan's deliverables and those tied to no plan
 (rectification items created by hand); completion counts only the required
-ones (those the plan created).
+ones (those the plan created), plus what forced advances left unmet (see
+:class:`Completion`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date
-from functools import cache
 
 from .engine import Campaign
-from .gates import Facts, checklist, pair_key, required_pairs, team
-from .models import DeliverableView, UserView, View
+from .gates import Facts, checklist, forced_advances, pair_key, required_pairs, team, waivers
+from .lateness import (
+    Accepts,
+    LateCompletion,
+    OverdueItem,
+    complete_states,
+    days_late,
+    find_completed_late,
+    find_overdue,
+    is_complete,
+    is_overdue,
+    unit_of,
+)
+from .models import DeliverableView, UserView
 from .plan import PlanSpec
+from .report_model import (
+    Completion,
+    CurrentPhase,
+    EventProgress,
+    FlaggedRecord,
+    ForcedAdvance,
+    GateCheck,
+    PhaseRow,
+    PlanInfo,
+    Report,
+    StateCount,
+    TalksSummary,
+    TargetRow,
+    TypeProgress,
+    UnitProgress,
+)
+
+__all__ = ["FORMATS", "LateCompletion", "OverdueItem", "Report", "build_report",
+           "complete_states", "days_late", "find_overdue", "is_complete", "is_overdue",
+           "overdue_items", "percent", "render"]
 
 FORMATS: tuple[str, ...] = ("table", "json", "markdown", "html")
 
 
-class PlanInfo(View):
-    id: str
-    title: str
-    title_en: str
-    source: str
-
-
-class CurrentPhase(View):
-    path: str
-    label: str
-    label_en: str
-    parent_label: str | None
-    start: date | None
-    end: date | None
-    final: bool
-    #: ``end - today`` while the phase runs (0 on its last day); None once past.
-    days_left: int | None
-    #: Days since the phase should have ended; None while it runs.
-    days_past_end: int | None
-
-
-class PhaseRow(View):
-    path: str
-    label: str
-    label_en: str
-    parent_label: str | None
-    status: str  # done / current / upcoming / closed (the final phase reached)
-    start: date | None
-    end: date | None
-    dates_from_plan: bool
-    required: int
-    complete: int
-    percent: float
-
-
-class Completion(View):
-    required: int
-    complete: int
-    percent: float
-    overdue: int
-
-
-class StateCount(View):
-    state: str
-    label: str
-    count: int
-
-
-class TypeProgress(View):
-    type: str
-    title: str
-    total: int
-    complete: int
-    states: tuple[StateCount, ...]
-
-
-class UnitProgress(View):
-    unit: str
-    total: int
-    complete: int
-    overdue: int
-
-
-class OverdueItem(View):
-    id: int
-    title: str
-    type: str
-    owner: str
-    owner_name: str
-    unit: str
-    due: date
-    days_late: int
-    state: str
-    state_label: str
-    #: A rectification item's responsible person, when not its owner.
-    responsible: str | None = None
-    responsible_name: str | None = None
-
-
-class TargetRow(View):
-    id: str
-    label: str
-    done: float
-    goal: float
-    unit: str
-    percent: float
-    responsible: tuple[str, ...]
-
-
-class TalksSummary(View):
-    label: str
-    due: date | None
-    team: int
-    required: int
-    recorded: int
-    confirmed: int
-    outstanding: tuple[str, ...]
-
-
-class FlaggedRecord(View):
-    id: int
-    held_on: date
-    person: str | None
-    flags: tuple[str, ...]
-
-
-class EventProgress(View):
-    kind: str
-    label: str
-    label_en: str
-    phase: str
-    per: str | None
-    required: int
-    records: int
-    valid: int
-    #: Valid records counted towards ``required`` (distinct holders for per-role events).
-    met: int
-    satisfied: bool
-    flagged: tuple[FlaggedRecord, ...]
-
-
-class GateCheck(View):
-    label: str
-    satisfied: bool
-    missing: tuple[str, ...]
-    flagged: tuple[str, ...]
-
-
-class Report(View):
-    plan: PlanInfo
-    today: date
-    current_phase: CurrentPhase
-    phases: tuple[PhaseRow, ...]
-    completion: Completion
-    by_type: tuple[TypeProgress, ...]
-    by_unit: tuple[UnitProgress, ...]
-    overdue: tuple[OverdueItem, ...]
-    targets: tuple[TargetRow, ...]
-    talks: TalksSummary | None
-    events: tuple[EventProgress, ...]
-    gate: tuple[GateCheck, ...]
-
-
-# -- completion and lateness ------------------------------------------------------------
-
-
-@cache
-def complete_states(plan: PlanSpec, type_id: str) -> frozenset[str]:
-    """The union of the states the plan's gates accept for ``type_id`` (maybe none)."""
-    return frozenset(state for _, phase in plan.leaves() for item in phase.gate
-                     if item.deliverable == type_id for state in item.states)
-
-
-def is_complete(item: DeliverableView, plan: PlanSpec | None) -> bool:
-    """In a state the plan's gates accept for its type, else in a final state."""
-    accepted = complete_states(plan, item.type) if plan is not None else None
-    return item.state in accepted if accepted else item.final
-
-
-def days_late(item: DeliverableView, today: date) -> int:
-    """Whole days past the due date (0 when not due yet, due today or undated)."""
-    return max((today - item.due).days, 0) if item.due else 0
-
-
-def is_overdue(item: DeliverableView, plan: PlanSpec | None, today: date) -> bool:
-    return days_late(item, today) > 0 and not is_complete(item, plan)
-
-
-def find_overdue(
-    items: Sequence[DeliverableView], plan: PlanSpec | None, people: Sequence[UserView],
-    today: date, responsible: Mapping[int, str] | None = None,
-) -> list[OverdueItem]:
-    """The overdue ones among ``items``, latest first.  ``responsible`` maps a
-    rectification item to its responsible person, named on its row when not the owner."""
-    by_id = {p.id: p for p in people}
-    named = responsible or {}
-    late = [_overdue_row(d, by_id, named.get(d.id), today)
-            for d in items if d.due is not None and is_overdue(d, plan, today)]
-    return sorted(late, key=lambda o: (-o.days_late, o.id))
-
-
-def _overdue_row(
-    d: DeliverableView, by_id: dict[str, UserView], responsible: str | None, today: date
-) -> OverdueItem:
-    assert d.due is not None
-    other = responsible if responsible != d.owner else None
-    return OverdueItem(
-        id=d.id, title=d.title, type=d.type, owner=d.owner, unit=_unit(by_id, d.owner),
-        owner_name=_name(by_id, d.owner),
-        due=d.due, days_late=days_late(d, today), state=d.state, state_label=d.state_label,
-        responsible=other, responsible_name=_name(by_id, other) if other else None,
-    )
+# -- lateness ----------------------------------------------------------------------------
 
 
 def overdue_items(campaign: Campaign, today: date, plan_id: str | None = None) -> list[OverdueItem]:
-    """Overdue deliverables of the campaign (and those tied to no campaign).
+    """Overdue deliverables of the campaign (and those tied to no campaign):
+    what ``list --overdue`` shows and the report's overdue section lists.
 
     With no campaign started, every deliverable counts and "complete" means
     a final state.
@@ -238,29 +81,40 @@ def overdue_items(campaign: Campaign, today: date, plan_id: str | None = None) -
     return find_overdue(items, plan, campaign.users(), today, campaign.responsible_persons())
 
 
+def accepts_for(campaign: Campaign, plan: PlanSpec) -> Accepts:
+    """:func:`is_complete` for a state the item was in, not only the one it is in."""
+    def accepts(item: DeliverableView, state: str) -> bool:
+        gated = complete_states(plan, item.type)
+        if gated:
+            return state in gated
+        spec = campaign.definition_for(item)
+        return any(s.name == state and s.final for s in spec.states)
+    return accepts
+
+
 # -- the report ---------------------------------------------------------------------------
 
 
 def build_report(campaign: Campaign, today: date, plan_id: str | None = None) -> Report:
-    plan = campaign.plan(plan_id)
+    facts = campaign.facts(plan_id)  # the read `phase status` judges the gate on
+    plan, people, required = facts.plan, facts.people, facts.deliverables
     current = campaign.phase(plan.id)
-    people = campaign.users()
     items = _in_scope(campaign.deliverables(), plan)
-    required = [d for d in items if d.plan_id == plan.id]
-    facts = Facts(plan=plan, people=people, deliverables=required,
-                  events=campaign.event_records(plan.id), talks=campaign.talks(plan.id))
-    late = find_overdue(items, plan, people, today, campaign.responsible_persons())
-    done = sum(1 for d in required if is_complete(d, plan))
+    responsible = campaign.responsible_persons()
+    late = find_overdue(items, plan, people, today, responsible)
+    done_late = find_completed_late(items, people, campaign.events("transition"),
+                                    accepts_for(campaign, plan), responsible)
+    forced = _forced(campaign, facts)
     return Report(
         plan=PlanInfo(id=plan.id, title=plan.title, title_en=plan.title_en, source=plan.source),
         today=today,
         current_phase=_current(plan, current, today),
-        phases=tuple(_phases(plan, current, required)),
-        completion=Completion(required=len(required), complete=done,
-                              percent=percent(done, len(required)), overdue=len(late)),
+        phases=tuple(_phases(plan, current, required, forced)),
+        completion=_completion(plan, required, forced, len(late), len(done_late)),
         by_type=tuple(_by_type(campaign, plan, items)),
-        by_unit=tuple(_by_unit(plan, people, items, today)),
+        by_unit=tuple(_by_unit(plan, people, items, today, done_late)),
         overdue=tuple(late),
+        completed_late=tuple(done_late),
         targets=tuple(
             TargetRow(id=t.id, label=t.label, done=t.done, goal=t.goal, unit=t.unit,
                       percent=t.percent, responsible=t.responsible)
@@ -290,15 +144,6 @@ def _in_scope(items: Sequence[DeliverableView], plan: PlanSpec | None) -> list[D
     return [d for d in items if d.plan_id in (plan.id, None)]
 
 
-def _name(people: dict[str, UserView], user_id: str) -> str:
-    return people[user_id].name if user_id in people else user_id
-
-
-def _unit(people: dict[str, UserView], user_id: str) -> str:
-    person = people.get(user_id)
-    return (person.unit if person and person.unit else None) or "（未填单位）"
-
-
 def _parent_label(plan: PlanSpec, path: str) -> str | None:
     parent, sep, _ = path.partition(".")
     return next((p.label for p in plan.phases if p.name == parent), None) if sep else None
@@ -315,21 +160,61 @@ def _current(plan: PlanSpec, path: str, today: date) -> CurrentPhase:
     )
 
 
-def _phases(plan: PlanSpec, current: str, required: Sequence[DeliverableView]) -> list[PhaseRow]:
+def _forced(campaign: Campaign, facts: Facts) -> dict[str, ForcedAdvance]:
+    """The phases left by force, by path: who, when, why, what was missing then
+    (the log), and what those gate lines lack today (the checklist)."""
+    rows = {}
+    for path, event in forced_advances(campaign.events("phase"), facts.plan.id,
+                                       facts.people).items():
+        found = waivers(event, checklist(facts.plan.leaf(path), facts))
+        # A deliverable the gate lacked is counted as a deliverable already.
+        counted = [w for w in found if not w.check.counts_deliverables]
+        rows[path] = ForcedAdvance(
+            by=event.by, by_name=event.by_name, at=event.at, on=event.on,
+            reason=event.reason, missing=event.missing,
+            still_missing=tuple(f"{w.check.label}: {m}" for w in found for m in w.check.missing),
+            waived=sum(w.waived for w in counted), made_up=sum(w.made_up for w in counted),
+        )
+    return rows
+
+
+def _completion(
+    plan: PlanSpec, required: Sequence[DeliverableView], forced: dict[str, ForcedAdvance],
+    overdue: int, completed_late: int,
+) -> Completion:
+    done = sum(1 for d in required if is_complete(d, plan))
+    waived = sum(f.waived for f in forced.values())
+    made_up = sum(f.made_up for f in forced.values())
+    whole, part = len(required) + waived, done + made_up
+    return Completion(
+        required=whole, complete=part, percent=percent(part, whole), overdue=overdue,
+        materials_required=len(required), materials_complete=done,
+        completed_late=completed_late, forced_phases=len(forced), waived=waived,
+        made_up=made_up,
+    )
+
+
+def _phases(
+    plan: PlanSpec, current: str, required: Sequence[DeliverableView],
+    forced: dict[str, ForcedAdvance],
+) -> list[PhaseRow]:
     paths = [path for path, _ in plan.leaves()]
     here = paths.index(current)
     rows = []
     for index, (path, phase) in enumerate(plan.leaves()):
         mine = [d for d in required if d.phase in (phase.name, path)]
-        done = sum(1 for d in mine if is_complete(d, plan))
-        status = "done" if index < here else "current" if index == here else "upcoming"
+        left = forced.get(path)
+        whole = len(mine) + (left.waived if left else 0)
+        done = sum(1 for d in mine if is_complete(d, plan)) + (left.made_up if left else 0)
+        status = ("forced" if left else "done") if index < here else (
+            "current" if index == here else "upcoming")
         if status == "current" and phase.final:
             status = "closed"
         rows.append(PhaseRow(
             path=path, label=phase.label, label_en=phase.label_en,
             parent_label=_parent_label(plan, path), status=status, start=phase.start,
-            end=phase.end, dates_from_plan=phase.dates_from_plan, required=len(mine),
-            complete=done, percent=percent(done, len(mine)),
+            end=phase.end, dates_from_plan=phase.dates_from_plan, required=whole,
+            complete=done, percent=percent(done, whole), forced=left,
         ))
     return rows
 
@@ -358,18 +243,20 @@ def _by_type(
 
 
 def _by_unit(
-    plan: PlanSpec, people: Sequence[UserView], items: Sequence[DeliverableView], today: date
+    plan: PlanSpec, people: Sequence[UserView], items: Sequence[DeliverableView], today: date,
+    done_late: Sequence[LateCompletion],
 ) -> list[UnitProgress]:
     by_id = {p.id: p for p in people}
-    units = sorted({_unit(by_id, d.owner) for d in items})
+    unit = {d.id: unit_of(by_id, d.owner) for d in items}
     rows = []
-    for unit in units:
-        mine = [d for d in items if _unit(by_id, d.owner) == unit]
+    for name in sorted(set(unit.values())):
+        mine = [d for d in items if unit[d.id] == name]
         rows.append(UnitProgress(
-            unit=unit, total=len(mine), complete=sum(1 for d in mine if is_complete(d, plan)),
+            unit=name, total=len(mine), complete=sum(1 for d in mine if is_complete(d, plan)),
             overdue=sum(1 for d in mine if is_overdue(d, plan, today)),
+            completed_late=sum(1 for d in done_late if unit.get(d.id) == name),
         ))
-    return sorted(rows, key=lambda u: -u.overdue)
+    return sorted(rows, key=lambda u: (-u.overdue, -u.completed_late))
 
 
 def _talks(facts: Facts) -> TalksSummary | None:

@@ -1,8 +1,14 @@
-"""Publicity windows (公示期): counted in working days, open from the day a
-deliverable enters publicity until the last day inclusive.
+"""Publicity windows (公示期): counted in Chinese working days, open from the day
+a deliverable enters publicity until the last day inclusive.
 
-Weekends are skipped; public holidays are not modelled (the office can set a
-longer window in the definition for holiday periods).
+A window of N working days spans exactly N working days: the opening day
+counts when it is a working day (a window opened on Monday with 5 working days
+ends on Friday), otherwise the count starts at the next working day.  Working
+days are those of the State Council's calendar — weekends and official
+holidays (Spring Festival, National Day…) are off, make-up working days
+(调休上班, a Saturday or Sunday) are on — as the chinese-calendar package
+records them.  A day in a year it does not cover is refused by name: guessing
+would post a notice with a wrong closing date.
 """
 
 from __future__ import annotations
@@ -12,14 +18,51 @@ from datetime import date, timedelta
 from .errors import TransitionNotAllowed
 
 
-def add_working_days(start: date, days: int) -> date:
-    """The ``days``-th working day after ``start`` (Monday to Friday)."""
-    current, left = start, days
+def is_working_day(day: date) -> bool:
+    """Whether people work on ``day`` in mainland China; refused for a year the
+    calendar does not cover."""
+    # Imported here: the calendar's tables are only needed when a window is computed.
+    import chinese_calendar  # type: ignore[import-untyped]
+
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        first, last = covered_years()
+        raise TransitionNotAllowed(
+            f"the working-day calendar (chinese-calendar {chinese_calendar.__version__}) "
+            f"covers {first}–{last}, not {day.year}: a publicity window reaching {day} "
+            "cannot be counted; update it (pip install -U chinese-calendar)") from None
+
+
+def covered_years() -> tuple[int, int]:
+    """The first and last year the installed calendar knows the holidays of."""
+    import chinese_calendar
+
+    years = [day.year for day in chinese_calendar.holidays]
+    return min(years), max(years)
+
+
+def last_day(opened_on: date, working_days: int) -> date:
+    """The last day of a window of ``working_days`` working days opening on
+    ``opened_on``: the opening day counts when it is a working day."""
+    day = opened_on
+    left = working_days - 1 if is_working_day(day) else working_days
     while left > 0:
-        current += timedelta(days=1)
-        if current.weekday() < 5:
+        day += timedelta(days=1)
+        if is_working_day(day):
             left -= 1
-    return current
+    return day
+
+
+#: The old name, still called when a window opens (moves.record_publicity).
+add_working_days = last_day
+
+
+def working_days_between(first: date, last: date) -> int:
+    """How many working days ``first``..``last`` (inclusive) holds: what a notice
+    states, counted from the window's own dates so that it always agrees."""
+    return sum(1 for n in range((last - first).days + 1)
+               if is_working_day(first + timedelta(days=n)))
 
 
 def require_open(

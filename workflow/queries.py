@@ -7,7 +7,7 @@ with the write path, so callers hold one object for both.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -34,6 +34,7 @@ from .models import (
     EventView,
     InboxItem,
     PublicityWindow,
+    Rectification,
     RefusalView,
     Revision,
     RevisionView,
@@ -54,9 +55,14 @@ _ACTOR = (
     .outerjoin(_ROLES, _ROLES.c.user_id == _USERS.c.id)
     .where(_USERS.c.id == bindparam("user"))
 )
+_RECTIFICATIONS = Rectification.__table__  # type: ignore[attr-defined]
+# One round trip for what a move needs, the responsible person included (a
+# rectification item's 整改责任人 answers for it beside its owner).
 _STATE_OF = sa_select(
     _DELIVERABLES.c.id, _DELIVERABLES.c.definition_sha, _DELIVERABLES.c.owner_id,
-    _DELIVERABLES.c.state, _DELIVERABLES.c.version,
+    _DELIVERABLES.c.state, _DELIVERABLES.c.version, _RECTIFICATIONS.c.responsible_id,
+).outerjoin_from(
+    _DELIVERABLES, _RECTIFICATIONS, _RECTIFICATIONS.c.deliverable_id == _DELIVERABLES.c.id,
 ).where(_DELIVERABLES.c.id == bindparam("item"))
 
 
@@ -178,21 +184,38 @@ class Queries:
         ).all() if r}
 
     def inbox(self, actor: str | None) -> list[InboxItem]:
-        """What ``actor`` may act on now: every trigger their roles and the rules allow."""
+        """What ``actor`` may act on now: every trigger their roles and the rules allow.
+
+        A deliverable without content moves nowhere (the engine refuses every
+        trigger until it has a revision), so it offers no trigger; its owner
+        still finds it here, with none, while it is editable: theirs to revise."""
         with self._read() as session:
             who = self._actor(session, actor)
             rows = session.exec(select(Deliverable).order_by(col(Deliverable.id))).all()
+            answerable = self._answerable(session, rows)
+            with_content = set(session.exec(select(Revision.deliverable_id).distinct()).all())
             items = []
             for row in rows:
                 spec = self.spec(row.definition_sha)
                 triggers = tuple(
                     t.trigger for t in spec.transitions_from(row.state)
-                    if policy.may_fire(who, row.owner_id, t)
-                )
-                if triggers:
+                    if policy.may_fire(who, answerable[row.id or 0], t)
+                ) if row.id in with_content else ()
+                to_revise = (row.id not in with_content and row.owner_id == who.id
+                             and row.state in spec.editable_states)
+                if triggers or to_revise:
                     items.append(InboxItem(deliverable=self._view(session, row),
                                            triggers=triggers))
             return items
+
+    @staticmethod
+    def _answerable(session: Session, rows: Sequence[Deliverable]
+                    ) -> dict[int, policy.Answerable]:
+        """Who answers for each deliverable: owner, and responsible person if any."""
+        responsible = dict(session.exec(
+            select(Rectification.deliverable_id, Rectification.responsible_id)).all())
+        return {row.id or 0: policy.Answerable(row.owner_id, responsible.get(row.id or 0))
+                for row in rows}
 
     def windows(
         self, deliverable_id: int | None = None, *, open_only: bool = False

@@ -15,10 +15,13 @@ from html import escape
 from io import StringIO
 
 from .errors import InvalidInput
-from .progress import FORMATS, Report
+from .lateness import LateCompletion, OverdueItem
+from .progress import FORMATS
+from .report_model import PhaseRow, Report
 from .reports import role_label
 
-STATUS = {"done": "已完成", "current": "进行中", "upcoming": "未开始", "closed": "已结束"}
+STATUS = {"done": "已完成", "forced": "强制推进", "current": "进行中", "upcoming": "未开始",
+          "closed": "已结束"}
 
 
 @dataclass(frozen=True)
@@ -67,11 +70,28 @@ def day(value: date | None) -> str:
 
 def sections(report: Report) -> list[Section]:
     return [_overview(report), _phases(report), _deliverables(report), _overdue(report),
-            _targets(report), _talks(report), _events(report)]
+            _completed_late(report), _targets(report), _talks(report), _events(report)]
+
+
+def person(name: str | None, user_id: str | None) -> str:
+    return f"{name}（{user_id}）" if user_id else "—"
+
+
+def headline(report: Report) -> list[str]:
+    """The completion lines: what the rate counts is spelled out when a phase was forced."""
+    done = report.completion
+    rate = f"总体完成率：{done.complete}/{done.required} 项"
+    if not done.forced_phases:
+        rate = f"{rate}应交材料已完成（{pct(done.percent)}）"
+    else:
+        # Done/required of each part: the materials, and what forced advances lacked.
+        rate = (f"{rate}（{pct(done.percent)}）＝应交材料 {done.materials_complete}/"
+                f"{done.materials_required} 项＋强制推进时所缺 {done.made_up}/{done.waived} 项")
+    return [rate, f"逾期未完成 {done.overdue} 项，逾期完成 {done.completed_late} 项"]
 
 
 def _overview(report: Report) -> Section:
-    cur, done = report.current_phase, report.completion
+    cur = report.current_phase
     where = f"{cur.parent_label} › {cur.label}" if cur.parent_label else cur.label
     timing = ("活动已结束" if cur.final
               else f"剩余 {cur.days_left} 天" if cur.days_left is not None
@@ -80,25 +100,49 @@ def _overview(report: Report) -> Section:
         (c.label, "✓ 已满足" if c.satisfied else "✗ 未满足", "；".join(c.missing) or "—",
          "；".join(c.flagged) or "—") for c in report.gate
     ], marks=["ok" if c.satisfied else "bad" for c in report.gate])
-    return Section("当前阶段", "Current phase", [
+    forced = [_phase_name(p) for p in report.phases if p.forced]
+    lines = [
         f"报告日期：{report.today.isoformat()}",
         f"当前阶段：{where}（{cur.label_en}）",
         f"起止日期：{day(cur.start)} 至 {day(cur.end)}，{timing}" if cur.start else timing,
-        f"总体完成率：{done.complete}/{done.required} 项应交材料已完成（{pct(done.percent)}），"
-        f"逾期 {done.overdue} 项",
-    ], [gate] if report.gate else [])
+        *headline(report),
+    ]
+    if forced:
+        lines.append(f"强制推进的阶段：{'、'.join(forced)}（理由与推进人见阶段进度）")
+    return Section("当前阶段", "Current phase", lines, [gate] if report.gate else [])
+
+
+def _phase_name(phase: PhaseRow) -> str:
+    return f"{phase.parent_label} › {phase.label}" if phase.parent_label else phase.label
+
+
+def _forced_lines(phase: PhaseRow) -> list[str]:
+    """Who forced the phase, when and why, what it lacked then and lacks now."""
+    forced = phase.forced
+    if forced is None:
+        return []
+    lines = [f"{_phase_name(phase)}：{forced.on.isoformat()} 由 {person(forced.by_name, forced.by)}"
+             "强制推进", f"强制推进理由：{forced.reason}",
+             f"推进时缺 {len(forced.missing)} 项：{'；'.join(forced.missing) or '—'}"]
+    still = "；".join(forced.still_missing)
+    lines.append(f"至今仍缺：{still}" if still else "推进时所缺现已补齐")
+    return lines
 
 
 def _phases(report: Report) -> Section:
-    return Section("阶段进度", "Phases", (), [Table(
-        ("阶段 Phase", "状态", "起止日期", "日期来源", "材料 完成/应交", "完成率"), [
-            (f"{p.parent_label} › {p.label}" if p.parent_label else p.label, STATUS[p.status],
+    # A forced phase counts the event and talk entries it lacked when forced
+    # (see progress.Completion), hence "完成/应交" rather than materials only.
+    lines = [line for p in report.phases for line in _forced_lines(p)]
+    return Section("阶段进度", "Phases", lines, [Table(
+        ("阶段 Phase", "状态", "起止日期", "日期来源", "完成/应交", "完成率"), [
+            (_phase_name(p), STATUS[p.status],
              f"{day(p.start)} 至 {day(p.end)}" if p.start else "—",
              "—" if p.start is None else "实施方案" if p.dates_from_plan else "工作安排",
              f"{p.complete}/{p.required}", pct(p.percent) if p.required else "—")
             for p in report.phases
         ], bars=[p.percent for p in report.phases],
-        marks=["current" if p.status == "current" else "" for p in report.phases])])
+        marks=[{"current": "current", "forced": "bad"}.get(p.status, "")
+               for p in report.phases])])
 
 
 def _deliverables(report: Report) -> Section:
@@ -106,25 +150,46 @@ def _deliverables(report: Report) -> Section:
         (f"{t.title}（{t.type}）", str(t.total), str(t.complete),
          "；".join(f"{s.label} {s.count}" for s in t.states)) for t in report.by_type
     ])
-    units = Table(("单位 Unit", "总数", "已完成", "逾期"), [
-        (u.unit, str(u.total), str(u.complete), str(u.overdue)) for u in report.by_unit
+    units = Table(("单位 Unit", "总数", "已完成", "逾期", "逾期完成"), [
+        (u.unit, str(u.total), str(u.complete), str(u.overdue), str(u.completed_late))
+        for u in report.by_unit
     ], marks=["late" if u.overdue else "" for u in report.by_unit])
     return Section("材料进度", "Deliverables", (), [types, units])
+
+
+def _owner_lines(items: Sequence[OverdueItem | LateCompletion]) -> list[str]:
+    """A rectification item answered for by someone other than its owner: a
+    line each, above the table, naming both (the table's 责任人 is the former)."""
+    return [f"#{o.id} {o.title}：整改责任人 {person(o.responsible_name, o.responsible)}，"
+            f"事项所有人 {person(o.owner_name, o.owner)}" for o in items if o.responsible]
+
+
+def _answers(item: OverdueItem | LateCompletion) -> str:
+    return (person(item.responsible_name, item.responsible) if item.responsible
+            else person(item.owner_name, item.owner))
 
 
 def _overdue(report: Report) -> Section:
     if not report.overdue:
         return Section("逾期事项", "Overdue", ["无逾期事项。"])
     titles = {t.type: t.title for t in report.by_type}
-    # A rectification item's responsible person, when not its owner: a line
-    # each, above the table (a wider owner cell would squeeze the titles).
-    responsible = [f"#{o.id} {o.title}：整改责任人 {o.responsible_name}（{o.responsible}）"
-                   for o in report.overdue if o.responsible]
-    return Section("逾期事项", "Overdue", responsible, [Table(
+    return Section("逾期事项", "Overdue", _owner_lines(report.overdue), [Table(
         ("编号", "材料 Title", "类型", "责任人", "单位", "截止日期", "逾期天数", "当前状态"), [
-            (f"#{o.id}", o.title, titles.get(o.type, o.type), f"{o.owner_name}（{o.owner}）",
+            (f"#{o.id}", o.title, titles.get(o.type, o.type), _answers(o),
              o.unit, day(o.due), str(o.days_late), o.state_label) for o in report.overdue
         ], marks=["late"] * len(report.overdue), kind="overdue")])
+
+
+def _completed_late(report: Report) -> Section:
+    late = report.completed_late
+    if not late:
+        return Section("逾期完成", "Completed late", ["无逾期完成事项。"])
+    titles = {t.type: t.title for t in report.by_type}
+    return Section("逾期完成", "Completed late", _owner_lines(late), [Table(
+        ("编号", "材料 Title", "类型", "责任人", "单位", "截止日期", "完成日期", "逾期天数"), [
+            (f"#{o.id}", o.title, titles.get(o.type, o.type), _answers(o), o.unit, day(o.due),
+             day(o.completed_on), str(o.days_late)) for o in late
+        ], kind="completed-late")])
 
 
 def _targets(report: Report) -> Section:
@@ -164,14 +229,15 @@ def render_json(report: Report) -> str:
     return json.dumps(report.to_json(), ensure_ascii=False, indent=2)
 
 
-def render_table(report: Report) -> str:
+def render_table(report: Report, width: int = 120) -> str:
+    """The report as text ``width`` cells wide (the CLI passes the terminal's)."""
     from rich import box
     from rich.console import Console
     from rich.table import Table as RichTable
     from rich.text import Text
 
     out = StringIO()
-    console = Console(file=out, width=120, color_system=None, highlight=False, emoji=False)
+    console = Console(file=out, width=width, color_system=None, highlight=False, emoji=False)
     console.rule(Text(f"{report.plan.title}  进展情况报告"), characters="=")
     console.print(report.plan.title_en, markup=False)
     for section in sections(report):
@@ -246,6 +312,8 @@ tr.bad td{color:#b71c1c}
 table.overdue th{background:#ffebee;color:#b71c1c}
 table.overdue td,tr.late td{background:#fff5f5}
 table.overdue td:nth-child(7){font-weight:bold;color:#b71c1c}
+table.completed-late th{background:#fff3e0}
+table.completed-late td:nth-child(8){font-weight:bold;color:#e65100}
 .bar{display:inline-block;width:110px;height:10px;background:#eee;border-radius:5px;
  vertical-align:middle;margin-right:6px;overflow:hidden}
 .bar span{display:block;height:100%;background:#c62828}
@@ -257,8 +325,12 @@ footer{margin-top:24px;color:#777;font-size:12px}
 
 def render_html(report: Report) -> str:
     cur, done = report.current_phase, report.completion
-    cards = [("总体完成率", pct(done.percent)), ("应交材料", f"{done.complete}/{done.required}"),
-             ("逾期事项", str(done.overdue)), ("当前阶段", cur.label)]
+    cards = [("总体完成率", pct(done.percent)),
+             ("应交材料", f"{done.materials_complete}/{done.materials_required}"),
+             ("逾期事项", str(done.overdue)), ("逾期完成", str(done.completed_late))]
+    if done.forced_phases:
+        cards.append(("强制推进", f"{done.forced_phases} 个阶段"))
+    cards.append(("当前阶段", cur.label))
     body = [f'<header><h1>{escape(report.plan.title)} 进展情况报告</h1>',
             f"<p>{escape(report.plan.title_en)} · 报告日期 {report.today.isoformat()}</p>",
             "</header>", '<div class="cards">']

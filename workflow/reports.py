@@ -11,6 +11,7 @@ from .models import DeliverableView
 from .queries import Queries
 
 if TYPE_CHECKING:
+    from . import plan_diagram
     from .plan_service import PlanOps
 
 
@@ -36,6 +37,7 @@ def definition_json(spec: WorkflowSpec) -> dict[str, Any]:
                 "dest": t.dest,
                 "roles": list(t.roles),
                 "owner_only": t.owner_only,
+                "owner_or_responsible": t.owner_or_responsible,
                 "not_owner": t.not_owner,
                 "requires_comment": t.requires_comment,
             }
@@ -52,11 +54,17 @@ def role_label(role: str) -> str:
 
 
 def next_moves(queries: Queries, view: DeliverableView) -> list[dict[str, Any]]:
-    """What may happen next to a deliverable, and who may do it."""
+    """What may happen next to a deliverable, and who may do it.
+
+    Nothing, while it has no content: the engine refuses every move until its
+    owner adds a revision (``campaign revise``), so none is offered."""
+    if view.revision is None:
+        return []
     spec = queries.definition_for(view)
     return [
         {"trigger": t.trigger, "label": t.label, "dest": t.dest, "roles": list(t.roles),
-         "owner_only": t.owner_only, "not_owner": t.not_owner,
+         "owner_only": t.owner_only, "owner_or_responsible": t.owner_or_responsible,
+         "not_owner": t.not_owner,
          "requires_comment": t.requires_comment}
         for t in spec.transitions_from(view.state)
     ]
@@ -119,9 +127,36 @@ def campaign_diagram(
     if calendar:
         graph, name = plan_diagram.calendar_graph(plan, titles), f"{plan.id}-calendar"
     else:
-        graph = plan_diagram.phase_graph(plan, titles, current=current)
+        state = campaign_state(queries) if queries is not None else None
+        graph = plan_diagram.phase_graph(plan, titles, current=current, state=state)
         name = f"{plan.id}-phases"
     return plan_diagram.render_graph(graph, fmt), name
+
+
+def write_campaign_diagrams(queries: PlanOps, directory: Path, fmt: str = "svg") -> list[Path]:
+    """The running campaign's phases (gates ticked, forced phases marked) and
+    calendar, as ``<plan-id>-phases.<fmt>`` and ``<plan-id>-calendar.<fmt>``."""
+    written = []
+    for calendar in (False, True):
+        data, name = campaign_diagram(queries, None, calendar, fmt)
+        path = directory / f"{name}.{fmt}"
+        path.write_bytes(data)
+        written.append(path)
+    return written
+
+
+def campaign_state(queries: PlanOps) -> plan_diagram.CampaignState:
+    """Every leaf's gate judged today, by the checklist ``phase status`` uses, and
+    the phases left by force (the log's ``phase.force`` events)."""
+    from . import plan_diagram
+    from .gates import checklist, forced_advances
+
+    facts = queries.facts()
+    forced = forced_advances(queries.events("phase"), facts.plan.id, facts.people)
+    return plan_diagram.CampaignState(
+        checks={phase.name: checklist(phase, facts) for _, phase in facts.plan.leaves()},
+        forced={path.rpartition(".")[2]: event for path, event in forced.items()},
+    )
 
 
 def counts_diagram(queries: Queries, type_id: str | None, fmt: str) -> tuple[bytes, str]:

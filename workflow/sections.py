@@ -4,6 +4,9 @@ A section is present when a heading line (markdown ``#``, or the Chinese
 numbering 一、 / （一） / 1.) names one of its keywords, or when any line
 matches its pattern.  The plan's self-review material, for instance, must
 carry the four analyses and the improvement measures.
+
+The text is what :func:`workflow.content.text_of` gives: a Word file's
+headings arrive as markdown headings, its table cells as lines of their own.
 """
 
 from __future__ import annotations

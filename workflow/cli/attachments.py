@@ -9,12 +9,17 @@ import click
 from workflow.cli.common import (
     ID,
     Env,
+    emit,
     emit_json,
     escape_controls,
+    fields,
+    format_option,
+    ident,
     json_option,
     pass_env,
     table,
-    views_json,
+    when,
+    words,
 )
 
 
@@ -26,7 +31,7 @@ from workflow.cli.common import (
 @pass_env
 def attach(env: Env, deliverable_id: int, file: Path, name: str | None, as_json: bool) -> None:
     """Attach a file (docx, pdf, image, ...) to a deliverable (owner or office only)."""
-    view = env.campaign.attach(env.user, deliverable_id, file, name)
+    view = env.campaign.attach(env.actor, deliverable_id, file, name)
     if as_json:
         emit_json(view.to_json())
     else:
@@ -41,25 +46,30 @@ def attach(env: Env, deliverable_id: int, file: Path, name: str | None, as_json:
 @click.option("--out", type=click.Path(path_type=Path), metavar="PATH",
               help="Where --get writes the attachment.")
 @click.option("--force", is_flag=True, help="Replace PATH if it exists.")
-@json_option
+@format_option()
 @pass_env
 def attachments(env: Env, deliverable_id: int, get_name: str | None, out: Path | None,
-                force: bool, as_json: bool) -> None:
+                force: bool, fmt: str) -> None:
     """List a deliverable's attachments, or write one (checked against its sha256) to a file."""
     if get_name is None:
         if out is not None or force:
             raise click.UsageError("--out and --force go with --get NAME")
-        items = env.campaign.attachments(deliverable_id)
-        if as_json:
-            emit_json(views_json(items))
-            return
-        table(f"Attachments of #{deliverable_id}",
-              ["name", "size", "type", "sha256", "by", "at"],
-              ((a.name, a.size, a.media_type, a.sha256[:12], a.author, a.at) for a in items))
+        _list(env, deliverable_id, fmt)
         return
     if out is None:
         raise click.UsageError("--get NAME needs --out PATH")
-    _write(env, deliverable_id, get_name, out, force, as_json)
+    _write(env, deliverable_id, get_name, out, force, fmt == "json")
+
+
+def _list(env: Env, deliverable_id: int, fmt: str) -> None:
+    from workflow.models import AttachmentView
+
+    items = env.campaign.attachments(deliverable_id)
+    emit(fmt, items, lambda: table(
+        f"Attachments of #{deliverable_id}",
+        [ident("name"), ident("size"), "type", ident("sha256"), ident("by"), words("at")],
+        ((a.name, a.size, a.media_type, a.sha256[:12], a.author, when(a.at))
+         for a in items)), header=fields(AttachmentView))
 
 
 def _write(env: Env, deliverable_id: int, name: str, out: Path, force: bool,

@@ -9,13 +9,17 @@ import click
 
 from workflow.cli.common import (
     Env,
-    emit_json,
+    emit,
     escape_controls,
-    json_option,
+    fields,
+    format_option,
+    ident,
     json_safe,
     pass_env,
+    plural,
     table,
-    views_json,
+    when,
+    words,
 )
 
 
@@ -26,33 +30,29 @@ def audit_group() -> None:
 
 @audit_group.command("verify")
 @click.option("--digest", help="A digest kept earlier (SEQ:SHA256); the log must still extend it.")
-@json_option
+@format_option()
 @pass_env
-def audit_verify(env: Env, digest: str | None, as_json: bool) -> None:
+def audit_verify(env: Env, digest: str | None, fmt: str) -> None:
     """Check every hash link and replay every deliverable; exit 8 if anything is off."""
     report = env.campaign.verify(digest)
-    if as_json:
-        emit_json(report.to_json())
-    else:
-        click.echo(f"ok: {report.events} events, {report.deliverables} deliverables "
-                   f"verified; head {report.head}")
+    emit(fmt, report, lambda: click.echo(
+        f"ok: {plural(report.events, 'event')} and "
+        f"{plural(report.deliverables, 'deliverable')} verified; head {report.head}"))
 
 
 @audit_group.command("digest")
-@json_option
+@format_option()
 @pass_env
-def audit_digest(env: Env, as_json: bool) -> None:
+def audit_digest(env: Env, fmt: str) -> None:
     """The head digest (SEQ:SHA256): keep it elsewhere, check it later with verify --digest."""
     digest = env.campaign.digest()
-    if as_json:
-        emit_json({"digest": digest})
-    else:
-        click.echo(digest or "empty")
+    emit(fmt, {"digest": digest}, lambda: click.echo(digest or "empty"))
 
 
 @audit_group.command("export")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
-              show_default=True)
+              show_default=True, help="jsonl: one JSON object per line; csv: a header row "
+              "and one row per event.")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
               help="Write to this file instead of stdout.")
 @pass_env
@@ -78,16 +78,18 @@ def _export_text(chunk: str, fmt: str, terminal: bool) -> str:
 
 
 @audit_group.command("refusals")
-@json_option
+@format_option()
 @pass_env
-def audit_refusals(env: Env, as_json: bool) -> None:
+def audit_refusals(env: Env, fmt: str) -> None:
     """Refused attempts (permission denied): who, what, when, why."""
+    from workflow.models import RefusalView
+
     rows = env.campaign.refusals()
-    if as_json:
-        emit_json(views_json(rows))
-    else:
-        table("Refused attempts", ["id", "at", "actor", "action", "deliverable", "reason"],
-              ((r.id, r.at[:19], r.actor, r.action, r.deliverable_id, r.reason) for r in rows))
+    emit(fmt, rows, lambda: table(
+        "Refused attempts",
+        [ident("id"), words("at"), ident("actor"), ident("action"), ident("#"), "reason"],
+        ((r.id, when(r.at), r.actor, r.action, r.deliverable_id, r.reason) for r in rows)),
+        header=fields(RefusalView))
 
 
 COMMANDS = (audit_group,)

@@ -1,19 +1,25 @@
-"""What every command shares: the environment, parameter types, JSON output,
-tables, and text made safe for a terminal."""
+"""What every command shares: the environment, parameter types, the output
+convention of every read (``--format table|json|csv``, ``--json``), tables, and
+text made safe for a terminal."""
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Iterable
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from workflow.cli.tables import Column, ident, words
+
 if TYPE_CHECKING:
     from workflow.engine import Campaign
-    from workflow.models import View
+
+__all__ = ["Column", "ident", "words"]  # re-exported: commands declare columns from here
 
 
 class Env:
@@ -35,12 +41,21 @@ class Env:
             self._campaign = Campaign.open(self.db, origin=detect("cli"))
         return self._campaign
 
+    @property
+    def actor(self) -> str:
+        """The acting user, for a command that writes.  Without one it is a usage
+        error (exit 2) here; the engine's own refusal (exit 7) is for API callers."""
+        if not self.user:
+            raise click.UsageError("who is acting? give --as USER or set CAMPAIGN_USER")
+        return self.user
+
 
 pass_env = click.make_pass_decorator(Env)
 from_files = click.option(
     "--definitions", "directory", type=click.Path(path_type=Path),
     help="Read definitions from this directory instead of the database.",
 )
+#: ``--json`` of a command that writes: print the result as JSON instead of a sentence.
 json_option = click.option("--json", "as_json", is_flag=True, help="Print only JSON to stdout.")
 
 
@@ -136,32 +151,176 @@ def emit_json(data: Any) -> None:
     click.echo(json_safe(json.dumps(data, ensure_ascii=False, indent=2, default=str)))
 
 
-def table(title: str | None, columns: list[str], rows: Iterable[Iterable[object]]) -> None:
-    """A rich table; every cell is escaped, and printed as plain text (a title like
-    "[bold]x" is not markup, ":smile:" not an emoji)."""
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+# -- the output convention of every read ----------------------------------------------
 
-    grid = Table(title=None if title is None else Text(escape_controls(title)),
-                 show_lines=False)
-    for column in columns:
-        grid.add_column(Text(column), overflow="fold")
-    for row in rows:
-        grid.add_row(*(Text("" if v is None else escape_controls(str(v))) for v in row))
-    Console().print(grid)
+#: What every read prints: a table for people, JSON or CSV for programs.
+FORMATS = ("table", "json", "csv")
 
 
-def views_json(items: Iterable[View]) -> list[dict[str, Any]]:
+def format_option(*extra: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--format table|json|csv`` (and ``extra`` formats), with ``--json`` short
+    for ``--format json``.  The command receives the choice as ``fmt``."""
+    choices = [*FORMATS, *extra]
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def run(*args: Any, fmt: str | None, as_json: bool, **kwargs: Any) -> Any:
+            if as_json and fmt not in (None, "json"):
+                raise click.UsageError(f"--json means --format json; it cannot go with "
+                                       f"--format {fmt}")
+            return function(*args, fmt="json" if as_json else fmt or "table", **kwargs)
+
+        run = click.option("--json", "as_json", is_flag=True,
+                           help="Short for --format json.")(run)
+        documents = f"; or {' or '.join(extra)}" if extra else ""
+        return click.option("--format", "fmt", type=click.Choice(choices),
+                            help="table (the default) for people; json or csv for programs, "
+                            f"only data on stdout{documents}.")(run)
+
+    return decorate
+
+
+def emit(fmt: str, data: Any, show: Callable[[], None], *,
+         rows: Iterable[Mapping[str, Any]] | None = None, header: Sequence[str] = ()) -> None:
+    """Print one read's result in the format asked for.
+
+    ``data`` is the JSON document (views become their JSON); ``show`` draws the
+    table.  CSV has a header row and one row per record of ``rows`` — by
+    default the records of ``data`` (a list), or ``data`` itself as one row;
+    ``header`` names the columns when there is no row to take them from.
+    """
+    if fmt == "json":
+        emit_json(plain(data))
+    elif fmt == "csv":
+        if rows is None:
+            document = plain(data)
+            rows = document if isinstance(document, list) else [document]
+        emit_csv(rows, header)
+    else:
+        show()
+
+
+def plain(data: Any) -> Any:
+    """``data`` with every view (anything with ``to_json``) as its JSON object."""
+    if hasattr(data, "to_json"):
+        return data.to_json()
+    if isinstance(data, list | tuple):
+        return [plain(item) for item in data]
+    if isinstance(data, dict):
+        return {key: plain(value) for key, value in data.items()}
+    return data
+
+
+def emit_csv(rows: Iterable[Mapping[str, Any]], header: Sequence[str] = ()) -> None:
+    emit_text(csv_text(rows, header))
+
+
+def csv_text(rows: Iterable[Mapping[str, Any]], header: Sequence[str] = ()) -> str:
+    """RFC 4180 CSV through the csv module, with a header row.  A list of plain
+    values is one cell joined by ``;`` (as a roster's roles are); anything else
+    nested is compact JSON."""
+    import csv
+    import io
+
+    records = [{key: _csv_cell(value) for key, value in plain(row).items()} for row in rows]
+    names = list(dict.fromkeys(key for record in records for key in record)) or list(header)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=names, lineterminator="\n", restval="")
+    if names:
+        writer.writeheader()
+    writer.writerows(records)
+    return buffer.getvalue()
+
+
+def emit_text(data: str) -> None:
+    """Data (CSV) to stdout: stored text kept as it is, except when shown on a
+    terminal, where controls are escaped (the same rule as ``audit export``)."""
+    click.echo(escape_controls(data, keep_lines=True) if sys.stdout.isatty() else data, nl=False)
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, list | tuple) and all(not isinstance(v, dict | list) for v in value):
+        return ";".join("" if v is None else str(v) for v in value)
+    if isinstance(value, dict | list | tuple):
+        import json
+
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    return value
+
+
+def views_json(items: Iterable[Any]) -> list[dict[str, Any]]:
     return [item.to_json() for item in items]
+
+
+def fields(model: Any, *extra: str) -> list[str]:
+    """The JSON field names of a view class: a CSV header when there is no row."""
+    return [*model.model_fields, *extra]
+
+
+# -- tables -------------------------------------------------------------------------------
+
+
+def table(title: str | None, columns: Sequence[str | Column],
+          rows: Iterable[Iterable[object]]) -> None:
+    """A table that fits the terminal (see :mod:`workflow.cli.tables`).  A plain
+    string is a free-text column; every cell is escaped and printed as plain text
+    (a title like "[bold]x" is not markup, ":smile:" not an emoji)."""
+    from workflow.cli.tables import console, print_table
+
+    spec = [c if isinstance(c, Column) else Column(c) for c in columns]
+    cells = [[_cell(v) for v in row] for row in rows]
+    print_table(console(), None if title is None else escape_controls(title), spec, cells)
+
+
+def terminal_width() -> int:
+    """The width tables are laid out for: ``COLUMNS`` if set, else the terminal's,
+    else 80 (rich's rule)."""
+    from workflow.cli.tables import console
+
+    return console().width
+
+
+def _cell(value: object) -> str:
+    return "" if value is None else escape_controls(str(value))
+
+
+def when(at: str | None) -> str:
+    """An audit timestamp as people read it: ``2014-06-16 09:04 +08:00``, the
+    campaign's zone (``CAMPAIGN_TZ``) with its offset."""
+    from workflow.local_time import local_time
+
+    return local_time(at)
+
+
+# -- words ----------------------------------------------------------------------------------
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``1 deliverable``, ``2 deliverables`` (``nouns`` for an irregular plural)."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
+
+
+def joined(items: Iterable[str], last: str = "and") -> str:
+    """``a``, ``a and b``, ``a, b and c``: a list as a sentence says it."""
+    names = [str(item) for item in items]
+    if len(names) < 2:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} {last} {names[-1]}"
+
+
+# -- dates ----------------------------------------------------------------------------------
 
 
 def today_option(function: Any) -> Any:
     return click.option(
         "--today", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
-        help="Judge deadlines against this date instead of the clock.",
+        help="Judge deadlines against this date instead of the campaign's day "
+        "(CAMPAIGN_TZ).",
     )(function)
 
 
-def as_date(value: datetime | None) -> date:
-    return value.date() if value is not None else date.today()
+def as_date(value: datetime | None, env: Env) -> date:
+    """``--today``, else the campaign's day: the engine's clock in ``CAMPAIGN_TZ``,
+    not the host's (a server in UTC is a day behind Mianyang until 08:00)."""
+    return value.date() if value is not None else env.campaign.today()
+

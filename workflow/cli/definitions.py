@@ -10,12 +10,15 @@ import click
 
 from workflow.cli.common import (
     Env,
-    emit_json,
+    emit,
     escape_controls,
+    format_option,
     from_files,
-    json_option,
+    ident,
     pass_env,
+    plural,
     table,
+    words,
 )
 
 if TYPE_CHECKING:
@@ -50,62 +53,68 @@ def _spec(env: Env, type_id: str, directory: Path | None) -> WorkflowSpec:
 
 @definitions.command("list")
 @from_files
-@json_option
+@format_option()
 @pass_env
-def definitions_list(env: Env, directory: Path | None, as_json: bool) -> None:
+def definitions_list(env: Env, directory: Path | None, fmt: str) -> None:
     """The deliverable types the engine runs."""
     specs = _specs(env, directory)
-    if as_json:
-        emit_json([{"id": s.id, "title": s.title, "title_en": s.title_en} for s in specs])
-        return
-    table("Definitions", ["id", "title", "", "states", "transitions"],
-          ((s.id, s.title, s.title_en, len(s.states), len(s.transitions)) for s in specs))
+    emit(fmt, [{"id": s.id, "title": s.title, "title_en": s.title_en} for s in specs],
+         lambda: table("Definitions", [ident("id"), "title", "", ident("states"),
+                                       ident("moves")],
+                       ((s.id, s.title, s.title_en, len(s.states), len(s.transitions))
+                        for s in specs)), header=["id", "title", "title_en"])
 
 
 @definitions.command("show")
 @click.argument("type_id", metavar="ID")
 @from_files
-@json_option
+@format_option()
 @pass_env
-def definitions_show(env: Env, type_id: str, directory: Path | None, as_json: bool) -> None:
-    """One definition: its states and transitions."""
+def definitions_show(env: Env, type_id: str, directory: Path | None, fmt: str) -> None:
+    """One definition: its states and transitions (CSV: one row per transition)."""
     from workflow.reports import definition_json
 
     spec = _spec(env, type_id, directory)
-    if as_json:
-        emit_json(definition_json(spec))
-        return
+    document = definition_json(spec)
+    emit(fmt, document, lambda: _print_definition(spec), rows=document["transitions"])
+
+
+def _print_definition(spec: WorkflowSpec) -> None:
     click.echo(escape_controls(f"{spec.id}: {spec.title} ({spec.title_en}); "
                                f"initial state {spec.initial}"))
-    table("States", ["state", "label", "", "final"],
+    table("States", [ident("state"), "label", "", ident("final")],
           ((s.name, s.label, s.label_en, "yes" if s.final else "") for s in spec.states))
-    table("Transitions", ["trigger", "label", "from", "to", "roles", "rules"], (
-        (t.trigger, t.label, ", ".join(t.source), t.dest, ", ".join(t.roles),
+    table("Transitions", [ident("trigger"), "label", words("move"), words("roles"),
+                          words("rules")], (
+        (t.trigger, t.label, f"{', '.join(t.source)} → {t.dest}", ", ".join(t.roles),
          ", ".join(t.rules)) for t in spec.transitions))
 
 
 @definitions.command("lint")
 @click.argument("path", type=click.Path(path_type=Path), required=False)
-@json_option
-def definitions_lint(path: Path | None, as_json: bool) -> None:
-    """Check definition files (default: the shipped ones); exit 7 on errors."""
+@format_option()
+def definitions_lint(path: Path | None, fmt: str) -> None:
+    """Check definition files (default: the shipped ones): every problem, not just
+    the first; exit 7 on errors."""
     from workflow.checks import errors_in, lint_path
     from workflow.loader import shipped_definitions_dir
 
     findings = lint_path(path or shipped_definitions_dir())
-    if as_json:
-        emit_json([{"code": f.code, "severity": f.severity, "file": f.location.file,
-                    "line": f.location.line, "field": f.location.field,
-                    "message": f.message} for f in findings])
-    else:
+    rows = [{"code": f.code, "severity": f.severity, "file": f.location.file,
+             "line": f.location.line, "field": f.location.field, "message": f.message}
+            for f in findings]
+
+    def show() -> None:
         for finding in findings:
             click.echo(escape_controls(str(finding)))
+
+    emit(fmt, rows, show, header=["code", "severity", "file", "line", "field", "message"])
     errors = errors_in(findings)
     if errors:
-        click.echo(f"campaign: {len(errors)} error(s) in definitions", err=True)
+        click.echo(f"campaign: {plural(len(errors), 'error')} in definitions", err=True)
         sys.exit(7)
-    if not as_json:
-        click.echo(f"ok: {len(findings)} warning(s)" if findings else "ok")
+    if fmt == "table":
+        click.echo(f"ok: {plural(len(findings), 'warning')}" if findings else "ok")
 
 
 COMMANDS = (definitions,)

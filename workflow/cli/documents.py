@@ -16,10 +16,14 @@ from workflow.cli.common import (
     ID,
     Env,
     echo_text,
+    emit,
     emit_json,
     escape_controls,
+    format_option,
+    ident,
     json_option,
     pass_env,
+    plural,
     table,
 )
 
@@ -30,21 +34,22 @@ out_file = click.Path(path_type=Path, dir_okay=False)
 @click.argument("deliverable_id", metavar="ID", type=ID)
 @click.option("--from", "from_n", type=ID, metavar="N", help="Older revision number.")
 @click.option("--to", "to_n", type=ID, metavar="M", help="Newer revision (default: the latest).")
-@json_option
+@format_option()
 @pass_env
 def diff(env: Env, deliverable_id: int, from_n: int | None, to_n: int | None,
-         as_json: bool) -> None:
+         fmt: str) -> None:
     """What changed between two revisions (text: a unified diff; other files: size and hash).
 
     Without --from, a reviewer (--as) sees the change since the revision they
     last acted on or commented on, everyone else the change from the previous
-    revision.
+    revision.  The table format is the diff itself; CSV has one row per line of it.
     """
     result = env.campaign.diff(deliverable_id, from_n, to_n, reader=env.user)
-    if as_json:
-        emit_json(result.to_json())
-    else:
-        echo_text(result.render(), nl=False)
+    old = result.from_revision.number if result.from_revision else None
+    rows = [{"from": old, "to": result.to_revision.number, "line": number, "text": text}
+            for number, text in enumerate(result.lines, 1)]
+    emit(fmt, result, lambda: echo_text(result.render(), nl=False), rows=rows,
+         header=["from", "to", "line", "text"])
 
 
 @click.command()
@@ -57,7 +62,7 @@ def diff(env: Env, deliverable_id: int, from_n: int | None, to_n: int | None,
 def comment(env: Env, deliverable_id: int, text: str, line: int | None, revision: int | None,
             as_json: bool) -> None:
     """Add a review opinion on a revision, or on one line of it (audited)."""
-    view = env.campaign.add_opinion(env.user, deliverable_id, text, line=line,
+    view = env.campaign.add_opinion(env.actor, deliverable_id, text, line=line,
                                     revision=revision)
     if as_json:
         emit_json(view.to_json())
@@ -69,29 +74,32 @@ def comment(env: Env, deliverable_id: int, text: str, line: int | None, revision
 
 @click.command()
 @click.argument("deliverable_id", metavar="ID", type=ID)
-@json_option
+@format_option()
 @pass_env
-def check(env: Env, deliverable_id: int, as_json: bool) -> None:
-    """Which required sections the latest revision lacks, without submitting (exit 4 if any)."""
+def check(env: Env, deliverable_id: int, fmt: str) -> None:
+    """Which required sections the latest revision lacks, without submitting (exit 4 if
+    any).  CSV: one row per missing section."""
     campaign = env.campaign
     spec = campaign.definition_for(campaign.get(deliverable_id))
     missing = campaign.check_content(deliverable_id)
-    if as_json:
-        emit_json({
-            "id": deliverable_id, "type": spec.id, "complete": not missing,
-            "required": [{"name": s.name, "label": s.label} for s in spec.required_sections],
-            "missing": [{"name": s.name, "label": s.label} for s in missing],
-        })
-    elif missing:
-        table(f"#{deliverable_id}: missing required sections", ["section", "label"],
-              ((s.name, s.label) for s in missing))
-    else:
-        required = len(spec.required_sections)
-        click.echo(f"#{deliverable_id} complete: all {required} required section(s) present")
+    gaps = [{"name": s.name, "label": s.label} for s in missing]
+
+    def show() -> None:
+        if missing:
+            table(f"#{deliverable_id}: missing required sections",
+                  [ident("section"), "label"], ((s.name, s.label) for s in missing))
+            return
+        click.echo(f"#{deliverable_id} complete: every required section present "
+                   f"({len(spec.required_sections)})")
+
+    emit(fmt, {"id": deliverable_id, "type": spec.id, "complete": not missing,
+               "required": [{"name": s.name, "label": s.label}
+                            for s in spec.required_sections],
+               "missing": gaps}, show, rows=gaps, header=["name", "label"])
     if missing:
         names = escape_controls("、".join(s.label for s in missing))
-        click.echo(f"campaign: deliverable {deliverable_id} lacks {len(missing)} required "
-                   f"section(s): {names}", err=True)
+        click.echo(f"campaign: deliverable {deliverable_id} lacks "
+                   f"{plural(len(missing), 'required section')}: {names}", err=True)
         sys.exit(4)
 
 
@@ -108,7 +116,7 @@ def _write_or_echo(out: Path | None, text: str) -> None:
 @click.command()
 @click.argument("deliverable_id", metavar="ID", type=ID)
 @click.option("--format", "fmt", type=click.Choice(["html", "markdown"]), default="html",
-              show_default=True)
+              show_default=True, help="html to print and post, or markdown.")
 @click.option("--out", type=out_file, help="Write to this file instead of stdout.")
 @pass_env
 def notice(env: Env, deliverable_id: int, fmt: str, out: Path | None) -> None:

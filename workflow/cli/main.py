@@ -2,14 +2,16 @@
 
 No SQL, no YAML, no rules live here.  The engine is imported inside each
 command so that ``campaign --help`` costs little more than importing click.
-Every error the engine raises becomes one line on stderr and its exit code.
+Every error the engine raises becomes one line on stderr and its exit code
+(a refusal naming many missing items lists them below that line), and a
+reader closing the pipe early (``campaign list | head -1``) ends it quietly.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +22,6 @@ from workflow.cli.audit import COMMANDS as AUDIT_COMMANDS
 from workflow.cli.common import (
     ID,
     Env,
-    as_date,
     echo_text,
     emit_json,
     escape_controls,
@@ -28,10 +29,9 @@ from workflow.cli.common import (
     json_option,
     pass_env,
     table,
-    today_option,
-    views_json,
 )
 from workflow.cli.definitions import COMMANDS as DEFINITION_COMMANDS
+from workflow.cli.deliverables import COMMANDS as DELIVERABLE_COMMANDS
 from workflow.cli.documents import COMMANDS as DOCUMENT_COMMANDS
 from workflow.cli.plan import COMMANDS as PLAN_COMMANDS
 from workflow.cli.publicity import COMMANDS as PUBLICITY_COMMANDS
@@ -39,7 +39,7 @@ from workflow.cli.rectification import COMMANDS as RECTIFICATION_COMMANDS
 from workflow.cli.users import COMMANDS as USER_COMMANDS
 
 if TYPE_CHECKING:
-    from workflow.models import DeliverableView, EventView, OpinionView
+    from workflow.errors import CampaignError
 
 EXIT_HELP = """\b
 Exit codes:
@@ -50,6 +50,11 @@ Exit codes:
   4 not allowed now        10 database read-only
   5 conflict (changed by someone else)
 """
+
+
+class StdoutClosed(Exception):
+    """The reader of stdout went away (``| head -1``).  Not an OSError, so that
+    click's own EPIPE handling (exit 1) leaves it to :meth:`CampaignGroup.main`."""
 
 
 class CampaignGroup(click.Group):
@@ -63,6 +68,13 @@ class CampaignGroup(click.Group):
             return super().main(args, prog_name, standalone_mode=False, **extra)
         try:
             code = super().main(args, prog_name, standalone_mode=False, **extra)
+            # Flushed here, where a closed pipe can still be handled: at
+            # interpreter exit it is "Exception ignored ... BrokenPipeError".
+            sys.stdout.flush()
+        except (StdoutClosed, BrokenPipeError):
+            # Like git: the reader has what it wanted, so no message and exit 0.
+            _discard_stdout()
+            sys.exit(0)
         except click.ClickException as error:
             hint = " (see --help)" if isinstance(error, click.UsageError) else ""
             click.echo(f"campaign: {escape_controls(error.format_message())}{hint}", err=True)
@@ -77,8 +89,10 @@ class CampaignGroup(click.Group):
 
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            raise StdoutClosed from None
         except CampaignError as error:
-            click.echo(f"campaign: {escape_controls(str(error))}", err=True)
+            say_error(error)
             sys.exit(error.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
@@ -92,6 +106,30 @@ class CampaignGroup(click.Group):
                 "(set CAMPAIGN_DEBUG=1 for details)", err=True,
             )
             sys.exit(1)
+
+
+def say_error(error: CampaignError) -> None:
+    """One ``campaign:`` line on stderr.  A refusal that names what is missing
+    (a phase gate: dozens of items, kilobytes on one line) keeps that line a
+    summary with the count and lists the items below it, one per indented line."""
+    items: tuple[str, ...] = getattr(error, "items", ())
+    summary: str | None = getattr(error, "summary", None)
+    if not items or summary is None:
+        click.echo(f"campaign: {escape_controls(str(error))}", err=True)
+        return
+    click.echo(f"campaign: {escape_controls(summary)}:", err=True)
+    for item in items:
+        click.echo(f"  - {escape_controls(item)}", err=True)
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, as the Python docs advise after EPIPE, so
+    that nothing (click, the interpreter's final flush) writes to the pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real descriptor (a test runner)
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives to exit
 
 
 @click.group(cls=CampaignGroup, epilog=EXIT_HELP)
@@ -133,7 +171,7 @@ def _content(path: Path | None) -> Any:
 
 @main.command()
 @click.argument("type_id", metavar="TYPE")
-@click.option("--title", required=True)
+@click.option("--title", required=True, help="What the deliverable is called, as reports show it.")
 @click.option("--owner", metavar="USER", help="Owner (default: the acting user).")
 @click.option("--content", "content_path", type=content_file, help="Text or markdown file.")
 @click.option("--due", type=click.DateTime(["%Y-%m-%d"]), help="Due date, YYYY-MM-DD.")
@@ -143,7 +181,7 @@ def new(env: Env, type_id: str, title: str, owner: str | None, content_path: Pat
         due: Any, as_json: bool) -> None:
     """Create a deliverable in its initial state."""
     due_date: date | None = due.date() if due else None
-    view = env.campaign.create(env.user, type_id, title, owner=owner,
+    view = env.campaign.create(env.actor, type_id, title, owner=owner,
                                content=_content(content_path), due=due_date)
     if as_json:
         emit_json(view.to_json())
@@ -154,12 +192,13 @@ def new(env: Env, type_id: str, title: str, owner: str | None, content_path: Pat
 
 @main.command()
 @click.argument("deliverable_id", metavar="ID", type=ID)
-@click.option("--content", "content_path", type=content_file, required=True)
+@click.option("--content", "content_path", type=content_file, required=True,
+              help="The new revision: a text or markdown file.")
 @json_option
 @pass_env
 def revise(env: Env, deliverable_id: int, content_path: Path, as_json: bool) -> None:
     """Add a revision of the content (owner, in an editable state)."""
-    view = env.campaign.revise(env.user, deliverable_id, _content(content_path))
+    view = env.campaign.revise(env.actor, deliverable_id, _content(content_path))
     if as_json:
         emit_json(view.to_json())
     else:
@@ -168,7 +207,7 @@ def revise(env: Env, deliverable_id: int, content_path: Path, as_json: bool) -> 
 
 @main.command("do")
 @click.argument("deliverable_id", metavar="ID", type=ID)
-@click.argument("trigger")
+@click.argument("trigger", metavar="TRIGGER")
 @click.option("--comment", help="Reason or remark (required for returns and rejections).")
 @click.option("--if-version", "expected_version", type=ID,
               help="Refuse with a conflict unless the deliverable is at this version.")
@@ -177,7 +216,7 @@ def revise(env: Env, deliverable_id: int, content_path: Path, as_json: bool) -> 
 def do(env: Env, deliverable_id: int, trigger: str, comment: str | None,
        expected_version: int | None, as_json: bool) -> None:
     """Fire a transition (submit, approve, return, ...)."""
-    event = env.campaign.fire(env.user, deliverable_id, trigger, comment, expected_version)
+    event = env.campaign.fire(env.actor, deliverable_id, trigger, comment, expected_version)
     if as_json:
         emit_json(event.to_json())
     else:
@@ -185,130 +224,13 @@ def do(env: Env, deliverable_id: int, trigger: str, comment: str | None,
                    f"(event {event.seq})")
 
 
-@main.command()
-@click.argument("deliverable_id", metavar="ID", type=ID)
-@json_option
-@pass_env
-def show(env: Env, deliverable_id: int, as_json: bool) -> None:
-    """One deliverable: state, owner, latest revision and what can happen next."""
-    from workflow.reports import next_moves
-
-    view = env.campaign.get(deliverable_id)
-    moves = next_moves(env.campaign, view)
-    opinions = env.campaign.opinions(deliverable_id)
-    if as_json:
-        emit_json({**view.to_json(), "next": moves, "opinions": views_json(opinions)})
-        return
-    revision = view.revision
-    rows = [("type", view.type), ("title", view.title), ("owner", view.owner),
-            ("state", f"{view.state} ({view.state_label})"), ("version", view.version),
-            ("due", view.due), ("updated", view.updated_at),
-            ("revision", f"{revision.number} {revision.filename} sha256 {revision.sha256}"
-             if revision else "none"),
-            ("next", ", ".join(f"{m['trigger']} [{'/'.join(m['roles'])}]" for m in moves)),
-            ("opinions", len(opinions))]
-    table(f"Deliverable #{view.id}", ["field", "value"], rows)
-    if opinions:
-        _opinions_table(f"Opinions on #{view.id}", opinions)
-
-
-def _opinions_table(title: str, opinions: list[OpinionView]) -> None:
-    table(title, ["id", "at", "author", "revision", "line", "opinion"], (
-        (o.id, o.at[:19], o.author, o.revision_number, o.line, o.text) for o in opinions))
-
-
-def _events_table(title: str, events: list[EventView]) -> None:
-    table(title, ["seq", "at", "actor", "role", "action", "move", "comment", "revision"], (
-        (e.seq, e.at[:19], e.actor, e.role, e.action,
-         f"{e.source or ''} → {e.dest or ''}" + (f" ({e.trigger})" if e.trigger else ""),
-         e.comment, (e.revision or "")[:12]) for e in events))
-
-
-@main.command()
-@click.argument("deliverable_id", metavar="ID", type=ID)
-@json_option
-@pass_env
-def history(env: Env, deliverable_id: int, as_json: bool) -> None:
-    """Every audited event of one deliverable, and the review opinions given."""
-    events = env.campaign.history(deliverable_id)
-    opinions = env.campaign.opinions(deliverable_id)
-    if as_json:
-        # Each event lists the opinions it recorded (a return's reason, an opinion.add).
-        by_event: dict[int | None, list[dict[str, Any]]] = {}
-        for opinion in opinions:
-            by_event.setdefault(opinion.event_seq, []).append(opinion.to_json())
-        emit_json([{**e.to_json(), "opinions": by_event.get(e.seq, [])} for e in events])
-        return
-    _events_table(f"History of #{deliverable_id}", events)
-    if opinions:
-        _opinions_table(f"Opinions on #{deliverable_id}", opinions)
-
-
-def _deliverables_table(title: str, items: list[DeliverableView]) -> None:
-    table(title, ["id", "type", "title", "owner", "state", "due", "v"], (
-        (d.id, d.type, d.title, d.owner, f"{d.state} {d.state_label}", d.due, d.version)
-        for d in items))
-
-
-@main.command("list")
-@click.option("--type", "type_id")
-@click.option("--state")
-@click.option("--owner")
-@click.option("--overdue", is_flag=True, help="Only items past their due date, not complete.")
-@today_option
-@json_option
-@pass_env
-def list_(env: Env, type_id: str | None, state: str | None, owner: str | None, overdue: bool,
-          today: datetime | None, as_json: bool) -> None:
-    """Deliverables, filtered by type, state or owner; or the overdue ones."""
-    if overdue:
-        _overdue(env, type_id, state, owner, as_date(today), as_json)
-        return
-    items = env.campaign.deliverables(type_id, state, owner)
-    if as_json:
-        emit_json(views_json(items))
-    else:
-        _deliverables_table("Deliverables", items)
-
-
-def _overdue(env: Env, type_id: str | None, state: str | None, owner: str | None,
-             today: date, as_json: bool) -> None:
-    from workflow.progress import overdue_items
-
-    items = [i for i in overdue_items(env.campaign, today)
-             if (type_id is None or i.type == type_id) and (state is None or i.state == state)
-             and (owner is None or i.owner == owner)]
-    if as_json:
-        emit_json(views_json(items))
-        return
-    table(f"Overdue on {today}", ["id", "type", "title", "owner", "unit", "due", "days late",
-                                   "state"],
-          ((i.id, i.type, i.title, i.owner_name, i.unit, i.due, i.days_late, i.state)
-           for i in items))
-
-
-@main.command()
-@json_option
-@pass_env
-def inbox(env: Env, as_json: bool) -> None:
-    """What the acting user may act on now."""
-    items = env.campaign.inbox(env.user)
-    if as_json:
-        emit_json(views_json(items))
-        return
-    table(f"Inbox of {env.user}", ["id", "type", "title", "state", "due", "you may"], (
-        (i.deliverable.id, i.deliverable.type, i.deliverable.title,
-         f"{i.deliverable.state} {i.deliverable.state_label}", i.deliverable.due,
-         ", ".join(i.triggers)) for i in items))
-
-
 # -- diagrams and demo ---------------------------------------------------------------------
 
 
 @main.command()
-@click.argument("type_id", metavar="TYPE", required=False)
+@click.argument("type_id", metavar="[TYPE]", required=False)
 @click.option("--format", "fmt", type=click.Choice(["svg", "png", "dot"]), default="svg",
-              show_default=True)
+              show_default=True, help="svg or png (Graphviz), or dot source.")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
               help="Output file (default: NAME.FORMAT, or stdout for dot).")
 @click.option("--deliverable", "deliverable_id", type=ID,
@@ -358,9 +280,9 @@ def demo(directory: Path) -> None:
     run_demo(directory, echo=click.echo, table=table)
 
 
-for command in (*USER_COMMANDS, *DEFINITION_COMMANDS, *AUDIT_COMMANDS, *PLAN_COMMANDS,
-                *PUBLICITY_COMMANDS,
-                *RECTIFICATION_COMMANDS, *ATTACHMENT_COMMANDS, *DOCUMENT_COMMANDS):
+for command in (*DELIVERABLE_COMMANDS, *USER_COMMANDS, *DEFINITION_COMMANDS, *AUDIT_COMMANDS,
+                *PLAN_COMMANDS, *PUBLICITY_COMMANDS, *RECTIFICATION_COMMANDS,
+                *ATTACHMENT_COMMANDS, *DOCUMENT_COMMANDS):
     main.add_command(command)
 
 

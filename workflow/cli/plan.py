@@ -147,7 +147,8 @@ def events() -> None:
 
 @events.command("record")
 @click.argument("kind")
-@click.option("--date", "held_on", type=date_type, required=True, metavar="YYYY-MM-DD")
+@click.option("--date", "held_on", type=date_type, required=True, metavar="YYYY-MM-DD",
+              help="The day it was held.")
 @click.option("--days", type=FINITE, default=0.5, show_default=True, help="Duration in days.")
 @click.option("--person", metavar="USER", help="Whose it is (a leader's trip, a branch's meeting).")
 @click.option("--theme", help="Theme of a discussion meeting.")
@@ -200,7 +201,8 @@ def talks() -> None:
 @talks.command("record")
 @click.argument("first", metavar="USER")
 @click.argument("second", metavar="USER")
-@click.option("--date", "held_on", type=date_type, required=True, metavar="YYYY-MM-DD")
+@click.option("--date", "held_on", type=date_type, required=True, metavar="YYYY-MM-DD",
+              help="The day the talk was held.")
 @click.option("--notes", default="", help="Main points (谈心谈话主要内容).")
 @json_option
 @pass_env

@@ -6,7 +6,17 @@ from datetime import datetime
 
 import click
 
-from workflow.cli.common import ID, Env, emit_json, json_option, pass_env, table, views_json
+from workflow.cli.common import (
+    ID,
+    Env,
+    emit_json,
+    ident,
+    json_option,
+    pass_env,
+    table,
+    views_json,
+    words,
+)
 
 date_type = click.DateTime(["%Y-%m-%d"])
 
@@ -22,9 +32,10 @@ date_type = click.DateTime(["%Y-%m-%d"])
 def object_(env: Env, deliverable_id: int, reason: str, today: datetime | None,
             as_json: bool) -> None:
     """Object during publicity: the deliverable goes back to review with your reason."""
+    actor = env.actor
     if today is not None:
         env.campaign.require_today(today.date())
-    event = env.campaign.object_to(env.user, deliverable_id, reason)
+    event = env.campaign.object_to(actor, deliverable_id, reason)
     if as_json:
         emit_json(event.to_json())
     else:
@@ -40,14 +51,14 @@ def object_(env: Env, deliverable_id: int, reason: str, today: datetime | None,
 @pass_env
 def tick(env: Env, today: datetime | None, as_json: bool) -> None:
     """Close the publicity windows that have ended without objection (run daily)."""
-    events = env.campaign.tick(env.user, today=today.date() if today else None)
+    events = env.campaign.tick(env.actor, today=today.date() if today else None)
     if as_json:
         emit_json(views_json(events))
         return
     if not events:
         click.echo("no publicity window has ended")
         return
-    table("Publicity ended", ["deliverable", "move", "event", "note"], (
+    table("Publicity ended", [ident("#"), words("move"), ident("event"), "note"], (
         (e.deliverable_id, f"{e.source} → {e.dest}", e.seq, e.comment) for e in events))
 
 

@@ -6,7 +6,17 @@ from datetime import datetime
 
 import click
 
-from workflow.cli.common import ID, Env, emit_json, escape_controls, json_option, pass_env
+from workflow.cli.common import (
+    ID,
+    Env,
+    emit,
+    emit_json,
+    escape_controls,
+    format_option,
+    json_option,
+    pass_env,
+    when,
+)
 
 date_type = click.DateTime(["%Y-%m-%d"])
 
@@ -31,7 +41,7 @@ def rectification_set(env: Env, deliverable_id: int, matter: str, measures: str,
                       responsible: str, deadline: datetime, effect: str, as_json: bool) -> None:
     """Set (or replace) the five fields of a draft rectification item (owner or office)."""
     view = env.campaign.set_rectification(
-        env.user, deliverable_id, matter=matter, measures=measures, responsible=responsible,
+        env.actor, deliverable_id, matter=matter, measures=measures, responsible=responsible,
         deadline=deadline.date(), effect=effect)
     if as_json:
         emit_json(view.to_json())
@@ -47,7 +57,7 @@ def rectification_set(env: Env, deliverable_id: int, matter: str, measures: str,
 @pass_env
 def rectification_note(env: Env, deliverable_id: int, text: str, as_json: bool) -> None:
     """Add a progress note (in progress; the responsible person or the owner)."""
-    event = env.campaign.progress_note(env.user, deliverable_id, text)
+    event = env.campaign.progress_note(env.actor, deliverable_id, text)
     if as_json:
         emit_json(event.to_json())
     else:
@@ -67,7 +77,7 @@ def rectification_note(env: Env, deliverable_id: int, text: str, as_json: bool) 
 def rectification_verify(env: Env, deliverable_id: int, rating: str, comment: str | None,
                          expected_version: int | None, as_json: bool) -> None:
     """Confirm the effect with a rating (campaign office): verification → done."""
-    event = env.campaign.verify_item(env.user, deliverable_id, rating, comment,
+    event = env.campaign.verify_item(env.actor, deliverable_id, rating, comment,
                                      expected_version=expected_version)
     if as_json:
         emit_json(event.to_json())
@@ -85,25 +95,28 @@ def say(line: str) -> None:
 
 @rectification.command("show")
 @click.argument("deliverable_id", metavar="ID", type=ID)
-@json_option
+@format_option()
 @pass_env
-def rectification_show(env: Env, deliverable_id: int, as_json: bool) -> None:
+def rectification_show(env: Env, deliverable_id: int, fmt: str) -> None:
     """The five fields, the rating and the progress notes."""
     view = env.campaign.rectification(deliverable_id)
     notes = env.campaign.progress_notes(deliverable_id)
-    if as_json:
-        emit_json({**view.to_json(), "progress_notes": [n.to_json() for n in notes]})
-        return
-    item = env.campaign.get(deliverable_id)
-    say(f"#{item.id} {item.title} [{item.state} {item.state_label}]")
-    for label, value in (("整改事项 matter", view.matter), ("整改措施 measures", view.measures),
-                         ("整改责任人 responsible", view.responsible),
-                         ("整改时限 deadline", view.deadline), ("整改效果 effect", view.effect)):
-        say(f"  {label}: {value}")
-    if view.rating:
-        say(f"  测评 rating: {view.rating} (by {view.rated_by} at {view.rated_at})")
-    for note in notes:
-        say(f"  - {note.at} {note.author}: {note.text}")
+
+    def show() -> None:
+        item = env.campaign.get(deliverable_id)
+        say(f"#{item.id} {item.title} [{item.state} {item.state_label}]")
+        for label, value in (("整改事项 matter", view.matter),
+                             ("整改措施 measures", view.measures),
+                             ("整改责任人 responsible", view.responsible),
+                             ("整改时限 deadline", view.deadline),
+                             ("整改效果 effect", view.effect)):
+            say(f"  {label}: {value}")
+        if view.rating:
+            say(f"  测评 rating: {view.rating} (by {view.rated_by} at {when(view.rated_at)})")
+        for note in notes:
+            say(f"  - {when(note.at)} {note.author}: {note.text}")
+
+    emit(fmt, {**view.to_json(), "progress_notes": [n.to_json() for n in notes]}, show)
 
 
 COMMANDS = (rectification,)

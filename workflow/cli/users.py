@@ -9,12 +9,16 @@ import click
 
 from workflow.cli.common import (
     Env,
+    emit,
     emit_json,
     escape_controls,
+    fields,
+    format_option,
+    ident,
     json_option,
     pass_env,
     table,
-    views_json,
+    words,
 )
 
 ROLE_HELP = "member, leader, principal, office, supervisor or branch"
@@ -36,6 +40,7 @@ def users() -> None:
 def users_add(env: Env, user_id: str, name: str, roles: tuple[str, ...], unit: str | None,
               as_json: bool) -> None:
     """Add a user (by the campaign office; the first user adds themselves)."""
+    # No env.actor: on an empty database the first user adds themselves without --as.
     view = env.campaign.add_user(env.user, user_id, name, roles, unit)
     if as_json:
         emit_json(view.to_json())
@@ -44,17 +49,17 @@ def users_add(env: Env, user_id: str, name: str, roles: tuple[str, ...], unit: s
 
 
 @users.command("list")
-@json_option
+@format_option()
 @pass_env
-def users_list(env: Env, as_json: bool) -> None:
+def users_list(env: Env, fmt: str) -> None:
     """Everyone, with roles, unit and whether they may still act."""
+    from workflow.models import UserView
+
     people = env.campaign.users()
-    if as_json:
-        emit_json(views_json(people))
-        return
-    table("Users", ["id", "name", "roles", "unit", "active"],
-          ((u.id, u.name, ", ".join(u.roles), u.unit, "yes" if u.active else "no")
-           for u in people))
+    emit(fmt, people, lambda: table(
+        "Users", [ident("id"), "name", words("roles"), "unit", ident("active")],
+        ((u.id, u.name, ", ".join(u.roles), u.unit, "yes" if u.active else "no")
+         for u in people)), header=fields(UserView))
 
 
 @users.command("grant", help=f"Give a user another role ({ROLE_HELP}).")
@@ -63,7 +68,7 @@ def users_list(env: Env, as_json: bool) -> None:
 @json_option
 @pass_env
 def users_grant(env: Env, user_id: str, role: str, as_json: bool) -> None:
-    _changed(env.campaign.grant_role(env.user, user_id, role), as_json)
+    _changed(env.campaign.grant_role(env.actor, user_id, role), as_json)
 
 
 @users.command("revoke")
@@ -73,7 +78,7 @@ def users_grant(env: Env, user_id: str, role: str, as_json: bool) -> None:
 @pass_env
 def users_revoke(env: Env, user_id: str, role: str, as_json: bool) -> None:
     """Take a role from a user (they keep at least one)."""
-    _changed(env.campaign.revoke_role(env.user, user_id, role), as_json)
+    _changed(env.campaign.revoke_role(env.actor, user_id, role), as_json)
 
 
 @users.command("deactivate")
@@ -82,7 +87,7 @@ def users_revoke(env: Env, user_id: str, role: str, as_json: bool) -> None:
 @pass_env
 def users_deactivate(env: Env, user_id: str, as_json: bool) -> None:
     """Stop a user from acting; their history stays."""
-    _changed(env.campaign.deactivate_user(env.user, user_id), as_json)
+    _changed(env.campaign.deactivate_user(env.actor, user_id), as_json)
 
 
 def _changed(view: object, as_json: bool) -> None:
