@@ -132,7 +132,7 @@ def test_finding_9_rectification_show_and_check_take_the_formats(c: Campaign, db
     assert row["matter"] == "文山会海"
     checked = json.loads(ok(db, "check", item, "--json"))
     assert checked["complete"] is True
-    assert ok(db, "check", item, "--format", "csv").splitlines() == ["name,label"]
+    assert ok(db, "check", item, "--format", "csv").splitlines() == ["name,label,accepted"]
 
 
 def test_finding_9_report_takes_csv_besides_markdown_and_html(db: Path) -> None:

@@ -94,7 +94,8 @@ class _Walk:
     def tick(self) -> None:
         closed = self.c.tick(R.OFFICE)
         if closed:
-            self.echo(f"{self.clock.day}: {len(closed)} publicity window(s) ended without "
+            windows = "window" if len(closed) == 1 else "windows"
+            self.echo(f"{self.clock.day}: {len(closed)} publicity {windows} ended without "
                       "objection")
 
     def items(self, type_id: str) -> list[DeliverableView]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .definition import ROLE_LABELS, Role, WorkflowSpec
+from .definition import ROLE_LABELS, Role, SectionSpec, WorkflowSpec
 from .errors import InvalidInput, NotFound
 from .models import DeliverableView
 from .queries import Queries
@@ -43,7 +44,23 @@ def definition_json(spec: WorkflowSpec) -> dict[str, Any]:
             }
             for t in spec.transitions
         ],
+        "required_sections": [
+            {"name": s.name, "label": s.label, "headings": list(s.keywords),
+             "pattern": s.pattern} for s in spec.required_sections
+        ],
+        "publicity": None if spec.publicity is None else {
+            "working_days": spec.publicity.working_days,
+            "objection_trigger": spec.publicity.objection_trigger,
+            "close_trigger": spec.publicity.close_trigger,
+        },
     }
+
+
+def accepted(section: SectionSpec) -> str:
+    """What a required section may be headed, as a leader reads it."""
+    if section.keywords:
+        return "heading with " + " / ".join(section.keywords)
+    return f"a line matching {section.pattern}"
 
 
 def role_label(role: str) -> str:
@@ -76,11 +93,14 @@ def diagram_bytes(
     fmt: str,
     deliverable_id: int | None,
     directory: Path | None,
+    look: Look | None = None,
 ) -> tuple[bytes, str]:
-    """Render a type's diagram, or a deliverable's with its path highlighted.
+    """Render a type's diagram, or a deliverable's with its path highlighted,
+    in ``look`` (layout, labels, slide; default: left to right, short labels).
 
     Returns the bytes and a base name for the output file.
     """
+    look = look or Look()
     from . import diagram, loader
 
     if queries is None:
@@ -91,23 +111,38 @@ def diagram_bytes(
         specs = {d.spec.id: d.spec for d in loader.load_directory(directory or Path())}
         if type_id not in specs:
             raise NotFound("deliverable type", type_id)
-        return diagram.render(specs[type_id], fmt), type_id
+        return diagram.render(specs[type_id], fmt, **look.options()), type_id
     if deliverable_id is None:
         if type_id is None:
             raise InvalidInput("name the deliverable TYPE or give --deliverable ID")
-        return diagram.render(queries.definition(type_id), fmt), type_id
+        return diagram.render(queries.definition(type_id), fmt, **look.options()), type_id
     view = queries.get(deliverable_id)
     if type_id is not None and type_id != view.type:
         raise InvalidInput(f"deliverable {deliverable_id} is a {view.type}, not a {type_id}")
-    return path_diagram(queries, view, fmt), f"{view.type}-{deliverable_id}"
+    return path_diagram(queries, view, fmt, look), f"{view.type}-{deliverable_id}"
 
 
-def path_diagram(queries: Queries, view: DeliverableView, fmt: str) -> bytes:
+@dataclass(frozen=True)
+class Look:
+    """How a flow is drawn: ``layout`` lr or tb (None: tb on a slide, else lr),
+    ``labels`` short (roles and rules in a legend) or full, a 16:9 ``slide``."""
+
+    layout: str | None = None
+    labels: str = "short"
+    slide: bool = False
+
+    def options(self) -> dict[str, Any]:
+        return {"layout": self.layout, "labels": self.labels, "slide": self.slide}
+
+
+def path_diagram(queries: Queries, view: DeliverableView, fmt: str,
+                 look: Look | None = None) -> bytes:
     """A deliverable's flow with its current state and the path it took highlighted."""
     from . import diagram
 
     path = [diagram.Step(*step) for step in queries.path(view.id)]
-    return diagram.render(queries.definition_for(view), fmt, current=view.state, path=path)
+    return diagram.render(queries.definition_for(view), fmt, current=view.state, path=path,
+                          **(look or Look()).options())
 
 
 def campaign_diagram(

@@ -88,6 +88,22 @@ def _print_definition(spec: WorkflowSpec) -> None:
                           words("rules")], (
         (t.trigger, t.label, f"{', '.join(t.source)} → {t.dest}", ", ".join(t.roles),
          ", ".join(t.rules)) for t in spec.transitions))
+    _print_requirements(spec)
+
+
+def _print_requirements(spec: WorkflowSpec) -> None:
+    """What a leader must write, and how long it stays public: the rules a
+    ``content_complete`` move and a publicity window apply."""
+    from workflow.reports import accepted
+
+    if spec.required_sections:
+        table("Required sections (content_complete)", ["section", words("accepted as")],
+              ((s.label, accepted(s)) for s in spec.required_sections))
+    if spec.publicity is not None:
+        close = spec.publicity.close_trigger or "publicity.end"
+        click.echo(escape_controls(
+            f"publicity: {spec.publicity.working_days} working days (official calendar)\n"
+            f"  objection: {spec.publicity.objection_trigger}; after the window: {close}"))
 
 
 @definitions.command("lint")

@@ -70,7 +70,9 @@ def show(env: Env, deliverable_id: int, fmt: str) -> None:
                 ("due", view.due), ("updated", when(view.updated_at)),
                 ("revision", f"{revision.number} {revision.filename} sha256 "
                  f"{revision.sha256}" if revision else "none"),
-                ("next", next_text(moves)), ("opinions", len(opinions))]
+                ("next", next_text(moves) if revision else
+                 f"none — no content yet (campaign revise {view.id} --content FILE)"),
+                ("opinions", len(opinions))]
         table(f"Deliverable #{view.id}", [ident("field"), "value"], rows)
         if opinions:
             _opinions_table(f"Opinions on #{view.id}", opinions)
@@ -195,7 +197,8 @@ def inbox(env: Env, fmt: str) -> None:
     emit(fmt, items, lambda: table(f"Inbox of {user}", [
         ident("id"), ident("type"), "title", ident("state"), ident("due"), words("you may")],
         ((i.deliverable.id, i.deliverable.type, i.deliverable.title, i.deliverable.state,
-          i.deliverable.due, ", ".join(i.triggers)) for i in items)),
+          i.deliverable.due, ", ".join(i.triggers) or "revise (no content yet)")
+         for i in items)),
         rows=[{**deliverable_row(i.deliverable), "triggers": i.triggers} for i in items],
         header=[*deliverable_header(), "triggers"])
 

@@ -26,6 +26,7 @@ from workflow.cli.common import (
     plural,
     table,
 )
+from workflow.cli.tables import words
 
 out_file = click.Path(path_type=Path, dir_okay=False)
 
@@ -79,15 +80,18 @@ def comment(env: Env, deliverable_id: int, text: str, line: int | None, revision
 def check(env: Env, deliverable_id: int, fmt: str) -> None:
     """Which required sections the latest revision lacks, without submitting (exit 4 if
     any).  CSV: one row per missing section."""
+    from workflow.reports import accepted
+
     campaign = env.campaign
     spec = campaign.definition_for(campaign.get(deliverable_id))
     missing = campaign.check_content(deliverable_id)
-    gaps = [{"name": s.name, "label": s.label} for s in missing]
+    gaps = [{"name": s.name, "label": s.label, "accepted": accepted(s)} for s in missing]
 
     def show() -> None:
         if missing:
             table(f"#{deliverable_id}: missing required sections",
-                  [ident("section"), "label"], ((s.name, s.label) for s in missing))
+                  [ident("section"), "label", words("accepted as")],
+                  ((s.name, s.label, accepted(s)) for s in missing))
             return
         click.echo(f"#{deliverable_id} complete: every required section present "
                    f"({len(spec.required_sections)})")
@@ -95,7 +99,7 @@ def check(env: Env, deliverable_id: int, fmt: str) -> None:
     emit(fmt, {"id": deliverable_id, "type": spec.id, "complete": not missing,
                "required": [{"name": s.name, "label": s.label}
                             for s in spec.required_sections],
-               "missing": gaps}, show, rows=gaps, header=["name", "label"])
+               "missing": gaps}, show, rows=gaps, header=["name", "label", "accepted"])
     if missing:
         names = escape_controls("、".join(s.label for s in missing))
         click.echo(f"campaign: deliverable {deliverable_id} lacks "

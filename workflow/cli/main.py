@@ -173,7 +173,8 @@ def _content(path: Path | None) -> Any:
 @click.argument("type_id", metavar="TYPE")
 @click.option("--title", required=True, help="What the deliverable is called, as reports show it.")
 @click.option("--owner", metavar="USER", help="Owner (default: the acting user).")
-@click.option("--content", "content_path", type=content_file, help="Text or markdown file.")
+@click.option("--content", "content_path", type=content_file,
+              help="Text, markdown or Word (.docx) file.")
 @click.option("--due", type=click.DateTime(["%Y-%m-%d"]), help="Due date, YYYY-MM-DD.")
 @json_option
 @pass_env
@@ -193,7 +194,7 @@ def new(env: Env, type_id: str, title: str, owner: str | None, content_path: Pat
 @main.command()
 @click.argument("deliverable_id", metavar="ID", type=ID)
 @click.option("--content", "content_path", type=content_file, required=True,
-              help="The new revision: a text or markdown file.")
+              help="The new revision: a text, markdown or Word (.docx) file.")
 @json_option
 @pass_env
 def revise(env: Env, deliverable_id: int, content_path: Path, as_json: bool) -> None:
@@ -243,15 +244,23 @@ def do(env: Env, deliverable_id: int, trigger: str, comment: str | None,
 @click.option("--calendar", is_flag=True,
               help="The campaign's calendar: phases and due dates (with --campaign FILE, "
               "that plan's).")
+@click.option("--layout", type=click.Choice(["lr", "tb"]), default=None,
+              help="Left to right (default) or top to bottom (portrait, for a page).")
+@click.option("--labels", type=click.Choice(["short", "full"]), default="short",
+              show_default=True,
+              help="short: each arrow's name, roles and rules in a legend; full: all on it.")
+@click.option("--slide", is_flag=True,
+              help="A 16:9 slide whose labels stay legible (top to bottom unless --layout).")
 @from_files
 @pass_env
 def diagram(env: Env, type_id: str | None, fmt: str, out: Path | None,
             deliverable_id: int | None, counts: bool, plan_file: str | None, calendar: bool,
-            directory: Path | None) -> None:
+            layout: str | None, labels: str, slide: bool, directory: Path | None) -> None:
     """Draw a flow with Graphviz: a type, a deliverable's path, state counts, or the campaign."""
     from workflow import reports
     from workflow.files import write_atomically
 
+    look = reports.Look(layout, labels, slide)
     if plan_file is not None or calendar:
         source = None if plan_file in (None, "-") else Path(plan_file)
         data, name = reports.campaign_diagram(
@@ -260,7 +269,7 @@ def diagram(env: Env, type_id: str | None, fmt: str, out: Path | None,
         data, name = reports.counts_diagram(env.campaign, type_id, fmt)
     else:
         data, name = reports.diagram_bytes(env.campaign if directory is None else None,
-                                           type_id, fmt, deliverable_id, directory)
+                                           type_id, fmt, deliverable_id, directory, look)
     if out is None and fmt == "dot":
         echo_text(data.decode("utf-8"), nl=False)
         return
