@@ -101,8 +101,8 @@ def _print_requirements(spec: WorkflowSpec) -> None:
               ((s.label, accepted(s)) for s in spec.required_sections))
     if spec.publicity is not None:
         close = spec.publicity.close_trigger or "publicity.end"
+        click.echo(f"publicity: {spec.publicity.working_days} working days (official calendar)")
         click.echo(escape_controls(
-            f"publicity: {spec.publicity.working_days} working days (official calendar)\n"
             f"  objection: {spec.publicity.objection_trigger}; after the window: {close}"))
 
 
