@@ -8,6 +8,7 @@ meant to be printed and put in front of the leadership.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -247,12 +248,28 @@ def render_table(report: Report, width: int = 120) -> str:
             console.print(line, markup=False)
         for table in section.tables:
             grid = RichTable(box=box.SIMPLE_HEAD, show_edge=False)
-            for header in table.headers:
-                grid.add_column(header, overflow="fold")
-            for row in table.rows:
+            rows = [[_id_below(cell) for cell in row] for row in table.rows]
+            for index, header in enumerate(table.headers):
+                grid.add_column(header, overflow="fold",
+                                min_width=_longest_token([row[index] for row in rows]))
+            for row in rows:
                 grid.add_row(*(escape_markup(cell) for cell in row))
             console.print(grid)
     return out.getvalue()
+
+
+# An id, a user id or a date is typed back or read as one: never split it.
+_TOKEN = re.compile(r"[A-Za-z0-9_.:#-]+")
+_LABELLED_ID = re.compile(r"（([A-Za-z0-9_.-]+)）")
+
+
+def _id_below(cell: str) -> str:
+    """``对照检查材料（self_review）`` as two lines, so the id keeps a line of its own."""
+    return _LABELLED_ID.sub(lambda m: f"\n{m.group(1)}", cell)
+
+
+def _longest_token(cells: list[str]) -> int:
+    return min(24, max((len(t) for c in cells for t in _TOKEN.findall(c)), default=1))
 
 
 def escape_markup(text: str) -> str:
