@@ -9,6 +9,7 @@ else 0.  The README and the program cannot drift apart.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import shutil
@@ -71,3 +72,34 @@ def test_finding_7_the_example_roster_is_the_demo_roster() -> None:
     from workflow.demo_roster import roster_csv
 
     assert (REPO / "examples" / "people.csv").read_text(encoding="utf-8") == roster_csv()
+
+
+def _run(folder: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli.main, ["--db", f"sqlite:///{folder / 'w.db'}", *args],
+                                env={"COLUMNS": "80"})
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_finding_7_definitions_show_tells_the_headings_and_the_window(folder: Path) -> None:
+    code, out, _ = _run(folder, "definitions", "show", "self_review", "--definitions",
+                        str(REPO / "definitions"), "--json")
+    assert code == 0
+    shown = json.loads(out)
+    assert {s["label"]: s["headings"] for s in shown["required_sections"]}["思想根源"] == [
+        "思想根源"]
+    assert shown["publicity"]["working_days"] == 5
+    code, out, _ = _run(folder, "definitions", "show", "self_review", "--definitions",
+                        str(REPO / "definitions"))
+    assert "heading with 改进措施 / 努力方向 / 整改措施" in out and "5 working days" in out
+
+
+def test_finding_7_check_names_the_headings_it_accepts(folder: Path) -> None:
+    examples = folder / "examples"
+    assert _run(folder, "init")[0] == 0
+    assert _run(folder, "--as", "wangmin", "users", "add", "wangmin", "--name", "王敏",
+                "--role", "office", "--role", "leader")[0] == 0
+    assert _run(folder, "--as", "wangmin", "new", "self_review", "--title", "材料",
+                "--content", str(examples / "self-review-v1.md"))[0] == 0
+    code, out, err = _run(folder, "check", "1")
+    assert code == 4 and "思想根源" in err
+    assert "heading with 思想根源" in out
