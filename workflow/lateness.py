@@ -30,7 +30,9 @@ from .writes import campaign_zone
 Accepts = Callable[[DeliverableView, str], bool]
 
 
-class OverdueItem(View):
+class LateItem(View):
+    """A deliverable past its due date, with who answers for it."""
+
     id: int
     title: str
     type: str
@@ -48,22 +50,14 @@ class OverdueItem(View):
     responsible_name: str | None = None
 
 
-class LateCompletion(View):
+class OverdueItem(LateItem):
+    """Not complete, and past its due date."""
+
+
+class LateCompletion(LateItem):
     """A complete item that became complete after its due date."""
 
-    id: int
-    title: str
-    type: str
-    owner: str
-    owner_name: str
-    unit: str
-    due: date
     completed_on: date
-    days_late: int
-    state: str
-    state_label: str
-    responsible: str | None = None
-    responsible_name: str | None = None
 
 
 # -- complete, overdue ------------------------------------------------------------------
