@@ -53,6 +53,12 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
+def needs_dot() -> None:
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz `dot` is not installed (run `make setup`)")
+
+
+@pytest.fixture
 def db_path(template_db: Path, tmp_path: Path) -> Path:
     target = tmp_path / "campaign.db"
     shutil.copy(template_db, target)

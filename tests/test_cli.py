@@ -13,7 +13,6 @@ import itertools
 import json
 import re
 import shlex
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -694,12 +693,6 @@ def test_audit_verify_exit_8_when_events_are_deleted(in_review: Cli, db_path: Pa
 
 
 # -- diagrams -----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def needs_dot() -> None:
-    if shutil.which("dot") is None:
-        pytest.skip("Graphviz `dot` is not installed (run `make setup`)")
 
 
 def test_diagram_dot_to_stdout_and_file(run: Cli, tmp_path: Path) -> None:

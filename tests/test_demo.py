@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -29,9 +28,8 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
-def needs_dot() -> None:
-    if shutil.which("dot") is None:
-        pytest.skip("Graphviz `dot` is not installed (run `make setup`)")
+def demo_needs_dot(needs_dot: None) -> None:
+    """Every demo test draws diagrams."""
 
 
 def run_demo(directory: Path, columns: int = 200) -> Result:

@@ -45,12 +45,6 @@ def rectification() -> WorkflowSpec:
     return next(s for s in SHIPPED if s.id == "rectification_item")
 
 
-@pytest.fixture
-def needs_dot() -> None:
-    if shutil.which("dot") is None:
-        pytest.skip("Graphviz `dot` is not installed (run `make setup`)")
-
-
 def dot_of(
     spec: WorkflowSpec,
     *,

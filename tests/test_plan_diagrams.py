@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import xml.etree.ElementTree as ET
 from itertools import pairwise
 from pathlib import Path
@@ -34,12 +33,6 @@ DIAGRAMS_DIR = shipped_definitions_dir().parent / "diagrams"
 SVG_NS = "{http://www.w3.org/2000/svg}"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 NESTED = [(parent, child) for parent in PLAN.phases for child in parent.phases]
-
-
-@pytest.fixture
-def needs_dot() -> None:
-    if shutil.which("dot") is None:
-        pytest.skip("Graphviz `dot` is not installed (run `make setup`)")
 
 
 def phases_dot(current: str | None = None) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 import struct
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -41,12 +40,6 @@ SLIDE_PT = (960, 540)  # 13.33 × 7.5 in
 def spec(request: pytest.FixtureRequest) -> WorkflowSpec:
     shipped: WorkflowSpec = request.param
     return shipped
-
-
-@pytest.fixture
-def needs_dot() -> None:
-    if shutil.which("dot") is None:
-        pytest.skip("Graphviz `dot` is not installed (run `make setup`)")
 
 
 # -- measuring an SVG --------------------------------------------------------

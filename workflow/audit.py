@@ -74,7 +74,6 @@ def head(session: Session) -> AuditEvent | None:
 _EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
 # Built once: on every write's path, statement construction would cost more
 # than the SQL itself.
-_HEAD = sa_select(_EVENTS.c.seq, _EVENTS.c.hash).order_by(_EVENTS.c.seq.desc()).limit(1)
 _INSERT = _EVENTS.insert()
 _REFUSALS = AccessRefusal.__table__  # type: ignore[attr-defined]
 

@@ -114,7 +114,7 @@ def record_publicity(connection: Connection, move: Move) -> list[seals.Seal]:
         written += close_window(connection, move.deliverable_id, move.now, outcome)
     if move.dest == "publicity":
         window = {"deliverable_id": move.deliverable_id, "opened_on": move.today,
-                  "closes_on": publicity.add_working_days(move.today, spec.working_days),
+                  "closes_on": publicity.last_day(move.today, spec.working_days),
                   "closed_at": None, "outcome": None}
         key = connection.execute(_WINDOWS.insert(), window).inserted_primary_key
         assert key is not None

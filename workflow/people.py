@@ -24,7 +24,7 @@ class PeopleOps(WriteBase):
     ) -> UserView:
         """Add a person (by the campaign office; the very first user adds themselves)."""
         roles = tuple(dict.fromkeys(roles))
-        policy.check_user_id(user_id)
+        policy.check_user_id(user_id)  # before the transaction: bad input opens none
         check_roles(roles)
         with self._writing() as session:
             bootstrap = session.exec(select(User).limit(1)).first() is None

@@ -54,9 +54,6 @@ def last_day(opened_on: date, working_days: int) -> date:
     return day
 
 
-#: The old name, still called when a window opens (moves.record_publicity).
-add_working_days = last_day
-
 
 def working_days_between(first: date, last: date) -> int:
     """How many working days ``first``..``last`` (inclusive) holds: what a notice

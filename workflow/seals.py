@@ -168,11 +168,6 @@ REFUSAL_FIELDS = ("id", "at", "actor", "action", "deliverable_id", "reason", "ch
                   "os_user", "host", "prev_hash")
 
 
-def refusal_head(connection: Connection) -> str | None:
-    row = connection.execute(_REFUSAL_HEAD).first()
-    return f"{row.id}:{row.hash}" if row else None
-
-
 def chain_refusal(connection: Connection, fields: dict[str, Any]) -> dict[str, Any]:
     """``fields`` of a new refusal with its place in the refusals' own chain."""
     last = connection.execute(_REFUSAL_HEAD).first()

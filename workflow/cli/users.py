@@ -5,6 +5,8 @@ Every change but ``list`` is the campaign office's, and audited.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from workflow.cli.common import (
@@ -20,6 +22,9 @@ from workflow.cli.common import (
     table,
     words,
 )
+
+if TYPE_CHECKING:
+    from workflow.models import UserView
 
 ROLE_HELP = "member, leader, principal, office, supervisor or branch"
 
@@ -90,10 +95,7 @@ def users_deactivate(env: Env, user_id: str, as_json: bool) -> None:
     _changed(env.campaign.deactivate_user(env.actor, user_id), as_json)
 
 
-def _changed(view: object, as_json: bool) -> None:
-    from workflow.models import UserView
-
-    assert isinstance(view, UserView)
+def _changed(view: UserView, as_json: bool) -> None:
     if as_json:
         emit_json(view.to_json())
         return
