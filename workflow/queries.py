@@ -208,12 +208,17 @@ class Queries:
                                            triggers=triggers))
             return items
 
+    def responsible_persons(self) -> dict[int, str]:
+        """Deliverable id → responsible person (整改责任人), for every rectification
+        item whose fields are set."""
+        with self._read() as session:
+            return _responsible(session)
+
     @staticmethod
     def _answerable(session: Session, rows: Sequence[Deliverable]
                     ) -> dict[int, policy.Answerable]:
         """Who answers for each deliverable: owner, and responsible person if any."""
-        responsible = dict(session.exec(
-            select(Rectification.deliverable_id, Rectification.responsible_id)).all())
+        responsible = _responsible(session)
         return {row.id or 0: policy.Answerable(row.owner_id, responsible.get(row.id or 0))
                 for row in rows}
 
@@ -385,6 +390,11 @@ class Queries:
             due=row.due, created_at=row.created_at, updated_at=row.updated_at,
             revision=_revision_view(revisions[-1]) if revisions else None,
         )
+
+
+def _responsible(session: Session) -> dict[int, str]:
+    return dict(session.exec(
+        select(Rectification.deliverable_id, Rectification.responsible_id)).all())
 
 
 def _user_view(row: User, roles: tuple[str, ...]) -> UserView:

@@ -286,14 +286,6 @@ class RectificationOps(DeliverableOps):
             return [ProgressNoteView(id=r.id, deliverable_id=r.deliverable_id,
                                      author=r.author_id, text=r.text, at=r.at) for r in rows]
 
-    def responsible_persons(self) -> dict[int, str]:
-        """Deliverable id → responsible person, for every item whose fields are set."""
-        with self._read() as session:
-            rows = session.execute(
-                select(_RECTIFICATIONS.c.deliverable_id, _RECTIFICATIONS.c.responsible_id)
-            ).all()
-            return {r.deliverable_id: r.responsible_id for r in rows}
-
 
 # -- checks --------------------------------------------------------------------------------
 
