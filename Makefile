@@ -38,7 +38,7 @@ bench: setup
 	$(BIN)/python bench/run.py
 
 diagrams: setup
-	$(BIN)/python -m workflow.diagram diagrams
+	$(BIN)/python -m workflow.render.diagram diagrams
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from workflow import Campaign, from_text  # noqa: E402
-from workflow.audit import GENESIS, HASHED_FIELDS  # noqa: E402
+from workflow.store.audit import GENESIS, HASHED_FIELDS  # noqa: E402
 
 DELIVERABLES = 10  # K deliverables, fired round-robin
 CYCLES = 20  # submit + return per deliverable per round: 2 * K * CYCLES transitions

@@ -14,7 +14,7 @@ import pytest
 from plan_helpers import build_started, copy_db, freeze, new_db, open_db, scratch
 
 from workflow import Campaign, Content, from_text
-from workflow.definition import WorkflowSpec
+from workflow.spec.definition import WorkflowSpec
 
 # (id, name, roles, unit): at least two people for every role, so that
 # "not the owner" always has someone else to try.

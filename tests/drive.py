@@ -5,7 +5,7 @@ state); every move is fired by someone the spec lets fire it, always with a
 comment, on a day its publicity window allows.  Content is generated from the
 spec's required sections, so ``content_complete`` moves go through.  Expected
 permissions, window verdicts and window dates are computed here from the spec
-alone, never by asking :mod:`workflow.policy` or :mod:`workflow.publicity`,
+alone, never by asking :mod:`workflow.machine.policy` or :mod:`workflow.machine.publicity`,
 so the tests judge the engine independently.
 
 A few rules live in code rather than in the spec: a rectification item is
@@ -27,8 +27,6 @@ from pathlib import Path
 from conftest import DEFINITIONS, PEOPLE, ROLES_OF, SHIPPED_TYPES, snapshot
 
 from workflow import Campaign, from_text
-from workflow.content import Content
-from workflow.definition import TransitionSpec, WorkflowSpec
 from workflow.errors import (
     AuditVerificationFailed,
     CampaignError,
@@ -38,9 +36,11 @@ from workflow.errors import (
     PermissionDenied,
     TransitionNotAllowed,
 )
-from workflow.loader import load_file
-from workflow.models import DeliverableView, EventView, WindowView
-from workflow.writes import campaign_zone
+from workflow.services.writes import campaign_zone
+from workflow.spec.content import Content
+from workflow.spec.definition import TransitionSpec, WorkflowSpec
+from workflow.spec.loader import load_file
+from workflow.store.models import DeliverableView, EventView, WindowView
 
 COMMENT = "理由"
 USER_IDS: tuple[str, ...] = tuple(p[0] for p in PEOPLE)

@@ -25,10 +25,10 @@ from typing import Any, NamedTuple
 import yaml
 
 from workflow import Campaign
-from workflow.definition import TransitionSpec, WorkflowSpec
-from workflow.loader import LoadedPlan, load_plan, shipped_definitions_dir, shipped_plan
-from workflow.plan import EventSpec, GateItem, PhaseSpec
-from workflow.roster import read_roster
+from workflow.spec.definition import TransitionSpec, WorkflowSpec
+from workflow.spec.loader import LoadedPlan, load_plan, shipped_definitions_dir, shipped_plan
+from workflow.spec.plan import EventSpec, GateItem, PhaseSpec
+from workflow.spec.roster import read_roster
 
 PLAN: LoadedPlan = load_plan(shipped_plan())
 SPEC = PLAN.spec

@@ -20,12 +20,9 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
 import cli
-from workflow import Campaign, audit, from_text
-from workflow import attachments as attachments_module
+from workflow import Campaign, from_text
 from workflow import files as files_module
-from workflow.attachments import store_directory
-from workflow.cli.attachments import COMMANDS
-from workflow.database import make_engine
+from workflow.cli.commands.attachments import COMMANDS
 from workflow.errors import (
     AuditVerificationFailed,
     CampaignError,
@@ -34,7 +31,11 @@ from workflow.errors import (
     NotFound,
     PermissionDenied,
 )
-from workflow.models import DeliverableView
+from workflow.services import attachments as attachments_module
+from workflow.services.attachments import store_directory
+from workflow.store import audit
+from workflow.store.database import make_engine
+from workflow.store.models import DeliverableView
 
 
 def _main_with_attachments() -> click.Group:

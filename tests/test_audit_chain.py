@@ -19,8 +19,8 @@ import pytest
 from drive import COMMENT, SPECS, advance, complete_content, drive
 
 from workflow import Campaign
-from workflow.audit import EXPORT_FIELDS, GENESIS, HASHED_FIELDS, event_hash
 from workflow.errors import AuditVerificationFailed, CampaignError, InvalidInput
+from workflow.store.audit import EXPORT_FIELDS, GENESIS, HASHED_FIELDS, event_hash
 
 #: A reason with everything CSV and JSON must survive: Chinese, full-width and
 #: ASCII punctuation, quotes, a comma and a line break.

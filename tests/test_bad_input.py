@@ -32,7 +32,7 @@ from workflow import Campaign, from_text
 from workflow.cli.common import ID, MAX_ID, escape_controls
 from workflow.errors import DefinitionError, InvalidInput, NotFound
 from workflow.files import read_bounded
-from workflow.loader import load_plan, shipped_plan
+from workflow.spec.loader import load_plan, shipped_plan
 
 REPO = Path(__file__).resolve().parent.parent
 PLAN_TEXT = shipped_plan().read_text(encoding="utf-8")

@@ -28,7 +28,7 @@ from plan_helpers import (
 
 from workflow import Campaign
 from workflow.errors import InvalidInput
-from workflow.loader import load_file
+from workflow.spec.loader import load_file
 
 INITIAL = {t: load_file(DEFINITIONS / f"{t}.yaml").spec.initial
            for t in {r.deliverable for r in SPEC.requirements}}

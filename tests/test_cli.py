@@ -28,7 +28,7 @@ from drive import SPECS, complete_text, working_days_after
 
 import cli
 from workflow import Campaign
-from workflow.diagram import _CURRENT_FILL, _PATH_COLOUR
+from workflow.render.diagram import _CURRENT_FILL, _PATH_COLOUR
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 README = Path(__file__).resolve().parent.parent / "README.md"

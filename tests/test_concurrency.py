@@ -30,7 +30,7 @@ RACER = r"""
 import json, os, sys, time
 from datetime import date, datetime, time as noon_time
 from workflow import Campaign
-from workflow.writes import campaign_zone
+from workflow.services.writes import campaign_zone
 from workflow.errors import CampaignError
 
 args = json.loads(sys.argv[1])

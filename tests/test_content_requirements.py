@@ -29,8 +29,8 @@ from drive import (
 
 import cli
 from workflow import Campaign, from_text
-from workflow.definition import SectionSpec, WorkflowSpec
 from workflow.errors import TransitionNotAllowed
+from workflow.spec.definition import SectionSpec, WorkflowSpec
 
 #: The types whose submit checks the content, with every section they require.
 CHECKED = ("meeting_plan", "self_review")

@@ -24,7 +24,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 import cli
-from workflow import Campaign, database
+from workflow import Campaign
 from workflow.errors import (
     CampaignError,
     DatabaseBusy,
@@ -33,6 +33,7 @@ from workflow.errors import (
     InvalidInput,
     mask_credentials,
 )
+from workflow.store import database
 
 REPO = Path(__file__).resolve().parent.parent
 CLI = REPO / "cli.py"
@@ -420,11 +421,11 @@ def test_init_twice_on_our_own_database_is_idempotent(tmp_path: Path) -> None:
 
 
 def test_the_schema_does_not_depend_on_what_the_caller_imported(tmp_path: Path) -> None:
-    """A database created by a process that imported only workflow.database
+    """A database created by a process that imported only workflow.store.database
     (not the attachment code, which defines one table) is the same schema the
     command line expects, and the other way round."""
     path = tmp_path / "campaign.db"
-    script = ("import sys; from workflow import database; "
+    script = ("import sys; from workflow.store import database; "
               "engine = database.make_engine(sys.argv[1]); database.create_schema(engine); "
               "print(database.schema_ready(engine))")
     done = subprocess.run([sys.executable, "-c", script, f"sqlite:///{path}"], cwd=REPO,

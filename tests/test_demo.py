@@ -16,7 +16,7 @@ from drive import working_days_after
 
 import cli
 from workflow import Campaign
-from workflow.diagram import _CURRENT_FILL, _PATH_COLOUR
+from workflow.render.diagram import _CURRENT_FILL, _PATH_COLOUR
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "campaign"
 

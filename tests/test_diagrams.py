@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from workflow.definition import ROLE_LABELS, Role, WorkflowSpec
-from workflow.diagram import CJK_FONT, Step, dot_sha256, regenerate, render, stale
 from workflow.errors import CampaignError, InvalidInput
-from workflow.loader import load_directory, shipped_definitions_dir
+from workflow.render.diagram import CJK_FONT, Step, dot_sha256, regenerate, render, stale
+from workflow.spec.definition import ROLE_LABELS, Role, WorkflowSpec
+from workflow.spec.loader import load_directory, shipped_definitions_dir
 
 SHIPPED = [loaded.spec for loaded in load_directory(shipped_definitions_dir())]
 DIAGRAMS_DIR = shipped_definitions_dir().parent / "diagrams"

@@ -19,8 +19,7 @@ from drive import refused
 
 import cli
 from workflow import Campaign, from_text
-from workflow.cli.documents import COMMANDS as DOCUMENT_COMMANDS
-from workflow.content import Content
+from workflow.cli.commands.documents import COMMANDS as DOCUMENT_COMMANDS
 from workflow.errors import (
     Conflict,
     InvalidInput,
@@ -28,6 +27,7 @@ from workflow.errors import (
     PermissionDenied,
     TransitionNotAllowed,
 )
+from workflow.spec.content import Content
 
 # A self-review material with the four analyses and the measures (content_complete).
 V1 = """# 张副主席对照检查材料

@@ -19,12 +19,13 @@ from click.testing import CliRunner, Result
 from drive import at_day
 
 import cli
-from workflow import Campaign, dossier, from_text
-from workflow.cli.documents import COMMANDS as DOCUMENT_COMMANDS
-from workflow.content import Content
-from workflow.diagram import _PATH_COLOUR
+from workflow import Campaign, from_text
+from workflow.cli.commands.documents import COMMANDS as DOCUMENT_COMMANDS
 from workflow.errors import InvalidInput, TransitionNotAllowed
-from workflow.local_time import local_time
+from workflow.render import dossier
+from workflow.render.diagram import _PATH_COLOUR
+from workflow.render.local_time import local_time
+from workflow.spec.content import Content
 
 V1 = """# 对照检查材料
 

@@ -39,7 +39,7 @@ from workflow.errors import (
     PermissionDenied,
     TransitionNotAllowed,
 )
-from workflow.gates import Check
+from workflow.services.gates import Check
 
 GATE_ITEMS = [(path, i) for path, phase in LEAVES for i in range(len(phase.gate))]
 GATE_IDS = [f"{path}-{item_id(SPEC.leaf(path).gate[i])}" for path, i in GATE_ITEMS]

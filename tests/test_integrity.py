@@ -30,7 +30,7 @@ from plan_helpers import (
 from sqlalchemy import Boolean
 
 import cli
-from workflow import Campaign, audit, seals
+from workflow import Campaign
 from workflow.errors import (
     AuditVerificationFailed,
     ContentIntegrityError,
@@ -38,6 +38,7 @@ from workflow.errors import (
     NotFound,
     PermissionDenied,
 )
+from workflow.store import audit, seals
 
 LEADER, PRINCIPAL, SUPERVISOR, MEMBER, OFFICE = "leader1", "prin", "sup1", "member1", "office1"
 FORGED = "伪造的对照检查材料：没有问题。"

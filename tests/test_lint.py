@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
-from workflow.checks import Finding, errors_in, lint, lint_path
 from workflow.errors import DefinitionError, Location
-from workflow.loader import load_file, shipped_definitions_dir
+from workflow.spec.lint import Finding, errors_in, lint, lint_path
+from workflow.spec.loader import load_file, shipped_definitions_dir
 
 SELF_REVIEW = shipped_definitions_dir() / "self_review.yaml"
 #: How many transitions the base has: a mutation appends after them.

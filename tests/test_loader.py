@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from workflow.errors import DefinitionError
-from workflow.loader import LoadedDefinition, load_file, parse_yaml, shipped_definitions_dir
+from workflow.spec.loader import LoadedDefinition, load_file, parse_yaml, shipped_definitions_dir
 
 SELF_REVIEW = shipped_definitions_dir() / "self_review.yaml"
 

@@ -28,7 +28,7 @@ import cli
 from workflow import Campaign
 from workflow.cli.common import joined, plural
 from workflow.cli.tables import Column, ident, plan_widths, print_table, words
-from workflow.local_time import local_time
+from workflow.render.local_time import local_time
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -386,7 +386,7 @@ def test_finding_12_the_readme_names_every_type_and_where_attachments_go() -> No
     assert "`campaign.attachments/`" in readme
     from sqlalchemy.engine import make_url
 
-    from workflow.attachments import store_directory
+    from workflow.services.attachments import store_directory
 
     stored = store_directory(make_url("sqlite:///campaign.db"))
     assert stored is not None and stored.name == "campaign.attachments"

@@ -38,10 +38,12 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-def test_finding_15_the_wheel_installs_one_package(wheel: Path) -> None:
+def test_finding_15_the_wheel_installs_the_library_and_its_demo_only(wheel: Path) -> None:
+    """No generic top-level names (``cli``, ``commands``, ``definitions``): the
+    library, ``workflow``, and apart from it (issue 10) its demonstration."""
     with zipfile.ZipFile(wheel) as archive:
         tops = {name.split("/")[0] for name in archive.namelist()}
-    assert {t for t in tops if not t.endswith(".dist-info")} == {"workflow"}
+    assert {t for t in tops if not t.endswith(".dist-info")} == {"workflow", "campaign_demo"}
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
     assert "workflow/definitions/self_review.yaml" in names

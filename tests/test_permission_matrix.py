@@ -42,7 +42,6 @@ from drive import (
 )
 
 from workflow import Campaign
-from workflow.definition import KNOWN_ROLES
 from workflow.errors import (
     CampaignError,
     Conflict,
@@ -51,7 +50,8 @@ from workflow.errors import (
     PermissionDenied,
     TransitionNotAllowed,
 )
-from workflow.models import EventView, WindowView
+from workflow.spec.definition import KNOWN_ROLES
+from workflow.store.models import EventView, WindowView
 
 MOVES = all_moves()
 MOVE_IDS = [f"{t}-{trigger}-from-{source}" for t, trigger, source in MOVES]

@@ -9,13 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from workflow import diagram
-from workflow.definition import WorkflowSpec
-from workflow.diagram import _CURRENT_FILL, _VISITED_FILL, CJK_FONT, dot_sha256
 from workflow.errors import InvalidInput
-from workflow.loader import load_directory, load_plan, shipped_definitions_dir, shipped_plan
-from workflow.plan import PlanSpec
-from workflow.plan_diagram import (
+from workflow.render import diagram
+from workflow.render.diagram import _CURRENT_FILL, _VISITED_FILL, CJK_FONT, dot_sha256
+from workflow.render.plan_diagram import (
     calendar_graph,
     phase_graph,
     regenerate_plan,
@@ -24,6 +21,9 @@ from workflow.plan_diagram import (
     stale_plan,
     state_counts_graph,
 )
+from workflow.spec.definition import WorkflowSpec
+from workflow.spec.loader import load_directory, load_plan, shipped_definitions_dir, shipped_plan
+from workflow.spec.plan import PlanSpec
 
 LOADED = load_plan(shipped_plan())
 PLAN = LOADED.spec

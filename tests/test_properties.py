@@ -6,7 +6,7 @@ content, or a daily tick — and for a rectification item its fields, progress
 notes and rated verification; with or without a reason; with a current,
 stale or no expected version; on which day of three weeks spanning three
 weekends).  A model computed from the spec and the documented rectification
-rules alone — not from :mod:`workflow.policy` or :mod:`workflow.publicity` —
+rules alone — not from :mod:`workflow.machine.policy` or :mod:`workflow.machine.publicity` —
 predicts each outcome, including the content rule and the publicity window;
 after every step the stored deliverable and its windows must match the model,
 a refusal must have changed nothing, and at the end the audit chain must
@@ -42,7 +42,6 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from workflow import Campaign, Content, from_text
-from workflow.definition import TransitionSpec, WorkflowSpec
 from workflow.errors import (
     CampaignError,
     Conflict,
@@ -51,6 +50,7 @@ from workflow.errors import (
     PermissionDenied,
     TransitionNotAllowed,
 )
+from workflow.spec.definition import TransitionSpec, WorkflowSpec
 
 #: Examples' databases live in memory-backed storage where there is some: every
 #: commit is an fsync (synchronous=FULL), which is what makes a walk slow on disk.

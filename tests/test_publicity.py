@@ -36,8 +36,8 @@ from drive import (
 import cli
 from workflow import Campaign
 from workflow.errors import CampaignError, PermissionDenied, TransitionNotAllowed
-from workflow.models import EventView
-from workflow.writes import campaign_zone
+from workflow.services.writes import campaign_zone
+from workflow.store.models import EventView
 
 FRIDAY = date(2014, 6, 13)
 LAST_DAY = date(2014, 6, 19)  # Fri 13, Mon 16 … Thu 19: five working days

@@ -69,7 +69,7 @@ def test_finding_7_the_readme_walk_runs_as_written(
 
 
 def test_finding_7_the_example_roster_is_the_demo_roster() -> None:
-    from workflow.demo_roster import roster_csv
+    from campaign_demo.roster import roster_csv
 
     assert (REPO / "examples" / "people.csv").read_text(encoding="utf-8") == roster_csv()
 

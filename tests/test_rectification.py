@@ -23,7 +23,7 @@ from drive import at_day, refused
 
 import cli
 from workflow import Campaign, from_text
-from workflow.cli.rectification import COMMANDS
+from workflow.cli.commands.rectification import COMMANDS
 from workflow.errors import (
     CampaignError,
     InvalidInput,
@@ -31,8 +31,8 @@ from workflow.errors import (
     PermissionDenied,
     TransitionNotAllowed,
 )
-from workflow.progress import build_report, overdue_items, render
-from workflow.rectification import RATINGS, normalise_rating
+from workflow.render.progress import build_report, overdue_items, render
+from workflow.services.rectification import RATINGS, normalise_rating
 
 OWNER = "leader1"
 RESPONSIBLE = "member1"

@@ -20,8 +20,7 @@ from drive import complete_content
 
 from workflow import Campaign, from_text
 from workflow.errors import InvalidInput
-from workflow.loader import load_plan, shipped_plan
-from workflow.progress import (
+from workflow.render.progress import (
     FORMATS,
     Report,
     build_report,
@@ -31,7 +30,8 @@ from workflow.progress import (
     overdue_items,
     render,
 )
-from workflow.roster import read_roster
+from workflow.spec.loader import load_plan, shipped_plan
+from workflow.spec.roster import read_roster
 
 TITLE = "绵阳市总工会党的群众路线教育实践活动"
 ROSTER = """id,name,roles,unit

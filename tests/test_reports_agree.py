@@ -32,12 +32,12 @@ from plan_helpers import (
 
 from workflow import Campaign, from_text
 from workflow.errors import TransitionNotAllowed
-from workflow.lateness import completed_on
-from workflow.models import EventView
-from workflow.plan import GateItem
-from workflow.plan_diagram import phase_graph, render_graph
-from workflow.progress import FORMATS, build_report, overdue_items, render
-from workflow.reports import campaign_diagram, next_moves, write_campaign_diagrams
+from workflow.render.plan_diagram import phase_graph, render_graph
+from workflow.render.progress import FORMATS, build_report, overdue_items, render
+from workflow.render.reports import campaign_diagram, next_moves, write_campaign_diagrams
+from workflow.services.lateness import completed_on
+from workflow.spec.plan import GateItem
+from workflow.store.models import EventView
 
 STUDY = "implementation.study_and_listen"
 #: The renderings for people (JSON carries the same through its keys, checked apart).

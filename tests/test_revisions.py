@@ -22,7 +22,6 @@ from drive import (
 )
 
 from workflow import Campaign, from_text, read_content
-from workflow.content import MAX_BYTES
 from workflow.errors import (
     CampaignError,
     InvalidInput,
@@ -30,6 +29,7 @@ from workflow.errors import (
     PermissionDenied,
     TransitionNotAllowed,
 )
+from workflow.spec.content import MAX_BYTES
 
 TYPES = sorted(SPECS)
 EDITABLE = [(t, s) for t in TYPES for s in SPECS[t].editable_states]

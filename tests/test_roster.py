@@ -25,7 +25,7 @@ from plan_helpers import (
 
 from workflow import Campaign
 from workflow.errors import CampaignError, InvalidInput, PermissionDenied
-from workflow.roster import Person, RosterError, read_roster
+from workflow.spec.roster import Person, RosterError, read_roster
 
 HEADER = "id,name,roles,unit\n"
 GOOD_ROW = "office1,王敏,office,群教办\n"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from workflow.definition import KNOWN_ROLES, MANDATORY_STATES, WorkflowSpec
-from workflow.loader import definition_files, load_file, shipped_definitions_dir
+from workflow.spec.definition import KNOWN_ROLES, MANDATORY_STATES, WorkflowSpec
+from workflow.spec.loader import definition_files, load_file, shipped_definitions_dir
 
 SHIPPED_FILES = definition_files(shipped_definitions_dir())
 #: States in which someone other than the author judges the deliverable.

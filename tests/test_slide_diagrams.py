@@ -17,12 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from workflow import Campaign, dossier
-from workflow.definition import ROLE_LABELS, Role, WorkflowSpec
-from workflow.diagram import CJK_FONT, render
-from workflow.diagram_style import RULE_MARKS
+from workflow import Campaign
 from workflow.errors import InvalidInput
-from workflow.loader import load_directory, shipped_definitions_dir
+from workflow.render import dossier
+from workflow.render.diagram import CJK_FONT, render
+from workflow.render.diagram_style import RULE_MARKS
+from workflow.spec.definition import ROLE_LABELS, Role, WorkflowSpec
+from workflow.spec.loader import load_directory, shipped_definitions_dir
 
 SHIPPED = [loaded.spec for loaded in load_directory(shipped_definitions_dir())]
 DIAGRAMS_DIR = Path(__file__).resolve().parent.parent / "diagrams"

@@ -30,7 +30,7 @@ from workflow.errors import (
     PermissionDenied,
     TransitionNotAllowed,
 )
-from workflow.gates import Check
+from workflow.services.gates import Check
 
 TALKS_PHASE = "implementation.find_and_criticise"
 HELD = date(2014, 6, 1)

@@ -25,10 +25,12 @@ from drive import SPECS, at_day, drive, window_last_day
 from plan_helpers import PLAN, STANDARD, STARTER, copy_db, drive_to, open_db, roster
 
 import cli
-from workflow import Campaign, dossier, publicity, read_content
-from workflow.content import DOCX, MAX_BYTES, check
+from workflow import Campaign, read_content
 from workflow.errors import InvalidInput, TransitionNotAllowed
-from workflow.loader import parse_plan
+from workflow.machine import publicity
+from workflow.render import dossier
+from workflow.spec.content import DOCX, MAX_BYTES, check
+from workflow.spec.loader import parse_plan
 
 #: The four analyses as Word headings (Word numbers them: no 一、 in the text);
 #: the measures in a table cell, as a form would hold them.

@@ -11,16 +11,16 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .content import Content, from_text, read_content
-    from .engine import Campaign
+    from .campaign import Campaign
+    from .spec.content import Content, from_text, read_content
 
 __all__ = ["Campaign", "Content", "from_text", "read_content"]
 
 _EXPORTS = {
-    "Campaign": "engine",
-    "Content": "content",
-    "from_text": "content",
-    "read_content": "content",
+    "Campaign": "campaign",
+    "Content": "spec.content",
+    "from_text": "spec.content",
+    "read_content": "spec.content",
 }
 
 

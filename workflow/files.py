@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import InvalidInput, NotFound
+from workflow.errors import InvalidInput, NotFound
 
 #: O_NONBLOCK: opening a FIFO that was swapped in after the check must not wait
 #: for a writer; O_NOCTTY: opening a terminal must not make it ours.

@@ -17,7 +17,7 @@ import click
 from workflow.cli.tables import Column, ident, words
 
 if TYPE_CHECKING:
-    from workflow.engine import Campaign
+    from workflow.campaign import Campaign
 
 __all__ = ["Column", "ident", "words"]  # re-exported: commands declare columns from here
 
@@ -34,7 +34,7 @@ class Env:
     def campaign(self) -> Campaign:
         if self._campaign is None:
             from workflow import Campaign
-            from workflow.origin import detect
+            from workflow.store.origin import detect
 
             # Each audit event records that it came through the CLI, and
             # the login and host that ran it: --as itself is only a claim.
@@ -287,7 +287,7 @@ def _cell(value: object) -> str:
 def when(at: str | None) -> str:
     """An audit timestamp as people read it: ``2014-06-16 09:04 +08:00``, the
     campaign's zone (``CAMPAIGN_TZ``) with its offset."""
-    from workflow.local_time import local_time
+    from workflow.render.local_time import local_time
 
     return local_time(at)
 

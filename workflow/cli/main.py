@@ -17,8 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from workflow.cli.attachments import COMMANDS as ATTACHMENT_COMMANDS
-from workflow.cli.audit import COMMANDS as AUDIT_COMMANDS
+from workflow.cli.commands.attachments import COMMANDS as ATTACHMENT_COMMANDS
+from workflow.cli.commands.audit import COMMANDS as AUDIT_COMMANDS
+from workflow.cli.commands.definitions import COMMANDS as DEFINITION_COMMANDS
+from workflow.cli.commands.deliverables import COMMANDS as DELIVERABLE_COMMANDS
+from workflow.cli.commands.documents import COMMANDS as DOCUMENT_COMMANDS
+from workflow.cli.commands.plan import COMMANDS as PLAN_COMMANDS
+from workflow.cli.commands.publicity import COMMANDS as PUBLICITY_COMMANDS
+from workflow.cli.commands.rectification import COMMANDS as RECTIFICATION_COMMANDS
+from workflow.cli.commands.users import COMMANDS as USER_COMMANDS
 from workflow.cli.common import (
     ID,
     Env,
@@ -30,13 +37,6 @@ from workflow.cli.common import (
     pass_env,
     table,
 )
-from workflow.cli.definitions import COMMANDS as DEFINITION_COMMANDS
-from workflow.cli.deliverables import COMMANDS as DELIVERABLE_COMMANDS
-from workflow.cli.documents import COMMANDS as DOCUMENT_COMMANDS
-from workflow.cli.plan import COMMANDS as PLAN_COMMANDS
-from workflow.cli.publicity import COMMANDS as PUBLICITY_COMMANDS
-from workflow.cli.rectification import COMMANDS as RECTIFICATION_COMMANDS
-from workflow.cli.users import COMMANDS as USER_COMMANDS
 
 if TYPE_CHECKING:
     from workflow.errors import CampaignError
@@ -257,8 +257,8 @@ def diagram(env: Env, type_id: str | None, fmt: str, out: Path | None,
             deliverable_id: int | None, counts: bool, plan_file: str | None, calendar: bool,
             layout: str | None, labels: str, slide: bool, directory: Path | None) -> None:
     """Draw a flow with Graphviz: a type, a deliverable's path, state counts, or the campaign."""
-    from workflow import reports
     from workflow.files import write_atomically
+    from workflow.render import reports
 
     look = reports.Look(layout, labels, slide)
     if plan_file is not None or calendar:
@@ -284,7 +284,7 @@ def diagram(env: Env, type_id: str | None, fmt: str, out: Path | None,
               help="Where the fresh database and diagrams go.")
 def demo(directory: Path) -> None:
     """Run the main job on a fresh embedded database and show its audit trail."""
-    from workflow.demo import run_demo
+    from campaign_demo.walk import run_demo
 
     run_demo(directory, echo=click.echo, table=table)
 

@@ -1,0 +1,1 @@
+"""The ``campaign`` sub-commands, grouped by what they act on."""

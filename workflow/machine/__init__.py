@@ -1,0 +1,1 @@
+"""State machines and rules in memory: no database, no rendering."""

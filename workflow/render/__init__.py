@@ -1,0 +1,1 @@
+"""Diagrams, reports, dossiers and notices, drawn from the services' reads."""

@@ -1,0 +1,242 @@
+"""What a phase needs before it may be left, and which records break their rules.
+
+Pure functions over plain data: the plan, the people, the campaign's
+deliverables, event records and talks.  The service gathers the data in one
+read and asks here; nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from itertools import combinations
+
+from workflow.services.lateness import campaign_day
+from workflow.spec.definition import KNOWN_ROLES, ROLE_LABELS, Role, WorkflowSpec
+from workflow.spec.plan import EventSpec, GateItem, PhaseSpec, PlanSpec
+from workflow.store.models import DeliverableView, EventRecordView, EventView, TalkView, UserView
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything a gate may look at, read in one snapshot."""
+
+    plan: PlanSpec
+    people: Sequence[UserView]
+    deliverables: Sequence[DeliverableView]
+    events: Sequence[EventRecordView]
+    talks: Sequence[TalkView]
+    #: The definitions of the deliverable types, for Chinese labels.
+    specs: Mapping[str, WorkflowSpec] = field(default_factory=dict)
+
+    def holders(self, role: str) -> list[UserView]:
+        return [p for p in self.people if role in p.roles]
+
+    def name(self, user_id: str | None) -> str:
+        return next((p.name for p in self.people if p.id == user_id), user_id or "?")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of a phase's checklist."""
+
+    label: str
+    missing: tuple[str, ...] = ()
+    flagged: tuple[str, ...] = field(default=())
+    #: What the line checks: ``deliverable:<type>``, ``event:<kind>`` or ``talks``.
+    key: str = ""
+
+    @property
+    def satisfied(self) -> bool:
+        return not self.missing
+
+    @property
+    def counts_deliverables(self) -> bool:
+        """Its missing entries are deliverables, which a report counts as such."""
+        return self.key.startswith("deliverable:")
+
+    def owns(self, line: str) -> bool:
+        """Whether ``line``, one entry of a refused or forced advance (``label: missing``),
+        is this check's.  The label may have changed since (a renamed type, a new
+        team member changes the talks' count), so the id the label ends with also
+        identifies it."""
+        kind, _, name = self.key.partition(":")
+        marker = {"deliverable": f"({name}: ", "event": f"({name}): ",
+                  "talks": "(talks): "}.get(kind)
+        return line.startswith(f"{self.label}: ") or (marker is not None and marker in line)
+
+
+# -- event rules ------------------------------------------------------------------
+
+
+def event_flags(spec: EventSpec, record: EventRecordView, people: Sequence[UserView]) -> list[str]:
+    """Rules the record breaks; it is kept, but it does not count for the gate."""
+    flags = []
+    if spec.deadline and record.held_on > spec.deadline:
+        flags.append(f"{record.held_on} 召开，晚于规定时限 {spec.deadline}")
+    if spec.min_days and record.days < spec.min_days:
+        flags.append(f"时长 {record.days:g} 天，少于规定的 {spec.min_days:g} 天")
+    if spec.supervisors_invited and not record.supervisors_invited:
+        flags.append("未邀请市委督导组")
+    if spec.themes and record.theme not in spec.themes:
+        flags.append(f"主题「{record.theme or ''}」不在方案规定的 {len(spec.themes)} 个主题之内")
+    if spec.per:
+        holder = next((p for p in people if p.id == record.person), None)
+        if holder is None or spec.per not in holder.roles:
+            flags.append(f"须注明所属的{_role_label(spec.per)}（--person）")
+    return flags
+
+
+def _role_label(role: str) -> str:
+    return ROLE_LABELS[Role(role)][0] if role in KNOWN_ROLES else role
+
+
+# -- talks --------------------------------------------------------------------------
+
+
+def team(people: Sequence[UserView]) -> list[UserView]:
+    """The leadership team: the principal(s) and every leader, each once."""
+    return [p for p in people if Role.PRINCIPAL in p.roles or Role.LEADER in p.roles]
+
+
+def required_pairs(people: Sequence[UserView]) -> list[tuple[str, str]]:
+    """Every pair of team members talks once: n members → n(n-1)/2 talks."""
+    return [pair_key(a.id, b.id) for a, b in combinations(team(people), 2)]
+
+
+def pair_key(first: str, second: str) -> tuple[str, str]:
+    a, b = sorted((first, second))
+    return a, b
+
+
+# -- gates ----------------------------------------------------------------------------
+
+
+def checklist(phase: PhaseSpec, facts: Facts) -> list[Check]:
+    return [_check(item, facts) for item in phase.gate]
+
+
+def _check(item: GateItem, facts: Facts) -> Check:
+    if item.deliverable is not None:
+        return _deliverable_check(item.deliverable, item.states, facts)
+    if item.event is not None:
+        return _event_check(facts.plan.event(item.event), facts)
+    return _talks_check(facts)
+
+
+def _deliverable_check(type_id: str, states: Iterable[str], facts: Facts) -> Check:
+    wanted = tuple(states)
+    items = [d for d in facts.deliverables if d.type == type_id]
+    spec = facts.specs.get(type_id)
+    title = spec.title if spec else type_id
+    names = " / ".join(spec.state(s).label for s in wanted) if spec else " / ".join(wanted)
+    label = f"{title}：全部达到「{names}」({type_id}: {' / '.join(wanted)})"
+    key = f"deliverable:{type_id}"
+    if not items:
+        return Check(label, (f"尚未建立任何{title} ({type_id})",), key=key)
+    return Check(label, tuple(
+        f"#{d.id} {d.title}（{facts.name(d.owner)}）当前为「{d.state_label}」({d.state})"
+        for d in items if d.state not in wanted
+    ), key=key)
+
+
+def _event_check(spec: EventSpec, facts: Facts) -> Check:
+    records = [r for r in facts.events if r.kind == spec.kind]
+    valid = [r for r in records if not r.flags]
+    flagged = tuple(f"record #{r.id} ({r.held_on}): {'; '.join(r.flags)}"
+                    for r in records if r.flags)
+    if spec.per:
+        label = f"{spec.label}：每名{_role_label(spec.per)}各 1 次 ({spec.kind})"
+        done = {r.person for r in valid}
+        missing = tuple(f"{p.name}（{p.id}）尚无有效记录" for p in facts.holders(spec.per)
+                        if p.id not in done)
+        return Check(label, missing, flagged, key=f"event:{spec.kind}")
+    label = f"{spec.label}：至少 {spec.min_count} 次 ({spec.kind})"
+    short = spec.min_count - len(valid)
+    missing = (f"有效记录 {len(valid)} 次，规定 {spec.min_count} 次",) if short > 0 else ()
+    return Check(label, missing, flagged, key=f"event:{spec.kind}")
+
+
+def _talks_check(facts: Facts) -> Check:
+    held = {pair_key(t.first, t.second): t for t in facts.talks}
+    pairs = required_pairs(facts.people)
+    missing = []
+    for pair in pairs:
+        talk = held.get(pair)
+        names = f"{facts.name(pair[0])}–{facts.name(pair[1])}"
+        if talk is None:
+            missing.append(f"{names}：未记录")
+        elif not talk.confirmed:
+            waiting = [facts.name(u) for u, at in ((talk.first, talk.first_confirmed_at),
+                                                   (talk.second, talk.second_confirmed_at))
+                       if at is None]
+            missing.append(f"{names}：待{'、'.join(waiting)}确认")
+    label = f"谈心谈话：领导班子两两谈心 {len(pairs)} 次，双方确认 (talks)"
+    return Check(label, tuple(missing), key="talks")
+
+
+# -- forced advances ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Forced:
+    """A phase left by force: the ``phase.force`` event, as the log holds it."""
+
+    phase: str  # the dotted path of the leaf phase that was left
+    by: str
+    by_name: str
+    at: str  # the event's time stamp (UTC)
+    on: date  # its day where the campaign runs (CAMPAIGN_TZ)
+    reason: str
+    #: What its gate lacked then, one ``label: entry`` line each (the event's detail).
+    missing: tuple[str, ...]
+
+
+def forced_advances(
+    events: Iterable[EventView], plan_id: str, people: Sequence[UserView]
+) -> dict[str, Forced]:
+    """The phases of ``plan_id`` left by force, by dotted path, from its phase events.
+    A phase is left once (the phases only move forward), so once at most."""
+    names = {p.id: p.name for p in people}
+    forced = {}
+    for event in events:
+        detail = json.loads(event.detail or "{}")
+        if event.action != "phase.force" or detail.get("plan") != plan_id or not event.source:
+            continue
+        forced[event.source] = Forced(
+            phase=event.source, by=event.actor, by_name=names.get(event.actor, event.actor),
+            at=event.at, on=campaign_day(event.at), reason=event.comment or "",
+            missing=tuple(str(line) for line in detail.get("missing", [])),
+        )
+    return forced
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """One gate line a forced advance left unmet, judged again today."""
+
+    check: Check  # the line as it stands today
+    #: Entries it lacked when the phase was forced.
+    waived: int
+
+    @property
+    def outstanding(self) -> int:
+        """Of the waived entries, those still missing (never more than were waived)."""
+        return min(self.waived, len(self.check.missing))
+
+    @property
+    def made_up(self) -> int:
+        return self.waived - self.outstanding
+
+
+def waivers(forced: Forced, checks: Sequence[Check]) -> list[Waiver]:
+    """The lines of a forced phase's checklist (``checks``, judged today) that
+    were unmet when it was forced, with how many entries each lacked then.
+
+    Entries are counted as the checklist lists them: a per-person event or a
+    talk lacks one entry per person or pair, an event with a minimum count
+    one entry however short it is."""
+    found = [Waiver(c, sum(1 for line in forced.missing if c.owns(line))) for c in checks]
+    return [w for w in found if w.waived]

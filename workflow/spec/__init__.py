@@ -1,0 +1,1 @@
+"""The definitions and plans as validated, frozen specs: parsing, lint, content rules."""

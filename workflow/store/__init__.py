@@ -1,0 +1,1 @@
+"""The database: every table, the transactions, the audit chain and its seals."""

@@ -1,0 +1,316 @@
+"""Rows bound to the audit chain.
+
+The hash chain proves the log was not edited; the rules, though, read other
+tables too — who holds which role, what the approved text says, when a
+publicity window closes, who is responsible for a rectification.  So every
+write that adds, changes or removes such a row records the row's *seal* —
+sha256 over a canonical encoding of its columns — in the ``sealed`` field of
+its (hashed) audit event.  :func:`check` recomputes the seal of every row of
+every sealed table and compares it with the last one the log recorded: a row
+edited, inserted or deleted behind the engine's back is named.
+
+Columns that every move changes (a deliverable's state and version, a
+campaign's phase) are not sealed: the replay rebuilds them from the events.
+
+Refusals are not events (a refused move changes no audit chain), so they
+form a hash chain of their own, and every audit event records that chain's
+head: deleting a refusal breaks its chain, truncating the chain misses a
+recorded head.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from functools import cache, cached_property
+from typing import Any
+
+from sqlalchemy import Connection, Select, Table, bindparam, select
+
+from workflow.errors import AuditVerificationFailed
+from workflow.store.models import (
+    AccessRefusal,
+    Attachment,
+    AuditEvent,
+    Deliverable,
+    EventRecord,
+    Opinion,
+    PlanRun,
+    ProgressNote,
+    PublicityWindow,
+    Rectification,
+    Revision,
+    Talk,
+    TargetEntry,
+    User,
+    UserRole,
+    WorkflowDefinition,
+)
+
+Seal = tuple[str, str | None]
+"""``("table:key", sha256)``; a ``None`` seal records that the row was removed."""
+
+REFUSAL_HEAD = "access_refusal:head"
+GENESIS = "0" * 64
+
+# Table → the columns left out of its seal, because the replay checks them.
+_UNSEALED: dict[type[Any], frozenset[str]] = {
+    WorkflowDefinition: frozenset(),
+    User: frozenset(),
+    UserRole: frozenset(),
+    Deliverable: frozenset({"state", "version", "updated_at"}),
+    Revision: frozenset(),
+    Opinion: frozenset(),
+    PublicityWindow: frozenset(),
+    Rectification: frozenset(),
+    ProgressNote: frozenset(),
+    Attachment: frozenset(),
+    PlanRun: frozenset({"phase", "version", "updated_at"}),
+    EventRecord: frozenset(),
+    Talk: frozenset(),
+    TargetEntry: frozenset(),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class SealedTable:
+    table: Table
+    columns: tuple[str, ...]
+    key: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return str(self.table.name)
+
+    def key_of(self, row: Mapping[Any, Any]) -> str:
+        return f"{self.name}:" + "/".join(str(row[c]) for c in self.key)
+
+    @cached_property
+    def by_key(self) -> Select[Any]:
+        """One row by its key, built once: every sealed write runs it."""
+        return select(self.table).where(
+            *(self.table.c[c] == bindparam(f"k_{c}") for c in self.key))
+
+    def digest(self, row: Mapping[Any, Any]) -> str:
+        encoded = json.dumps({c: _plain(row[c]) for c in self.columns}, sort_keys=True,
+                             ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+@cache
+def sealed_tables() -> dict[str, SealedTable]:
+    tables = {}
+    for model, unsealed in _UNSEALED.items():
+        table: Table = model.__table__
+        tables[str(table.name)] = SealedTable(
+            table, tuple(c.name for c in table.columns if c.name not in unsealed),
+            tuple(c.name for c in table.primary_key.columns))
+    return tables
+
+
+def _plain(value: Any) -> Any:
+    """The JSON form of a stored value; content is sealed by its sha256."""
+    if isinstance(value, bytes | memoryview):
+        return "sha256:" + hashlib.sha256(bytes(value)).hexdigest()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+# -- writing ----------------------------------------------------------------------------
+
+
+def seal(connection: Connection, table_name: str, *key: object) -> Seal:
+    """The seal of one row as it is now stored (``None`` if it is gone)."""
+    sealed = sealed_tables()[table_name]
+    params = {f"k_{c}": v for c, v in zip(sealed.key, key, strict=True)}
+    row = connection.execute(sealed.by_key, params).mappings().first()
+    name = f"{table_name}:" + "/".join(str(v) for v in key)
+    return name, None if row is None else sealed.digest(row)
+
+
+def seal_values(table_name: str, values: Mapping[str, Any]) -> Seal:
+    """The seal of a row just written with ``values`` (every sealed column, the
+    key included), without reading it back: for the hot path of moves, and only
+    for columns that read back exactly as written (text, integers, dates)."""
+    sealed = sealed_tables()[table_name]
+    return sealed.key_of(values), sealed.digest(values)
+
+
+def seal_where(connection: Connection, table_name: str, **equal: object) -> list[Seal]:
+    """The seals of every row whose columns equal ``equal`` (e.g. a type's definitions)."""
+    sealed = sealed_tables()[table_name]
+    rows = connection.execute(
+        select(sealed.table).where(*(sealed.table.c[c] == v for c, v in equal.items()))
+    ).mappings()
+    return [(sealed.key_of(row), sealed.digest(row)) for row in rows]
+
+
+def removed(table_name: str, *key: object) -> Seal:
+    return f"{table_name}:" + "/".join(str(v) for v in key), None
+
+
+def encode(seals: Iterable[Seal], refusal_head: str | None) -> str | None:
+    data: dict[str, str | None] = dict(seals)
+    if refusal_head is not None:
+        data[REFUSAL_HEAD] = refusal_head
+    if not data:
+        return None
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+_REFUSALS = AccessRefusal.__table__  # type: ignore[attr-defined]
+_REFUSAL_HEAD = select(_REFUSALS.c.id, _REFUSALS.c.hash).order_by(_REFUSALS.c.id.desc()).limit(1)
+REFUSAL_FIELDS = ("id", "at", "actor", "action", "deliverable_id", "reason", "channel",
+                  "os_user", "host", "prev_hash")
+
+
+def chain_refusal(connection: Connection, fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` of a new refusal with its place in the refusals' own chain."""
+    last = connection.execute(_REFUSAL_HEAD).first()
+    fields = {**fields, "id": last.id + 1 if last else 1,
+              "prev_hash": last.hash if last else GENESIS}
+    return {**fields, "hash": _refusal_hash(fields)}
+
+
+def _refusal_hash(fields: Mapping[Any, Any]) -> str:
+    encoded = json.dumps({f: fields[f] for f in REFUSAL_FIELDS}, sort_keys=True,
+                         ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+# -- verifying ------------------------------------------------------------------------
+
+
+@dataclass
+class _Recorded:
+    seals: dict[str, tuple[str | None, int]]
+    heads: list[tuple[int, str]]
+
+
+def _recorded(events: Iterable[AuditEvent]) -> _Recorded:
+    recorded = _Recorded({}, [])
+    for event in events:
+        for name, value in json.loads(event.sealed or "{}").items():
+            if name == REFUSAL_HEAD:
+                recorded.heads.append((event.seq, value))
+            else:
+                recorded.seals[name] = (value, event.seq)
+    return recorded
+
+
+def check(connection: Connection, events: Iterable[AuditEvent]) -> int:
+    """Every sealed row is as the log last recorded it, and the refusals'
+    chain is whole.  Returns the number of rows checked; raises on the first
+    difference, naming the row and the event."""
+    recorded = _recorded(events)
+    checked = 0
+    seen: set[str] = set()
+    for sealed in sealed_tables().values():
+        try:
+            for row in _rows(connection, sealed):
+                name = sealed.key_of(row)
+                seen.add(name)
+                _check_row(sealed, row, name, recorded.seals.get(name))
+                checked += 1
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            # A value the column's type cannot read back was not written by the engine.
+            raise AuditVerificationFailed(
+                None, f"table {sealed.name} holds a value that cannot be read ({exc}): "
+                "edited behind the engine") from None
+    for name, (value, seq) in recorded.seals.items():
+        if value is not None and name not in seen:
+            raise AuditVerificationFailed(seq, f"{_describe(name)}, which it recorded, is missing "
+                                          "(deleted)")
+    _check_refusals(connection, recorded.heads)
+    return checked
+
+
+def _rows(connection: Connection, sealed: SealedTable) -> Iterator[Mapping[Any, Any]]:
+    order = [sealed.table.c[c] for c in sealed.key]
+    yield from connection.execute(select(sealed.table).order_by(*order)).mappings()
+
+
+def _check_row(sealed: SealedTable, row: Mapping[Any, Any], name: str,
+               recorded: tuple[str | None, int] | None) -> None:
+    if sealed.name == "revision":
+        _check_revision_content(row, recorded)
+    if sealed.name == "workflow_definition":
+        _check_definition_source(row, recorded)
+    if recorded is None:
+        raise AuditVerificationFailed(
+            None, f"{_describe(name, row)} was written outside the audit log")
+    value, seq = recorded
+    if value is None:
+        raise AuditVerificationFailed(seq, f"{_describe(name, row)} was removed by this event "
+                                      "but is back")
+    if sealed.digest(row) != value:
+        raise AuditVerificationFailed(
+            seq, f"{_describe(name, row)} differs from what this event recorded (edited)")
+
+
+def _check_revision_content(row: Mapping[Any, Any], recorded: tuple[str | None, int] | None
+                            ) -> None:
+    actual = hashlib.sha256(bytes(row["content"])).hexdigest()
+    if actual != row["sha256"]:
+        raise AuditVerificationFailed(
+            recorded[1] if recorded else None,
+            f"deliverable {row['deliverable_id']} revision {row['number']}: its content "
+            f"(sha256 {actual[:12]}…) is not the text its audit event recorded "
+            f"(sha256 {row['sha256'][:12]}…)")
+
+
+def _check_definition_source(row: Mapping[Any, Any],
+                             recorded: tuple[str | None, int] | None) -> None:
+    if hashlib.sha256(row["source"].encode("utf-8")).hexdigest() != row["sha256"]:
+        raise AuditVerificationFailed(
+            recorded[1] if recorded else None,
+            f"definition {row['type_id']} ({row['sha256'][:12]}…): its stored source does "
+            "not match its sha256 (edited)")
+
+
+_DESCRIPTIONS = {
+    "revision": "deliverable {deliverable_id} revision {number}",
+    "attachment": "attachment {name!r} of deliverable {deliverable_id}",
+    "opinion": "opinion {id} on deliverable {deliverable_id}",
+    "publicity_window": "publicity window {id} of deliverable {deliverable_id}",
+    "rectification": "the rectification fields of deliverable {deliverable_id}",
+    "progress_note": "progress note {id} of deliverable {deliverable_id}",
+    "user_role": "role {role} of user {user_id}",
+    "app_user": "user {id}",
+    "deliverable": "deliverable {id}",
+}
+
+
+def _describe(name: str, row: Mapping[Any, Any] | None = None) -> str:
+    """A row as a reader names it: ``deliverable 2 revision 1``, ``role supervisor of user x``."""
+    table, _, key = name.partition(":")
+    if row is None and table in sealed_tables():
+        row = dict(zip(sealed_tables()[table].key, key.split("/"), strict=False))
+    try:
+        return _DESCRIPTIONS[table].format(**(row or {}))
+    except (KeyError, IndexError):
+        return f"{table} row {key}"
+
+
+def _check_refusals(connection: Connection, heads: list[tuple[int, str]]) -> None:
+    hashes: dict[int, str] = {}
+    previous, expected = GENESIS, 1
+    for row in connection.execute(select(_REFUSALS).order_by(_REFUSALS.c.id)).mappings():
+        if row["id"] != expected or row["prev_hash"] != previous:
+            raise AuditVerificationFailed(
+                None, f"access refusal {row['id']}: the refusals' chain is broken before it "
+                "(a refusal was deleted or inserted)")
+        if _refusal_hash(row) != row["hash"]:
+            raise AuditVerificationFailed(None, f"access refusal {row['id']} was edited")
+        hashes[row["id"]] = row["hash"]
+        previous, expected = row["hash"], expected + 1
+    for seq, head in heads:
+        number, _, value = head.partition(":")
+        if hashes.get(int(number)) != value:
+            raise AuditVerificationFailed(
+                seq, f"access refusal {number}, whose chain this event recorded, is missing "
+                "or changed (refusals deleted)")
