@@ -58,18 +58,18 @@ CYCLE = (("leader1", "submit", None), ("principal1", "return", REASON))
 
 def engine_setup(directory: Path) -> tuple[Campaign, list[int]]:
     campaign = Campaign.open(f"sqlite:///{directory / 'engine.db'}")
-    campaign.init(actor="office1")
-    campaign.add_user("office1", "office1", "王敏", ["office"], "群教办")
-    campaign.add_user("office1", "leader1", "张副主席", ["leader"], "党组")
-    campaign.add_user("office1", "principal1", "李书记", ["principal"], "党组")
+    campaign.deliverables.init(actor="office1")
+    campaign.people.add_user("office1", "office1", "王敏", ["office"], "群教办")
+    campaign.people.add_user("office1", "leader1", "张副主席", ["leader"], "党组")
+    campaign.people.add_user("office1", "principal1", "李书记", ["principal"], "党组")
     items = [
-        campaign.create("leader1", "self_review", f"对照检查材料 {n}",
+        campaign.deliverables.create("leader1", "self_review", f"对照检查材料 {n}",
                         content=from_text(f"# 对照检查材料 {n}\n{SECTIONS}")).id
         for n in range(DELIVERABLES)
     ]
     for item in items:  # warm up: parse the definition, build the machine
         for actor, trigger, comment in CYCLE:
-            campaign.fire(actor, item, trigger, comment)
+            campaign.moves.fire(actor, item, trigger, comment)
     return campaign, items
 
 
@@ -79,7 +79,7 @@ def engine_round(campaign: Campaign, items: list[int]) -> tuple[int, float]:
     for _ in range(CYCLES):
         for item in items:
             for actor, trigger, comment in CYCLE:
-                campaign.fire(actor, item, trigger, comment)
+                campaign.moves.fire(actor, item, trigger, comment)
                 fired += 1
     return fired, time.perf_counter() - start
 
@@ -165,8 +165,8 @@ def transitions(directory: Path) -> dict[str, Any]:
         engine_rates.append(fired / seconds)
         fired, seconds = raw_round(raw)
         raw_rates.append(fired / seconds)
-    report = campaign.verify()  # everything the engine wrote is a valid chain
-    campaign.engine.dispose()
+    report = campaign.audit.verify()  # everything the engine wrote is a valid chain
+    campaign.store.engine.dispose()
     raw.db.close()
     engine_rate, raw_rate = statistics.median(engine_rates), statistics.median(raw_rates)
     ratio = engine_rate / raw_rate

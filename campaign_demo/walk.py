@@ -51,7 +51,7 @@ def run_demo(directory: Path, echo: Echo, table: Table) -> Campaign:
     roster = directory / "roster.csv"
     roster.write_text(R.roster_csv(), encoding="utf-8")
     plan = load_plan(shipped_plan())
-    created = campaign.start(R.OFFICE, plan, read_roster(roster))
+    created = campaign.plan.start(R.OFFICE, plan, read_roster(roster))
     echo(f"started {plan.spec.title}: {len(R.PEOPLE)} people, {len(created)} required "
          f"deliverables, database {directory / 'demo.db'}")
     walk = _Walk(campaign, echo, clock)
@@ -62,7 +62,7 @@ def run_demo(directory: Path, echo: Echo, table: Table) -> Campaign:
     report = progress.build_report(campaign, REPORT_DAY)
     echo(progress.render(report, "table"))
     (directory / "report.html").write_text(progress.render(report, "html"), encoding="utf-8")
-    result = campaign.verify()
+    result = campaign.audit.verify()
     echo(f"audit verify: ok — {result.events} events, {result.deliverables} deliverables, "
          f"head {result.head}")
     _write_diagrams(campaign, directory, walk.self_review, echo)
@@ -75,7 +75,7 @@ def _fresh(directory: Path, clock: DemoClock) -> Campaign:
     for stale in (database, *(database.with_name(database.name + s) for s in ("-wal", "-shm"))):
         stale.unlink(missing_ok=True)
     campaign = Campaign.open(f"sqlite:///{database}", clock=clock)
-    campaign.init(actor=R.OFFICE)
+    campaign.deliverables.init(actor=R.OFFICE)
     return campaign
 
 
@@ -92,26 +92,27 @@ class _Walk:
         self.clock.day = date(2014, month, day)
 
     def tick(self) -> None:
-        closed = self.c.tick(R.OFFICE)
+        closed = self.c.moves.tick(R.OFFICE)
         if closed:
             windows = "window" if len(closed) == 1 else "windows"
             self.echo(f"{self.clock.day}: {len(closed)} publicity {windows} ended without "
                       "objection")
 
     def items(self, type_id: str) -> list[DeliverableView]:
-        return [d for d in self.c.deliverables(type_id=type_id) if d.plan_id]
+        return [d for d in self.c.reads.deliverables(type_id=type_id) if d.plan_id]
 
     def through(self, item: DeliverableView, *, to: str = "approve") -> None:
         """Draft, submit, the first reader forwards, the supervisors approve."""
-        self.c.revise(item.owner, item.id, from_text(R.draft(item.title, type_id=item.type)))
-        self.c.fire(item.owner, item.id, "submit")
+        self.c.deliverables.revise(item.owner, item.id, from_text(R.draft(item.title,
+                                                                          type_id=item.type)))
+        self.c.moves.fire(item.owner, item.id, "submit")
         reader = R.OFFICE if item.type == "summary_report" else R.PRINCIPAL
-        self.c.fire(reader, item.id, "forward")
+        self.c.moves.fire(reader, item.id, "forward")
         if to == "approve":
-            self.c.fire(R.SUPERVISORS[0], item.id, "approve", "符合要求，同意")
+            self.c.moves.fire(R.SUPERVISORS[0], item.id, "approve", "符合要求，同意")
 
     def advance(self, **force: Any) -> None:
-        event = self.c.advance(R.OFFICE, **force)
+        event = self.c.plan.advance(R.OFFICE, **force)
         how = f"forced ({event.comment})" if event.action == "phase.force" else "gate held"
         self.echo(f"phase {event.source} → {event.dest}: {how}")
 
@@ -125,31 +126,32 @@ class _Walk:
     def study_and_listen(self) -> None:
         c = self.c
         self.on(2, 26)
-        c.record_event(R.OFFICE, "mobilisation_meeting", date(2014, 2, 26), days=0.5,
+        c.records.event(R.OFFICE, "mobilisation_meeting", date(2014, 2, 26), days=0.5,
                        supervisors_invited=True, minutes="党组书记作动员报告")
         for n, day in enumerate((3, 10, 17, 24), start=1):
-            c.record_event(R.OFFICE, "study_session", date(2014, 3, day),
+            c.records.event(R.OFFICE, "study_session", date(2014, 3, day),
                            minutes=f"第{n}次集中学习")
         for n, theme in enumerate(R.THEMES):
-            c.record_event(R.OFFICE, "discussion_meeting", date(2014, 4, 1 + 7 * n), theme=theme)
-        short = c.record_event(R.OFFICE, "field_research", date(2014, 3, 12), days=1,
+            c.records.event(R.OFFICE, "discussion_meeting", date(2014, 4, 1 + 7 * n), theme=theme)
+        short = c.records.event(R.OFFICE, "field_research", date(2014, 3, 12), days=1,
                                person=R.LEADERS[1])
         self.echo(f"field research of {R.name_of(R.LEADERS[1])} flagged: {short.flags[0]}")
         for n, leader in enumerate(R.LEADERS):
-            c.record_event(R.OFFICE, "field_research", date(2014, 3, 18 + n), days=2,
+            c.records.event(R.OFFICE, "field_research", date(2014, 3, 18 + n), days=2,
                            person=leader)
         self.on(4, 15)
         reports = self.items("research_report")
         for item in reports:
             self.through(item, to="forward")
         rejected = reports[1]
-        c.fire(R.SUPERVISORS[1], rejected.id, "reject", R.RESEARCH_AGAIN)
-        c.fire(rejected.owner, rejected.id, "redraft")
-        c.revise(rejected.owner, rejected.id, from_text(R.draft(rejected.title, "重新调研稿")))
-        c.fire(rejected.owner, rejected.id, "submit")
-        c.fire(R.PRINCIPAL, rejected.id, "forward")
+        c.moves.fire(R.SUPERVISORS[1], rejected.id, "reject", R.RESEARCH_AGAIN)
+        c.moves.fire(rejected.owner, rejected.id, "redraft")
+        c.deliverables.revise(rejected.owner, rejected.id, from_text(R.draft(rejected.title,
+                                                                             "重新调研稿")))
+        c.moves.fire(rejected.owner, rejected.id, "submit")
+        c.moves.fire(R.PRINCIPAL, rejected.id, "forward")
         for item in reports:
-            c.fire(R.SUPERVISORS[0], item.id, "approve", "同意在一定范围交流")
+            c.moves.fire(R.SUPERVISORS[0], item.id, "approve", "同意在一定范围交流")
         self.echo(f"research report #{rejected.id} rejected and researched again")
         self.on(4, 30)
         self.advance()
@@ -165,14 +167,14 @@ class _Walk:
         self._talks()
         self.on(7, 1)
         self.tick()
-        c.record_event(R.OFFICE, "democratic_life_meeting", date(2014, 6, 26), days=1,
+        c.records.event(R.OFFICE, "democratic_life_meeting", date(2014, 6, 26), days=1,
                        supervisors_invited=True, minutes="督导组组长点评")
         for branch in ("zhibu1", "zhibu2", "hmzhibu"):  # 文化宫支部 postponed
-            c.record_event(R.OFFICE, "organisational_life_meeting", date(2014, 7, 3),
+            c.records.event(R.OFFICE, "organisational_life_meeting", date(2014, 7, 3),
                            person=branch)
         self.on(7, 10)
         try:
-            c.advance(R.OFFICE)
+            c.plan.advance(R.OFFICE)
         except TransitionNotAllowed as refused:  # shown, then forced with a reason
             self.echo(f"advance refused: {str(refused)[:150]}…")
         self.advance(force=True, reason=R.FORCE_REASON)
@@ -186,40 +188,43 @@ class _Walk:
             self.self_review = item.id
             name = R.name_of(item.owner)
             outline = f"# {name}对照检查材料（提纲）\n\n## 一、存在的主要问题\n\n（略）\n"
-            c.revise(item.owner, item.id, from_text(outline))
+            c.deliverables.revise(item.owner, item.id, from_text(outline))
             try:
-                c.fire(item.owner, item.id, "submit")
+                c.moves.fire(item.owner, item.id, "submit")
             except TransitionNotAllowed as refused:
                 self.echo(f"submit refused as it should be: {refused}")
-            c.revise(item.owner, item.id, from_text(R.SELF_REVIEW_V1.format(name=name)))
-            c.fire(item.owner, item.id, "submit")
-            c.fire(R.PRINCIPAL, item.id, "return", R.RETURN_REASON)
-            c.revise(item.owner, item.id, from_text(R.SELF_REVIEW_V2.format(name=name)))
-            c.fire(item.owner, item.id, "submit")
+            c.deliverables.revise(item.owner, item.id,
+                                  from_text(R.SELF_REVIEW_V1.format(name=name)))
+            c.moves.fire(item.owner, item.id, "submit")
+            c.moves.fire(R.PRINCIPAL, item.id, "return", R.RETURN_REASON)
+            c.deliverables.revise(item.owner, item.id,
+                                  from_text(R.SELF_REVIEW_V2.format(name=name)))
+            c.moves.fire(item.owner, item.id, "submit")
             try:
-                c.fire(item.owner, item.id, "forward")
+                c.moves.fire(item.owner, item.id, "forward")
             except PermissionDenied as refused:
                 self.echo(f"refused as it should be: {refused}")
-            c.fire(R.PRINCIPAL, item.id, "forward")
-            c.fire(R.SUPERVISORS[0], item.id, "approve", "剖析深刻，同意公示")
+            c.moves.fire(R.PRINCIPAL, item.id, "forward")
+            c.moves.fire(R.SUPERVISORS[0], item.id, "approve", "剖析深刻，同意公示")
 
     def _objection(self) -> None:
         """A member objects during publicity: back to review, checked, published again."""
         item = next(d for d in self.items("self_review") if d.owner == R.LEADERS[2])
         self.on(6, 18)
-        self.c.object_to("zhaoyi", item.id, R.OBJECTION)
-        self.echo(f"objection to #{item.id} during publicity: back to {self.c.get(item.id).state}")
+        self.c.moves.object_to("zhaoyi", item.id, R.OBJECTION)
+        state = self.c.reads.get(item.id).state
+        self.echo(f"objection to #{item.id} during publicity: back to {state}")
         self.on(6, 20)
-        self.c.fire(R.PRINCIPAL, item.id, "forward")
-        self.c.fire(R.SUPERVISORS[0], item.id, "approve", "经核实已更正，重新公示")
+        self.c.moves.fire(R.PRINCIPAL, item.id, "forward")
+        self.c.moves.fire(R.SUPERVISORS[0], item.id, "approve", "经核实已更正，重新公示")
 
     def _talks(self) -> None:
         team = (R.PRINCIPAL, *R.LEADERS)
         count = 0
         for i, first in enumerate(team):
             for second in team[i + 1:]:
-                talk = self.c.record_talk(first, first, second, date(2014, 6, 2 + count % 20))
-                self.c.confirm_talk(second, talk.id)
+                talk = self.c.records.talk(first, first, second, date(2014, 6, 2 + count % 20))
+                self.c.records.confirm_talk(second, talk.id)
                 count += 1
         self.echo(f"谈心谈话: {count} talks among {len(team)} team members, all confirmed")
 
@@ -231,27 +236,27 @@ class _Walk:
         started = []
         for (owner, title, due), responsible in zip(R.RECTIFICATION_ITEMS, R.LEADERS,
                                                     strict=False):
-            item = c.create(R.OFFICE, "rectification_item", title, owner=owner,
+            item = c.deliverables.create(R.OFFICE, "rectification_item", title, owner=owner,
                             content=from_text(R.draft(title)), due=date.fromisoformat(due))
-            c.set_rectification(  # the five fields: submit is refused without them
+            c.rectification.set(  # the five fields: submit is refused without them
                 owner, item.id, matter=title, measures=f"{title}：建立台账，逐项销号",
                 responsible=responsible, deadline=date.fromisoformat(due),
                 effect="群众满意度测评达到“较好”以上")
-            c.fire(owner, item.id, "submit")
-            c.fire(R.PRINCIPAL, item.id, "forward")
-            c.fire(R.SUPERVISORS[1], item.id, "approve", "同意公示")
+            c.moves.fire(owner, item.id, "submit")
+            c.moves.fire(R.PRINCIPAL, item.id, "forward")
+            c.moves.fire(R.SUPERVISORS[1], item.id, "approve", "同意公示")
             started.append((owner, item.id))
         self.on(8, 14)  # the items' publicity (5 working days) is over
         self.tick()
         for owner, item_id in started:
-            c.fire(owner, item_id, "start")
+            c.moves.fire(owner, item_id, "start")
         self.on(8, 28)
         owner, item_id = started[0]
-        c.progress_note(owner, item_id, "会议、文件数量同比下降三成，台账已销号")
-        c.fire(owner, item_id, "claim_done")
-        c.verify_item(R.OFFICE, item_id, "好", "群众满意度测评95%")
+        c.rectification.note(owner, item_id, "会议、文件数量同比下降三成，台账已销号")
+        c.moves.fire(owner, item_id, "claim_done")
+        c.rectification.verify(R.OFFICE, item_id, "好", "群众满意度测评95%")
         for target_id, amount, note in R.TARGET_PROGRESS:
-            c.record_target(R.OFFICE, target_id, amount, note)
+            c.records.target(R.OFFICE, target_id, amount, note)
         self.on(9, 20)
         self.advance()
 
@@ -265,7 +270,7 @@ class _Walk:
 
 def _show_history(campaign: Campaign, item: int, echo: Echo) -> None:
     echo(f"History of self-review material #{item}:")
-    for event in campaign.history(item):
+    for event in campaign.reads.history(item):
         move = f"{event.source or ''} → {event.dest}"
         reason = f"  「{event.comment}」" if event.comment else ""
         echo(f"  {event.seq:>4} {event.actor} ({event.role}) {event.action} "
@@ -273,9 +278,9 @@ def _show_history(campaign: Campaign, item: int, echo: Echo) -> None:
 
 
 def _write_diagrams(campaign: Campaign, directory: Path, item: int, echo: Echo) -> None:
-    for spec in campaign.definitions():  # portrait, like the committed ones: fits a page
+    for spec in campaign.registry.definitions():  # portrait, like the committed ones: fits a page
         (directory / f"{spec.id}.svg").write_bytes(diagram.render(spec, "svg", layout="tb"))
-    highlighted = path_diagram(campaign, campaign.get(item), "svg")
+    highlighted = path_diagram(campaign, campaign.reads.get(item), "svg")
     (directory / f"self_review-{item}.svg").write_bytes(highlighted)
     # The running campaign's: met gate items ticked, the forced phase marked.
     write_campaign_diagrams(campaign, directory)

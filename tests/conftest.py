@@ -42,10 +42,10 @@ SHIPPED_TYPES = tuple(sorted(p.stem for p in DEFINITIONS.glob("*.yaml")))
 def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "campaign.db"
     campaign = Campaign.open(f"sqlite:///{path}")
-    campaign.init(DEFINITIONS, actor="office1")
+    campaign.deliverables.init(DEFINITIONS, actor="office1")
     for user_id, name, roles, unit in PEOPLE:
-        campaign.add_user("office1", user_id, name, roles, unit)
-    campaign.engine.dispose()
+        campaign.people.add_user("office1", user_id, name, roles, unit)
+    campaign.store.engine.dispose()
     # Fold the WAL into the main file so a plain copy carries everything.
     with sqlite3.connect(path) as raw:
         raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -80,7 +80,7 @@ START = datetime(2014, 6, 13, 9, tzinfo=ZoneInfo("Asia/Shanghai"))
 def campaign(db_url: str) -> Iterator[Campaign]:
     engine = Campaign.open(db_url, clock=lambda: START)
     yield engine
-    engine.engine.dispose()
+    engine.store.engine.dispose()
 
 
 class Snapshot(NamedTuple):
@@ -144,4 +144,4 @@ def db(started_template: Path, work: Path) -> Path:
 def c(db: Path) -> Iterator[Campaign]:
     campaign = open_db(db)
     yield campaign
-    campaign.engine.dispose()
+    campaign.store.engine.dispose()

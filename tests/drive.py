@@ -36,10 +36,10 @@ from workflow.errors import (
     PermissionDenied,
     TransitionNotAllowed,
 )
-from workflow.services.writes import campaign_zone
 from workflow.spec.content import Content
 from workflow.spec.definition import TransitionSpec, WorkflowSpec
 from workflow.spec.loader import load_file
+from workflow.store.clock import campaign_zone
 from workflow.store.models import DeliverableView, EventView, WindowView
 
 COMMENT = "理由"
@@ -144,7 +144,7 @@ def window_allows(
 
 
 def open_window(campaign: Campaign, deliverable_id: int) -> WindowView | None:
-    windows = campaign.windows(deliverable_id, open_only=True)
+    windows = campaign.reads.windows(deliverable_id, open_only=True)
     assert len(windows) <= 1, f"#{deliverable_id} has {len(windows)} open windows"
     return windows[0] if windows else None
 
@@ -152,8 +152,8 @@ def open_window(campaign: Campaign, deliverable_id: int) -> WindowView | None:
 def _rule_and_window(
     campaign: Campaign, deliverable_id: int, trigger: str
 ) -> tuple[str | None, WindowView | None]:
-    item = campaign.get(deliverable_id)
-    rule = window_rule(campaign.definition_for(item), trigger, item.state)
+    item = campaign.reads.get(deliverable_id)
+    rule = window_rule(campaign.registry.definition_for(item), trigger, item.state)
     return rule, open_window(campaign, deliverable_id) if rule else None
 
 
@@ -200,7 +200,7 @@ def follow_ups(type_id: str, trigger: str) -> list[str]:
 
 def noted_since_started(campaign: Campaign, deliverable_id: int) -> bool:
     """A progress note since the item last entered ``in_progress``."""
-    history = campaign.history(deliverable_id)
+    history = campaign.reads.history(deliverable_id)
     started = max(i for i, e in enumerate(history)
                   if e.action == "transition" and e.dest == "in_progress")
     return any(e.action == "rectification.progress" for e in history[started + 1:])
@@ -223,19 +223,19 @@ def prepare(campaign: Campaign, deliverable_id: int, trigger: str) -> list[str]:
     """Write, as the owner, what ``trigger`` needs beyond its spec and does not
     have yet (a rectification item's fields before submit, a progress note
     before claim_done); returns the audit actions written."""
-    item = campaign.get(deliverable_id)
+    item = campaign.reads.get(deliverable_id)
     needed = prerequisites(item.type, trigger)
     if needed == ["rectification.set"]:
         try:
-            campaign.rectification(deliverable_id)
+            campaign.rectification.get(deliverable_id)
             return []
         except NotFound:
-            campaign.set_rectification(item.owner, deliverable_id,
+            campaign.rectification.set(item.owner, deliverable_id,
                                        **rectification_fields(item.owner))  # type: ignore[arg-type]
     elif needed == ["rectification.progress"]:
         if noted_since_started(campaign, deliverable_id):
             return []
-        campaign.progress_note(item.owner, deliverable_id, "整改进展")
+        campaign.rectification.note(item.owner, deliverable_id, "整改进展")
     return needed
 
 
@@ -245,7 +245,7 @@ def at_day(campaign: Campaign, day: date | None) -> Campaign:
     demo's simulated calendar does."""
     if day is not None:
         moment = datetime.combine(day, time(12), tzinfo=campaign_zone())
-        campaign.clock = lambda: moment
+        campaign.store.clock = lambda: moment
     return campaign
 
 
@@ -256,10 +256,11 @@ def make_move(
 ) -> EventView:
     """Make a move the way it is made: a rectification item's ``verify`` with a
     rating, every other move with ``fire``.  Returns the transition event."""
-    if needs_rating(campaign.get(deliverable_id).type, trigger):
-        return at_day(campaign, today).verify_item(actor, deliverable_id, RATING, comment,
+    if needs_rating(campaign.reads.get(deliverable_id).type, trigger):
+        return at_day(campaign, today).rectification.verify(actor, deliverable_id, RATING, comment,
                                     expected_version=expected_version)
-    return at_day(campaign, today).fire(actor, deliverable_id, trigger, comment, expected_version)
+    return at_day(campaign, today).moves.fire(actor, deliverable_id, trigger, comment,
+                                              expected_version)
 
 
 # -- who may do what, computed from the spec ----------------------------------
@@ -344,17 +345,18 @@ def drive(
     Without ``content`` it gets :func:`complete_content`; a move out of
     publicity is fired on a day its window allows, each after what it needs
     beyond the spec (:func:`prepare`)."""
-    spec = campaign.definition(type_id)
+    spec = campaign.registry.definition(type_id)
     state = state or spec.initial
     owner = owner_for(spec, state, owner)
-    item = campaign.create(owner, type_id, title, content=content or complete_content(spec))
+    item = campaign.deliverables.create(owner, type_id, title,
+                                        content=content or complete_content(spec))
     for transition in shortest_path(spec, state):
         actor = actor_for(transition, owner)
         assert actor is not None
         prepare(campaign, item.id, transition.trigger)
         make_move(campaign, actor, item.id, transition.trigger,
                   today=day_allowing(campaign, item.id, transition.trigger))
-    view = campaign.get(item.id)
+    view = campaign.reads.get(item.id)
     assert view.state == state
     return view
 
@@ -364,8 +366,8 @@ def advance(
 ) -> None:
     """Fire ``triggers`` in turn, each by someone allowed to, on a day its window allows."""
     for trigger in triggers:
-        item = campaign.get(deliverable_id)
-        transition = campaign.definition_for(item).transition(item.state, trigger)
+        item = campaign.reads.get(deliverable_id)
+        transition = campaign.registry.definition_for(item).transition(item.state, trigger)
         assert transition is not None, (item.state, trigger)
         actor = actor_for(transition, item.owner)
         assert actor is not None
@@ -427,7 +429,7 @@ def refused(
     A permission refusal (and only that) adds one row to the access log,
     naming ``actor``; everything else must leave even that log untouched.
     """
-    before, refusals = snapshot(db_path), campaign.refusals()
+    before, refusals = snapshot(db_path), campaign.audit.refusals()
     try:
         call()
     except CampaignError as raised:
@@ -437,7 +439,7 @@ def refused(
     assert type(caught) is error, f"expected {error.__name__}, got {caught!r}"
     assert caught.exit_code == EXIT_CODES[error]
     assert snapshot(db_path) == before, "a refused write changed the database"
-    after = campaign.refusals()
+    after = campaign.audit.refusals()
     if error is PermissionDenied:
         assert after[: len(refusals)] == refusals
         assert len(after) == len(refusals) + 1

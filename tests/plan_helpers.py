@@ -135,13 +135,13 @@ def open_db(path: Path) -> Campaign:
 
 def new_db(path: Path) -> Campaign:
     campaign = open_db(path)
-    campaign.init(DEFINITIONS)
+    campaign.deliverables.init(DEFINITIONS)
     return campaign
 
 
 def freeze(campaign: Campaign, path: Path) -> Path:
     """Close ``campaign`` and fold the WAL into ``path`` so a plain copy carries it all."""
-    campaign.engine.dispose()
+    campaign.store.engine.dispose()
     with sqlite3.connect(path) as raw:
         raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return path
@@ -157,7 +157,7 @@ def build_started(directory: Path, people: Sequence[P] = STANDARD) -> Path:
     """A database with the shipped plan started on ``people`` (closed, ready to copy)."""
     path = directory / "started.db"
     campaign = new_db(path)
-    campaign.start(STARTER, PLAN, roster(directory, people))
+    campaign.plan.start(STARTER, PLAN, roster(directory, people))
     return freeze(campaign, path)
 
 
@@ -197,7 +197,7 @@ def db_state(db_path: Path) -> State:
 
 def audit_rows(campaign: Campaign) -> list[dict[str, Any]]:
     """The whole audit log, with each event's ``detail`` decoded."""
-    rows = [json.loads(line) for line in campaign.export("jsonl")]
+    rows = [json.loads(line) for line in campaign.audit.export("jsonl")]
     for row in rows:
         row["detail"] = json.loads(row["detail"]) if row["detail"] else None
     return rows
@@ -246,11 +246,12 @@ def drive_to(campaign: Campaign, deliverable_id: int, target: str) -> None:
         prepare,
     )
 
-    item = campaign.get(deliverable_id)
-    spec = campaign.definition_for(item)
+    item = campaign.reads.get(deliverable_id)
+    spec = campaign.registry.definition_for(item)
     if item.revision is None:
-        campaign.revise(item.owner, deliverable_id, complete_content(spec, title=item.title))
-    users = campaign.users()
+        campaign.deliverables.revise(item.owner, deliverable_id, complete_content(spec,
+                                                                                  title=item.title))
+    users = campaign.reads.users()
     for transition in path_between(spec, item.state, target):
         actor = next((u.id for u in users if may_fire(u.id, u.roles, item.owner, transition)),
                      None)
@@ -258,18 +259,18 @@ def drive_to(campaign: Campaign, deliverable_id: int, target: str) -> None:
         prepare(campaign, deliverable_id, transition.trigger)
         make_move(campaign, actor, deliverable_id, transition.trigger, COMMENT,
                   today=day_allowing(campaign, deliverable_id, transition.trigger))
-    assert campaign.get(deliverable_id).state == target
+    assert campaign.reads.get(deliverable_id).state == target
 
 
 # -- satisfying gate items -------------------------------------------------------------
 
 
 def holders(campaign: Campaign, role: str) -> list[str]:
-    return [u.id for u in campaign.users() if role in u.roles]
+    return [u.id for u in campaign.reads.users() if role in u.roles]
 
 
 def team_ids(campaign: Campaign) -> list[str]:
-    return [u.id for u in campaign.users() if {"principal", "leader"} & set(u.roles)]
+    return [u.id for u in campaign.reads.users() if {"principal", "leader"} & set(u.roles)]
 
 
 def expected_pairs(campaign: Campaign) -> list[tuple[str, str]]:
@@ -292,23 +293,23 @@ def record_valid_events(campaign: Campaign, spec: EventSpec, skip: Iterable[str]
     if spec.per:
         for person in holders(campaign, spec.per):
             if person not in skip:
-                campaign.record_event(STARTER, spec.kind, person=person,
+                campaign.records.event(STARTER, spec.kind, person=person,
                                       **valid_event_kwargs(spec))
     else:
         for i in range(spec.min_count):
-            campaign.record_event(STARTER, spec.kind, **valid_event_kwargs(spec, i))
+            campaign.records.event(STARTER, spec.kind, **valid_event_kwargs(spec, i))
 
 
 def hold_all_talks(campaign: Campaign) -> None:
     """Every team pair recorded by one party and confirmed by the other."""
     for a, b in expected_pairs(campaign):
-        talk = campaign.record_talk(a, a, b, date(2014, 6, 1))
-        campaign.confirm_talk(b, talk.id)
+        talk = campaign.records.talk(a, a, b, date(2014, 6, 1))
+        campaign.records.confirm_talk(b, talk.id)
 
 
 def satisfy(campaign: Campaign, item: GateItem) -> None:
     if item.deliverable is not None:
-        for d in campaign.deliverables(type_id=item.deliverable):
+        for d in campaign.reads.deliverables(type_id=item.deliverable):
             if d.plan_id == PLAN_ID and d.state not in item.states:
                 drive_to(campaign, d.id, item.states[0])
     elif item.event is not None:
@@ -342,5 +343,5 @@ def item_id(item: GateItem) -> str:
 def force_to(campaign: Campaign, leaf: str) -> None:
     """Force the campaign forward (as the office, with a reason) until ``leaf`` is current."""
     assert leaf in LEAF_PATHS
-    while campaign.phase() != leaf:
-        campaign.advance(STARTER, force=True, reason=FORCE_REASON)
+    while campaign.plan.phase() != leaf:
+        campaign.plan.advance(STARTER, force=True, reason=FORCE_REASON)

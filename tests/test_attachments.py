@@ -34,7 +34,6 @@ from workflow.errors import (
 from workflow.services import attachments as attachments_module
 from workflow.services.attachments import store_directory
 from workflow.store import audit
-from workflow.store.database import make_engine
 from workflow.store.models import DeliverableView
 
 
@@ -75,7 +74,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def item(campaign: Campaign) -> DeliverableView:
-    return campaign.create(OWNER, "self_review", "张副主席对照检查材料")
+    return campaign.deliverables.create(OWNER, "self_review", "张副主席对照检查材料")
 
 
 @pytest.fixture
@@ -138,22 +137,22 @@ def test_attach_any_file_and_get_it_back(
     campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path,
     name: str, data: bytes, media_type: str,
 ) -> None:
-    view = campaign.attach(OWNER, item.id, source(inbox, name, data))
+    view = campaign.attachments.attach(OWNER, item.id, source(inbox, name, data))
 
     assert (view.deliverable_id, view.name, view.media_type) == (item.id, name, media_type)
     assert (view.sha256, view.size, view.author) == (sha(data), len(data), OWNER)
     assert blob(db_path, sha(data)).read_bytes() == data
-    assert campaign.attachments(item.id) == [view]
-    assert campaign.attachment(item.id, name) == view
-    assert campaign.attachment_data(item.id, name) == data
+    assert campaign.attachments.of(item.id) == [view]
+    assert campaign.attachments.get(item.id, name) == view
+    assert campaign.attachments.data(item.id, name) == data
 
 
 def test_the_office_may_attach_to_anyones_deliverable(
     campaign: Campaign, item: DeliverableView, inbox: Path
 ) -> None:
-    view = campaign.attach("office1", item.id, source(inbox, "通知.pdf", PDF))
+    view = campaign.attachments.attach("office1", item.id, source(inbox, "通知.pdf", PDF))
     assert view.author == "office1"
-    event = campaign.events("attachment")[-1]
+    event = campaign.audit.events("attachment")[-1]
     assert (event.actor, event.role) == ("office1", "office")
 
 
@@ -161,36 +160,36 @@ def test_given_name_is_used_instead_of_the_files(
     campaign: Campaign, item: DeliverableView, inbox: Path
 ) -> None:
     path = source(inbox, "scan0001.pdf", PDF)
-    view = campaign.attach(OWNER, item.id, path, name="征求意见汇总.pdf")
+    view = campaign.attachments.attach(OWNER, item.id, path, name="征求意见汇总.pdf")
     assert view.name == "征求意见汇总.pdf"
-    assert [a.name for a in campaign.attachments(item.id)] == ["征求意见汇总.pdf"]
+    assert [a.name for a in campaign.attachments.of(item.id)] == ["征求意见汇总.pdf"]
 
 
 def test_same_content_under_two_names_is_stored_once(
     campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path
 ) -> None:
-    other = campaign.create("leader2", "self_review", "刘副主席对照检查材料")
-    first = campaign.attach(OWNER, item.id, source(inbox, "a.pdf", PDF))
-    second = campaign.attach(OWNER, item.id, source(inbox, "b.pdf", PDF))
-    third = campaign.attach("leader2", other.id, source(inbox, "a.pdf", PDF))
+    other = campaign.deliverables.create("leader2", "self_review", "刘副主席对照检查材料")
+    first = campaign.attachments.attach(OWNER, item.id, source(inbox, "a.pdf", PDF))
+    second = campaign.attachments.attach(OWNER, item.id, source(inbox, "b.pdf", PDF))
+    third = campaign.attachments.attach("leader2", other.id, source(inbox, "a.pdf", PDF))
 
     assert first.sha256 == second.sha256 == third.sha256 == sha(PDF)
     assert [p for p in store_files(db_path) if p.is_file()] == [blob(db_path, sha(PDF))]
-    assert campaign.attachment_data(item.id, "b.pdf") == PDF
-    assert campaign.attachment_data(other.id, "a.pdf") == PDF
+    assert campaign.attachments.data(item.id, "b.pdf") == PDF
+    assert campaign.attachments.data(other.id, "a.pdf") == PDF
 
 
 def test_attachments_are_audited_without_changing_the_deliverable(
     campaign: Campaign, item: DeliverableView, inbox: Path
 ) -> None:
-    before = campaign.verify().events
-    campaign.attach(OWNER, item.id, source(inbox, CHINESE, DOCX))
-    campaign.attach("office1", item.id, source(inbox, "scan.pdf", PDF))
+    before = campaign.audit.verify().events
+    campaign.attachments.attach(OWNER, item.id, source(inbox, CHINESE, DOCX))
+    campaign.attachments.attach("office1", item.id, source(inbox, "scan.pdf", PDF))
 
-    after = campaign.get(item.id)
+    after = campaign.reads.get(item.id)
     assert (after.version, after.state, after.updated_at) == (
         item.version, item.state, item.updated_at)
-    events = campaign.events("attachment")
+    events = campaign.audit.events("attachment")
     assert [e.action for e in events] == ["attachment.add", "attachment.add"]
     assert all(e.deliverable_id is None for e in events)
     assert json.loads(events[0].detail or "") == {
@@ -198,9 +197,9 @@ def test_attachments_are_audited_without_changing_the_deliverable(
         "media_type": DOCX_TYPE,
     }
     assert events[0].role == "leader"
-    report = campaign.verify()
+    report = campaign.audit.verify()
     assert report.events == before + 2
-    assert campaign.verify(report.digest).head == report.head
+    assert campaign.audit.verify(report.digest).head == report.head
 
 
 def test_names_that_look_odd_but_are_safe_are_accepted(
@@ -208,7 +207,7 @@ def test_names_that_look_odd_but_are_safe_are_accepted(
 ) -> None:
     path = source(inbox, "x.pdf", PDF)
     for name in ("报告..v2.pdf", "a..b", "a b.pdf", "x" * 200, "附件 (1).docx", "~$temp.docx"):
-        assert campaign.attach(OWNER, item.id, path, name=name).name == name
+        assert campaign.attachments.attach(OWNER, item.id, path, name=name).name == name
 
 
 # -- bad input: refused, nothing left behind ------------------------------------------------
@@ -227,7 +226,7 @@ def test_unsafe_names_are_refused(
     path = source(inbox, "fine.pdf", PDF)
     before = state(db_path)
     with pytest.raises(InvalidInput) as refused:
-        campaign.attach(OWNER, item.id, path, name=name)
+        campaign.attachments.attach(OWNER, item.id, path, name=name)
     assert refused.value.exit_code == 7
     assert "\n" not in str(refused.value)
     assert state(db_path) == before
@@ -239,29 +238,31 @@ def test_an_unsafe_file_name_is_refused_too(
 ) -> None:
     path = source(inbox, ".hidden", PDF)
     with pytest.raises(InvalidInput, match="--name"):
-        campaign.attach(OWNER, item.id, path)
-    assert campaign.attach(OWNER, item.id, path, name="visible.pdf").name == "visible.pdf"
+        campaign.attachments.attach(OWNER, item.id, path)
+    assert campaign.attachments.attach(OWNER, item.id, path,
+                                       name="visible.pdf").name == "visible.pdf"
 
 
 def test_an_existing_name_is_never_overwritten(
     campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path
 ) -> None:
-    campaign.attach(OWNER, item.id, source(inbox, "scan.pdf", PDF))
+    campaign.attachments.attach(OWNER, item.id, source(inbox, "scan.pdf", PDF))
     before = state(db_path)
     replacement = source(inbox, "other.pdf", b"%PDF-1.4 another document\n")
     for actor in (OWNER, "office1"):
         with pytest.raises(InvalidInput, match=r"scan\.pdf"):
-            campaign.attach(actor, item.id, replacement, name="scan.pdf")
+            campaign.attachments.attach(actor, item.id, replacement, name="scan.pdf")
     assert state(db_path) == before
-    assert campaign.attachment_data(item.id, "scan.pdf") == PDF
+    assert campaign.attachments.data(item.id, "scan.pdf") == PDF
 
 
 def test_the_same_name_on_another_deliverable_is_fine(
     campaign: Campaign, item: DeliverableView, inbox: Path
 ) -> None:
-    other = campaign.create(OWNER, "research_report", "调研报告")
-    campaign.attach(OWNER, item.id, source(inbox, "scan.pdf", PDF))
-    assert campaign.attach(OWNER, other.id, source(inbox, "scan.pdf", PNG)).sha256 == sha(PNG)
+    other = campaign.deliverables.create(OWNER, "research_report", "调研报告")
+    campaign.attachments.attach(OWNER, item.id, source(inbox, "scan.pdf", PDF))
+    assert campaign.attachments.attach(OWNER, other.id, source(inbox, "scan.pdf",
+                                                               PNG)).sha256 == sha(PNG)
 
 
 def test_an_empty_file_is_refused(
@@ -269,7 +270,7 @@ def test_an_empty_file_is_refused(
 ) -> None:
     before = state(db_path)
     with pytest.raises(InvalidInput, match="empty"):
-        campaign.attach(OWNER, item.id, source(inbox, "empty.pdf", b""))
+        campaign.attachments.attach(OWNER, item.id, source(inbox, "empty.pdf", b""))
     assert state(db_path) == before
 
 
@@ -278,32 +279,34 @@ def test_the_size_limit_from_the_environment_is_enforced(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("CAMPAIGN_MAX_ATTACHMENT_BYTES", "10")
-    assert campaign.max_attachment_bytes == 10
+    assert campaign.attachments.max_bytes == 10
     before = state(db_path)
     with pytest.raises(InvalidInput, match="10-byte") as refused:
-        campaign.attach(OWNER, item.id, source(inbox, "big.bin", b"x" * 11))
+        campaign.attachments.attach(OWNER, item.id, source(inbox, "big.bin", b"x" * 11))
     assert "CAMPAIGN_MAX_ATTACHMENT_BYTES" in str(refused.value)
     assert state(db_path) == before
-    assert campaign.attach(OWNER, item.id, source(inbox, "ok.bin", b"x" * 10)).size == 10
+    assert campaign.attachments.attach(OWNER, item.id, source(inbox, "ok.bin",
+                                                              b"x" * 10)).size == 10
 
 
 def test_the_size_limit_given_to_the_constructor_wins(
     db_url: str, item: DeliverableView, inbox: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CAMPAIGN_MAX_ATTACHMENT_BYTES", "1000")
-    small = Campaign(make_engine(db_url), max_attachment_bytes=4)
+    small = Campaign.open(db_url, max_attachment_bytes=4)
     try:
         with pytest.raises(InvalidInput, match="4-byte"):
-            small.attach(OWNER, item.id, source(inbox, "five.bin", b"12345"))
-        assert small.attach(OWNER, item.id, source(inbox, "four.bin", b"1234")).size == 4
+            small.attachments.attach(OWNER, item.id, source(inbox, "five.bin", b"12345"))
+        assert small.attachments.attach(OWNER, item.id, source(inbox, "four.bin",
+                                                               b"1234")).size == 4
     finally:
-        small.engine.dispose()
+        small.store.engine.dispose()
     with pytest.raises(InvalidInput):
-        Campaign(make_engine(db_url), max_attachment_bytes=0)
+        Campaign.open(db_url, max_attachment_bytes=0)
 
 
 def test_the_default_limit_is_20_mib(campaign: Campaign) -> None:
-    assert campaign.max_attachment_bytes == 20 * 1024 * 1024
+    assert campaign.attachments.max_bytes == 20 * 1024 * 1024
 
 
 @pytest.mark.parametrize("value", ["abc", "0", "-5", "1.5", "１０"])
@@ -313,7 +316,7 @@ def test_a_bad_limit_in_the_environment_is_named(
 ) -> None:
     monkeypatch.setenv("CAMPAIGN_MAX_ATTACHMENT_BYTES", value)
     with pytest.raises(InvalidInput, match="CAMPAIGN_MAX_ATTACHMENT_BYTES"):
-        campaign.attach(OWNER, item.id, source(inbox, "a.pdf", PDF))
+        campaign.attachments.attach(OWNER, item.id, source(inbox, "a.pdf", PDF))
 
 
 def test_a_huge_file_is_refused_by_its_size_before_it_is_read(
@@ -330,7 +333,7 @@ def test_a_huge_file_is_refused_by_its_size_before_it_is_read(
 
     with monkeypatch.context() as patch, pytest.raises(InvalidInput, match=str(4 * 1024**3)):
         patch.setattr(files_module, "_open_nonblocking", no_reading)
-        campaign.attach(OWNER, item.id, huge)
+        campaign.attachments.attach(OWNER, item.id, huge)
     assert state(db_path) == before
 
 
@@ -351,7 +354,7 @@ def test_a_file_that_grows_while_read_is_refused(
     before = state(db_path)
     with monkeypatch.context() as patch, pytest.raises(InvalidInput, match="grew"):
         patch.setattr(files_module, "_open_nonblocking", grow_then_open)
-        campaign.attach(OWNER, item.id, path)
+        campaign.attachments.attach(OWNER, item.id, path)
     assert state(db_path) == before
 
 
@@ -360,14 +363,14 @@ def test_what_is_not_a_regular_file_is_refused(
 ) -> None:
     before = state(db_path)
     with pytest.raises(NotFound, match=r"missing\.pdf"):
-        campaign.attach(OWNER, item.id, inbox / "missing.pdf")
+        campaign.attachments.attach(OWNER, item.id, inbox / "missing.pdf")
     with pytest.raises(InvalidInput, match="directory"):
-        campaign.attach(OWNER, item.id, inbox)
+        campaign.attachments.attach(OWNER, item.id, inbox)
     if hasattr(os, "mkfifo"):
         fifo = inbox / "pipe"
         os.mkfifo(fifo)
         with pytest.raises(InvalidInput, match="not a regular file"):
-            campaign.attach(OWNER, item.id, fifo)  # and does not block reading it
+            campaign.attachments.attach(OWNER, item.id, fifo)  # and does not block reading it
     assert state(db_path) == before
 
 
@@ -377,11 +380,11 @@ def test_only_the_owner_or_the_office_may_attach(
 ) -> None:
     before = state(db_path)
     with pytest.raises(PermissionDenied) as refused:
-        campaign.attach(actor, item.id, source(inbox, "scan.pdf", PDF))
+        campaign.attachments.attach(actor, item.id, source(inbox, "scan.pdf", PDF))
     assert refused.value.exit_code == 3
     assert state(db_path) == before
     assert not store(db_path).exists()
-    noted = campaign.refusals()[-1]
+    noted = campaign.audit.refusals()[-1]
     assert (noted.actor, noted.deliverable_id) == (actor, item.id)
     assert "attach" in noted.action
 
@@ -391,17 +394,17 @@ def test_unknown_deliverables_users_and_names(
 ) -> None:
     path = source(inbox, "scan.pdf", PDF)
     with pytest.raises(NotFound):
-        campaign.attach(OWNER, 999, path)
+        campaign.attachments.attach(OWNER, 999, path)
     with pytest.raises(NotFound):
-        campaign.attach("nobody", item.id, path)
+        campaign.attachments.attach("nobody", item.id, path)
     with pytest.raises(InvalidInput, match="--as"):
-        campaign.attach(None, item.id, path)
+        campaign.attachments.attach(None, item.id, path)
     with pytest.raises(NotFound):
-        campaign.attachments(999)
+        campaign.attachments.of(999)
     with pytest.raises(NotFound):
-        campaign.attachment_data(999, "scan.pdf")
+        campaign.attachments.data(999, "scan.pdf")
     with pytest.raises(NotFound, match=r"scan\.pdf"):
-        campaign.attachment_data(item.id, "scan.pdf")
+        campaign.attachments.data(item.id, "scan.pdf")
     assert not list(inbox.parent.glob("*.attachments"))
 
 
@@ -430,7 +433,7 @@ def test_a_failure_after_the_blob_was_written_leaves_no_orphan(
     monkeypatch.setattr(attachments_module, "write_atomically", spy)
     _fail_audit(monkeypatch)
     with pytest.raises(RuntimeError, match="simulated"):
-        campaign.attach(OWNER, item.id, source(inbox, "scan.pdf", PDF))
+        campaign.attachments.attach(OWNER, item.id, source(inbox, "scan.pdf", PDF))
     assert written == [blob(db_path, sha(PDF))]  # it was written, then removed
     assert state(db_path) == before
     assert not store(db_path).exists()
@@ -440,24 +443,24 @@ def test_a_failure_keeps_a_blob_that_another_attachment_uses(
     campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    campaign.attach(OWNER, item.id, source(inbox, "scan.pdf", PDF))
+    campaign.attachments.attach(OWNER, item.id, source(inbox, "scan.pdf", PDF))
     before = state(db_path)
     _fail_audit(monkeypatch)
     with pytest.raises(RuntimeError):
-        campaign.attach(OWNER, item.id, source(inbox, "copy.pdf", PDF))
+        campaign.attachments.attach(OWNER, item.id, source(inbox, "copy.pdf", PDF))
     assert state(db_path) == before
-    assert campaign.attachment_data(item.id, "scan.pdf") == PDF
+    assert campaign.attachments.data(item.id, "scan.pdf") == PDF
 
 
 def test_a_failure_with_new_and_old_blobs_removes_only_the_new(
     campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    campaign.attach(OWNER, item.id, source(inbox, "scan.pdf", PDF))
+    campaign.attachments.attach(OWNER, item.id, source(inbox, "scan.pdf", PDF))
     before = state(db_path)
     _fail_audit(monkeypatch)
     with pytest.raises(RuntimeError):
-        campaign.attach(OWNER, item.id, source(inbox, "photo.png", PNG))
+        campaign.attachments.attach(OWNER, item.id, source(inbox, "photo.png", PNG))
     assert state(db_path) == before
     assert not blob(db_path, sha(PNG)).exists()
     assert not blob(db_path, sha(PNG)).parent.exists()
@@ -476,10 +479,10 @@ def flip_a_byte(path: Path, at: int = 5) -> None:
 def test_a_corrupted_blob_is_reported_not_served(
     campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path
 ) -> None:
-    campaign.attach(OWNER, item.id, source(inbox, CHINESE, DOCX))
+    campaign.attachments.attach(OWNER, item.id, source(inbox, CHINESE, DOCX))
     flip_a_byte(blob(db_path, sha(DOCX)))
     with pytest.raises(IntegrityError) as caught:
-        campaign.attachment_data(item.id, CHINESE)
+        campaign.attachments.data(item.id, CHINESE)
     error = caught.value
     assert isinstance(error, CampaignError)
     assert error.exit_code == 8
@@ -491,33 +494,33 @@ def test_a_corrupted_blob_is_reported_not_served(
 def test_a_grown_or_truncated_blob_is_reported(
     campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path
 ) -> None:
-    campaign.attach(OWNER, item.id, source(inbox, "scan.pdf", PDF))
+    campaign.attachments.attach(OWNER, item.id, source(inbox, "scan.pdf", PDF))
     path = blob(db_path, sha(PDF))
     path.write_bytes(PDF + b"appended")
     with pytest.raises(IntegrityError):
-        campaign.attachment_data(item.id, "scan.pdf")
+        campaign.attachments.data(item.id, "scan.pdf")
     path.write_bytes(PDF[:-1])
     with pytest.raises(IntegrityError, match="bytes instead of"):
-        campaign.attachment_data(item.id, "scan.pdf")
+        campaign.attachments.data(item.id, "scan.pdf")
 
 
 def test_a_missing_blob_is_reported(
     campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path
 ) -> None:
-    campaign.attach(OWNER, item.id, source(inbox, "scan.pdf", PDF))
+    campaign.attachments.attach(OWNER, item.id, source(inbox, "scan.pdf", PDF))
     blob(db_path, sha(PDF)).unlink()
     with pytest.raises(IntegrityError, match="missing") as caught:
-        campaign.attachment_data(item.id, "scan.pdf")
+        campaign.attachments.data(item.id, "scan.pdf")
     assert caught.value.exit_code == 8
 
 
 def test_attaching_the_same_content_again_repairs_a_damaged_blob(
     campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path
 ) -> None:
-    campaign.attach(OWNER, item.id, source(inbox, "scan.pdf", PDF))
+    campaign.attachments.attach(OWNER, item.id, source(inbox, "scan.pdf", PDF))
     flip_a_byte(blob(db_path, sha(PDF)))
-    campaign.attach(OWNER, item.id, source(inbox, "again.pdf", PDF))
-    assert campaign.attachment_data(item.id, "scan.pdf") == PDF
+    campaign.attachments.attach(OWNER, item.id, source(inbox, "again.pdf", PDF))
+    assert campaign.attachments.data(item.id, "scan.pdf") == PDF
 
 
 def test_verify_still_passes_after_attachments(
@@ -525,17 +528,18 @@ def test_verify_still_passes_after_attachments(
 ) -> None:
     for index, (name, data, _) in enumerate(KINDS):
         actor = OWNER if index % 2 else "office1"
-        campaign.attach(actor, item.id, source(inbox, name, data), name=f"{index}-{name}")
-    plan = campaign.create("office1", "implementation_plan", "实施方案",
+        campaign.attachments.attach(actor, item.id, source(inbox, name, data),
+                                    name=f"{index}-{name}")
+    plan = campaign.deliverables.create("office1", "implementation_plan", "实施方案",
                            content=from_text("# 实施方案\n\n正文\n"))
-    campaign.attach("office1", plan.id, source(inbox, "方案.docx", DOCX))
-    campaign.fire("office1", plan.id, "submit")
-    campaign.attach("office1", plan.id, source(inbox, "讲话稿.docx", DOCX + b"v2"))
-    report = campaign.verify()
+    campaign.attachments.attach("office1", plan.id, source(inbox, "方案.docx", DOCX))
+    campaign.moves.fire("office1", plan.id, "submit")
+    campaign.attachments.attach("office1", plan.id, source(inbox, "讲话稿.docx", DOCX + b"v2"))
+    report = campaign.audit.verify()
     assert report.deliverables >= 2
-    assert campaign.get(plan.id).version == 2  # create + submit: attachments do not count
-    assert campaign.get(item.id).version == item.version
-    assert [e.action for e in campaign.history(plan.id)] == ["create", "transition"]
+    assert campaign.reads.get(plan.id).version == 2  # create + submit: attachments do not count
+    assert campaign.reads.get(item.id).version == item.version
+    assert [e.action for e in campaign.reads.history(plan.id)] == ["create", "transition"]
 
 
 # -- blobs in the database (PostgreSQL, SQLite in memory) -------------------------------------
@@ -544,7 +548,7 @@ def test_verify_still_passes_after_attachments(
 @pytest.fixture
 def in_table(campaign: Campaign) -> Campaign:
     """The same engine told to keep blobs in the database, as it does for PostgreSQL."""
-    campaign.attachment_store = None
+    campaign.attachments.directory = None
     return campaign
 
 
@@ -556,28 +560,28 @@ def blob_rows(db_path: Path) -> dict[str, bytes]:
 def test_blobs_in_the_database_are_content_addressed(
     in_table: Campaign, db_path: Path, item: DeliverableView, inbox: Path
 ) -> None:
-    in_table.attach(OWNER, item.id, source(inbox, "a.pdf", PDF))
-    in_table.attach("office1", item.id, source(inbox, "b.pdf", PDF))
-    in_table.attach(OWNER, item.id, source(inbox, CHINESE, DOCX))
+    in_table.attachments.attach(OWNER, item.id, source(inbox, "a.pdf", PDF))
+    in_table.attachments.attach("office1", item.id, source(inbox, "b.pdf", PDF))
+    in_table.attachments.attach(OWNER, item.id, source(inbox, CHINESE, DOCX))
     assert blob_rows(db_path) == {sha(PDF): PDF, sha(DOCX): DOCX}
-    assert in_table.attachment_data(item.id, "b.pdf") == PDF
-    assert in_table.attachment_data(item.id, CHINESE) == DOCX
+    assert in_table.attachments.data(item.id, "b.pdf") == PDF
+    assert in_table.attachments.data(item.id, CHINESE) == DOCX
     assert not store(db_path).exists()
-    in_table.verify()
+    in_table.audit.verify()
 
 
 def test_a_corrupted_blob_in_the_database_is_reported(
     in_table: Campaign, db_path: Path, item: DeliverableView, inbox: Path
 ) -> None:
-    in_table.attach(OWNER, item.id, source(inbox, "a.pdf", PDF))
+    in_table.attachments.attach(OWNER, item.id, source(inbox, "a.pdf", PDF))
     with sqlite3.connect(db_path) as raw:
         raw.execute("UPDATE attachment_blob SET content = ?", (PDF.replace(b"1.4", b"1.7"),))
     with pytest.raises(IntegrityError):
-        in_table.attachment_data(item.id, "a.pdf")
+        in_table.attachments.data(item.id, "a.pdf")
     with sqlite3.connect(db_path) as raw:
         raw.execute("DELETE FROM attachment_blob")
     with pytest.raises(IntegrityError, match="missing"):
-        in_table.attachment_data(item.id, "a.pdf")
+        in_table.attachments.data(item.id, "a.pdf")
 
 
 def test_a_failure_rolls_the_database_blob_back(
@@ -587,7 +591,7 @@ def test_a_failure_rolls_the_database_blob_back(
     before = state(db_path)
     _fail_audit(monkeypatch)
     with pytest.raises(RuntimeError):
-        in_table.attach(OWNER, item.id, source(inbox, "a.pdf", PDF))
+        in_table.attachments.attach(OWNER, item.id, source(inbox, "a.pdf", PDF))
     assert state(db_path) == before
     assert blob_rows(db_path) == {}
 
@@ -595,11 +599,11 @@ def test_a_failure_rolls_the_database_blob_back(
 def test_init_creates_the_blob_table(tmp_path: Path) -> None:
     fresh = Campaign.open(f"sqlite:///{tmp_path / 'fresh.db'}")
     try:
-        fresh.init(DEFINITIONS)
-        assert inspect(fresh.engine).has_table("attachment_blob")
-        assert inspect(fresh.engine).has_table("attachment")
+        fresh.deliverables.init(DEFINITIONS)
+        assert inspect(fresh.store.engine).has_table("attachment_blob")
+        assert inspect(fresh.store.engine).has_table("attachment")
     finally:
-        fresh.engine.dispose()
+        fresh.store.engine.dispose()
 
 
 def test_where_the_store_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -750,20 +754,20 @@ def test_cli_refusals_and_bad_input(
 def test_verify_rehashes_every_stored_attachment(
     campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path
 ) -> None:
-    campaign.attach(OWNER, item.id, source(inbox, CHINESE, DOCX))
-    campaign.verify()
+    campaign.attachments.attach(OWNER, item.id, source(inbox, CHINESE, DOCX))
+    campaign.audit.verify()
     flip_a_byte(blob(db_path, sha(DOCX)))
     with pytest.raises(IntegrityError):
-        campaign.verify()
+        campaign.audit.verify()
 
 
 def test_verify_catches_an_attachment_row_swapped_for_another_file(
     campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path
 ) -> None:
-    campaign.attach(OWNER, item.id, source(inbox, "a.pdf", PDF))
-    campaign.attach(OWNER, item.id, source(inbox, "b.docx", DOCX))
+    campaign.attachments.attach(OWNER, item.id, source(inbox, "a.pdf", PDF))
+    campaign.attachments.attach(OWNER, item.id, source(inbox, "b.docx", DOCX))
     with sqlite3.connect(db_path) as raw:  # point a.pdf at b.docx's (intact) bytes
         raw.execute("UPDATE attachment SET sha256 = ?, size = ? WHERE name = 'a.pdf'",
                     (sha(DOCX), len(DOCX)))
     with pytest.raises(AuditVerificationFailed, match=r"a\.pdf"):
-        campaign.verify()
+        campaign.audit.verify()

@@ -34,15 +34,15 @@ def worked(campaign: Campaign) -> Campaign:
     refusal, several deliverables interleaved."""
     review = drive(campaign, "self_review", "review", owner="principal1")
     research = drive(campaign, "research_report", "supervisor_approval", owner="leader1")
-    campaign.fire("principal2", review.id, "return", REASON)
-    campaign.revise("principal1", review.id,
+    campaign.moves.fire("principal2", review.id, "return", REASON)
+    campaign.deliverables.revise("principal1", review.id,
                     complete_content(SPECS["self_review"], title="对照检查材料（修改稿）"))
     fix = drive(campaign, "rectification_item", "publicity", owner="member1")
     advance(campaign, review.id, "submit", "forward")
-    campaign.fire("sup1", research.id, "reject", "调研不深入，重新调研")
+    campaign.moves.fire("sup1", research.id, "reject", "调研不深入，重新调研")
     with pytest.raises(CampaignError):
-        campaign.fire("member2", review.id, "approve", "越权")
-    campaign.revise("leader1", research.id,
+        campaign.moves.fire("member2", review.id, "approve", "越权")
+    campaign.deliverables.revise("leader1", research.id,
                     complete_content(SPECS["research_report"], title="重新调研后的报告"))
     advance(campaign, research.id, "redraft", "submit")
     advance(campaign, fix.id, "start", "claim_done")
@@ -97,7 +97,7 @@ def rehash_from(raw: sqlite3.Connection, seq: int) -> None:
 
 def verify_fails(campaign: Campaign, digest: str | None = None) -> AuditVerificationFailed:
     with pytest.raises(CampaignError) as info:
-        campaign.verify(digest)
+        campaign.audit.verify(digest)
     assert type(info.value) is AuditVerificationFailed
     assert info.value.exit_code == 8
     return info.value
@@ -108,29 +108,29 @@ def verify_fails(campaign: Campaign, digest: str | None = None) -> AuditVerifica
 
 def test_a_realistic_log_verifies_and_replays(worked: Campaign, db_path: Path) -> None:
     rows = events(db_path)
-    report = worked.verify()
+    report = worked.audit.verify()
     assert report.events == len(rows)
-    assert report.deliverables == len(worked.deliverables())
-    assert report.head == worked.digest() == f"{rows[-1]['seq']}:{rows[-1]['hash']}"
+    assert report.deliverables == len(worked.reads.deliverables())
+    assert report.head == worked.audit.digest() == f"{rows[-1]['seq']}:{rows[-1]['hash']}"
     assert [r["seq"] for r in rows] == list(range(1, len(rows) + 1))
     assert rows[0]["prev_hash"] == GENESIS
     for before, after in pairwise(rows):
         assert after["prev_hash"] == before["hash"]
     assert all(event_hash(r) == r["hash"] for r in rows)
     # A refusal is kept apart: no event names the refused actor.
-    assert worked.refusals()[-1].actor == "member2"
+    assert worked.audit.refusals()[-1].actor == "member2"
     assert "member2" not in {r["actor"] for r in rows if r["action"] == "transition"}
     # Replay agrees with what is stored.
-    for item in worked.deliverables():
-        spec = worked.definition_for(item)
+    for item in worked.reads.deliverables():
+        spec = worked.registry.definition_for(item)
         state = spec.initial
-        for source, trigger, dest in worked.path(item.id):
+        for source, trigger, dest in worked.reads.path(item.id):
             assert source == state
             transition = spec.transition(state, trigger)
             assert transition is not None and transition.dest == dest
             state = dest
         assert state == item.state
-        assert len(worked.history(item.id)) == item.version
+        assert len(worked.reads.history(item.id)) == item.version
 
 
 @pytest.mark.parametrize("statement", [
@@ -146,7 +146,7 @@ def test_the_database_itself_refuses_to_change_the_log(
                                                          match="append-only"):
         raw.execute(statement)
     assert events(db_path) == before
-    worked.verify()
+    worked.audit.verify()
 
 
 # -- tampering ------------------------------------------------------------------------
@@ -207,7 +207,7 @@ def test_a_deleted_middle_event_with_the_chain_renumbered_and_rehashed_is_caught
 
 
 def test_a_deleted_last_event_is_caught_by_replay(worked: Campaign, db_path: Path) -> None:
-    digest = worked.digest()
+    digest = worked.audit.digest()
     last = events(db_path)[-1]
     assert last["action"] == "transition"
     with tamper(db_path) as raw:
@@ -255,7 +255,7 @@ def test_two_swapped_events_are_named(worked: Campaign, db_path: Path) -> None:
 def test_a_deliverable_edited_directly_is_caught_by_replay(
     worked: Campaign, db_path: Path, column: str, value: object
 ) -> None:
-    item = worked.deliverables()[0]
+    item = worked.reads.deliverables()[0]
     with sqlite3.connect(db_path) as raw:
         raw.execute(f"UPDATE deliverable SET {column} = ? WHERE id = ?", (value, item.id))
     error = verify_fails(worked)
@@ -266,17 +266,17 @@ def test_a_deliverable_edited_directly_is_caught_by_replay(
 def test_a_rehashed_chain_passes_alone_but_not_against_the_kept_digest(
     worked: Campaign, db_path: Path
 ) -> None:
-    digest = worked.digest()
+    digest = worked.audit.digest()
     assert digest is not None
     kept_seq = int(digest.split(":")[0])
     extra = drive(worked, "self_review")
-    worked.fire(extra.owner, extra.id, "submit", COMMENT)
-    worked.verify(digest)  # an older digest still verifies as the log grows
+    worked.moves.fire(extra.owner, extra.id, "submit", COMMENT)
+    worked.audit.verify(digest)  # an older digest still verifies as the log grows
     seq = transition_in_the_middle(db_path)
     with tamper(db_path) as raw:
         raw.execute("UPDATE audit_event SET comment = '同意' WHERE seq = ?", (seq,))
         rehash_from(raw, seq)
-    worked.verify()  # consistent on its own: this is what the digest is for
+    worked.audit.verify()  # consistent on its own: this is what the digest is for
     error = verify_fails(worked, digest)
     assert error.seq == kept_seq
     assert "digest" in str(error)
@@ -286,17 +286,17 @@ def test_a_rehashed_chain_passes_alone_but_not_against_the_kept_digest(
 
 
 def test_digest_is_seq_and_sha256_of_the_head(worked: Campaign, db_path: Path) -> None:
-    digest = worked.digest()
+    digest = worked.audit.digest()
     assert digest is not None
     assert re.fullmatch(r"[1-9][0-9]*:[0-9a-f]{64}", digest)
     rows = events(db_path)
     assert digest == f"{len(rows)}:{rows[-1]['hash']}"
-    assert worked.verify(digest).digest == digest
-    assert worked.verify(digest.upper()).digest == digest
+    assert worked.audit.verify(digest).digest == digest
+    assert worked.audit.verify(digest.upper()).digest == digest
 
 
 def test_a_digest_the_log_never_reached_fails(worked: Campaign) -> None:
-    digest = worked.digest()
+    digest = worked.audit.digest()
     assert digest is not None
     seq, value = digest.split(":")
     assert verify_fails(worked, f"{int(seq) + 5}:{value}").seq == int(seq) + 5
@@ -310,14 +310,14 @@ def test_a_digest_the_log_never_reached_fails(worked: Campaign) -> None:
 ])
 def test_a_malformed_digest_is_invalid_input(worked: Campaign, digest: str) -> None:
     with pytest.raises(InvalidInput) as info:
-        worked.verify(digest)
+        worked.audit.verify(digest)
     assert info.value.exit_code == 7
 
 
 def test_a_digest_that_is_not_hex_is_invalid_input(worked: Campaign) -> None:
     """A mistyped digest is the caller's error (7), not evidence of tampering (8)."""
     with pytest.raises(InvalidInput) as info:
-        worked.verify("1:" + "z" * 64)
+        worked.audit.verify("1:" + "z" * 64)
     assert info.value.exit_code == 7
 
 
@@ -325,14 +325,14 @@ def test_a_digest_that_is_not_hex_is_invalid_input(worked: Campaign) -> None:
 def test_a_digest_with_a_non_decimal_digit_is_invalid_input(worked: Campaign, seq: str) -> None:
     assert seq.isdigit() and not seq.isdecimal()
     with pytest.raises(InvalidInput):
-        worked.verify(f"{seq}:" + "a" * 64)
+        worked.audit.verify(f"{seq}:" + "a" * 64)
 
 
 # -- export ---------------------------------------------------------------------------
 
 
 def exported(campaign: Campaign, fmt: str) -> str:
-    return "".join(campaign.export(fmt))
+    return "".join(campaign.audit.export(fmt))
 
 
 def check_rows(rows: list[dict[str, Any]], db_path: Path) -> None:
@@ -380,7 +380,7 @@ def test_export_csv_round_trips(worked: Campaign, db_path: Path) -> None:
 def test_export_csv_round_trips_after_a_blank_comment(campaign: Campaign, db_path: Path) -> None:
     """CSV cannot tell "" from NULL, so a blank comment must be stored as no comment."""
     item = drive(campaign, "self_review")
-    event = campaign.fire(item.owner, item.id, "submit", " \t ")
+    event = campaign.moves.fire(item.owner, item.id, "submit", " \t ")
     assert event.comment is None
     check_rows(parse_csv(exported(campaign, "csv")), db_path)
 

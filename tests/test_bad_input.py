@@ -279,16 +279,16 @@ def test_finding_4_non_finite_numbers_in_a_plan_are_refused(
 def test_finding_5_infinite_target_amount_is_refused(c: Campaign, db: Path, amount: float) -> None:
     before = all_rows(db)
     with pytest.raises(InvalidInput, match="finite number"):
-        c.record_target(STARTER, "job_fairs", amount, "来源")
+        c.records.target(STARTER, "job_fairs", amount, "来源")
     assert all_rows(db) == before
-    assert all(math.isfinite(t.done) for t in c.targets())
+    assert all(math.isfinite(t.done) for t in c.plan.targets())
 
 
 @pytest.mark.parametrize("days", [math.nan, math.inf, 1e300])
 def test_finding_5_infinite_event_days_are_refused(c: Campaign, db: Path, days: float) -> None:
     before = all_rows(db)
     with pytest.raises(InvalidInput, match="finite number"):
-        c.record_event(STARTER, "study_session", date(2014, 3, 1), days=days)
+        c.records.event(STARTER, "study_session", date(2014, 3, 1), days=days)
     assert all_rows(db) == before
 
 
@@ -300,10 +300,10 @@ TITLE = "[bold]x[/bold] :smile: \x1b[2J"
 
 @pytest.fixture
 def evil_item(campaign: Campaign) -> int:
-    item = campaign.create("leader1", "self_review", TITLE,
+    item = campaign.deliverables.create("leader1", "self_review", TITLE,
                            content=from_text(f"# 材料\n\n{EVIL}\n")).id
-    campaign.revise("leader1", item, from_text(f"# 材料\n\n{EVIL}\n第二稿\n"))
-    campaign.add_opinion("principal1", item, EVIL)
+    campaign.deliverables.revise("leader1", item, from_text(f"# 材料\n\n{EVIL}\n第二稿\n"))
+    campaign.documents.add_opinion("principal1", item, EVIL)
     return item
 
 

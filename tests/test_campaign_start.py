@@ -67,12 +67,12 @@ def expected(people: tuple[P, ...]) -> list[tuple[object, ...]]:
 def fresh(empty_template: Path, work: Path) -> Iterator[Campaign]:
     campaign = open_db(copy_db(empty_template, work))
     yield campaign
-    campaign.engine.dispose()
+    campaign.store.engine.dispose()
 
 
 def start(campaign: Campaign, work: Path, people: tuple[P, ...]) -> list[int]:
     starter = STARTER if any(p.id == STARTER for p in people) else "office2"
-    return campaign.start(starter, PLAN, roster(work, people))
+    return campaign.plan.start(starter, PLAN, roster(work, people))
 
 
 @pytest.mark.parametrize("which", ROSTERS)
@@ -81,7 +81,7 @@ def test_start_creates_every_required_deliverable(
 ) -> None:
     people = ROSTERS[which]
     ids = start(fresh, work, people)
-    made = fresh.deliverables()
+    made = fresh.reads.deliverables()
     assert ids == [d.id for d in made]
     assert [(d.type, d.owner, d.title, d.due, d.phase) for d in made] == expected(people)
     assert {d.plan_id for d in made} == {PLAN_ID}
@@ -93,7 +93,7 @@ def test_per_leader_titles_carry_each_leaders_name(fresh: Campaign, work: Path) 
     assert set(leaders) == {"leader2", "prin", "leader1"}  # the principal holds leader too
     for req in (r for r in SPEC.requirements if r.per == "leader"):
         assert "{name}" in req.title
-        items = [d for d in fresh.deliverables(type_id=req.deliverable) if d.owner in leaders]
+        items = [d for d in fresh.reads.deliverables(type_id=req.deliverable) if d.owner in leaders]
         assert sorted(d.owner for d in items) == sorted(leaders)
         for d in items:
             assert leaders[d.owner] in d.title
@@ -105,7 +105,7 @@ def test_owner_role_goes_to_the_first_holder_in_roster_order(
     fresh: Campaign, work: Path
 ) -> None:
     start(fresh, work, ORDERED)
-    team_items = [d for d in fresh.deliverables()
+    team_items = [d for d in fresh.reads.deliverables()
                   if not any(p.name in d.title for p in ORDERED)]
     owners = {d.type: d.owner for d in team_items}
     assert owners["implementation_plan"] == "office2"  # before office1 in the file
@@ -116,7 +116,7 @@ def test_everything_starts_in_its_initial_state_with_no_content(
     fresh: Campaign, work: Path
 ) -> None:
     start(fresh, work, STANDARD)
-    for d in fresh.deliverables():
+    for d in fresh.reads.deliverables():
         assert d.state == INITIAL[d.type]
         assert d.version == 1
         assert d.revision is None
@@ -125,18 +125,18 @@ def test_everything_starts_in_its_initial_state_with_no_content(
 
 def test_the_campaign_is_in_its_first_phase(fresh: Campaign, work: Path) -> None:
     start(fresh, work, STANDARD)
-    assert fresh.plan_ids() == [PLAN_ID]
-    assert fresh.phase() == LEAF_PATHS[0] == "preparation"
-    assert fresh.plan().id == PLAN_ID
-    assert fresh.event_records() == []
-    assert fresh.talks() == []
-    assert all(t.done == 0 and t.entries == 0 for t in fresh.targets())
-    assert [t.id for t in fresh.targets()] == [t.id for t in SPEC.targets]
+    assert fresh.plan.plan_ids() == [PLAN_ID]
+    assert fresh.plan.phase() == LEAF_PATHS[0] == "preparation"
+    assert fresh.plan.spec().id == PLAN_ID
+    assert fresh.plan.event_records() == []
+    assert fresh.plan.talks() == []
+    assert all(t.done == 0 and t.entries == 0 for t in fresh.plan.targets())
+    assert [t.id for t in fresh.plan.targets()] == [t.id for t in SPEC.targets]
 
 
 def test_the_roster_becomes_the_users(fresh: Campaign, work: Path) -> None:
     start(fresh, work, ORDERED)
-    users = {u.id: u for u in fresh.users()}
+    users = {u.id: u for u in fresh.reads.users()}
     assert set(users) == {p.id for p in ORDERED}
     for p in ORDERED:
         assert (users[p.id].name, set(users[p.id].roles), users[p.id].unit) == (
@@ -163,7 +163,7 @@ def test_start_is_audited_user_by_user_then_start_then_each_creation(
     creations = rows[n + 1:]
     assert [r["deliverable_id"] for r in creations] == ids
     for row in creations:
-        item = fresh.get(row["deliverable_id"])
+        item = fresh.reads.get(row["deliverable_id"])
         assert row["dest"] == INITIAL[item.type]
         assert row["detail"]["owner"] == item.owner
         assert row["detail"]["plan"] == PLAN_ID
@@ -172,10 +172,10 @@ def test_start_is_audited_user_by_user_then_start_then_each_creation(
 
 def test_the_log_verifies_after_start(fresh: Campaign, work: Path) -> None:
     ids = start(fresh, work, ORDERED)
-    report = fresh.verify()
+    report = fresh.audit.verify()
     assert report.deliverables == len(ids)
     assert report.events == len(audit_rows(fresh))
-    assert report.digest == fresh.digest()
+    assert report.digest == fresh.audit.digest()
 
 
 def test_start_on_a_populated_db_reuses_existing_users(
@@ -183,15 +183,15 @@ def test_start_on_a_populated_db_reuses_existing_users(
 ) -> None:
     people = tuple(P(*p) for p in PEOPLE)
     loads = len(audit_rows(campaign))
-    users_before = campaign.users()
-    ids = campaign.start("office1", PLAN, roster(work, people))
+    users_before = campaign.reads.users()
+    ids = campaign.plan.start("office1", PLAN, roster(work, people))
 
-    assert campaign.users() == users_before
+    assert campaign.reads.users() == users_before
     actions = [r["action"] for r in audit_rows(campaign)[loads:]]
     assert actions == ["plan.start"] + ["create"] * len(ids)
-    made = campaign.deliverables()
+    made = campaign.reads.deliverables()
     assert [(d.type, d.owner, d.title, d.due, d.phase) for d in made] == expected(people)
-    campaign.verify()
+    campaign.audit.verify()
 
 
 @pytest.mark.parametrize(("field", "value"), [("name", "改名者"), ("unit", "别的部门")])
@@ -204,7 +204,7 @@ def test_an_existing_user_with_another_name_or_unit_is_refused(
                    for p in PEOPLE)
     before = db_state(db_path)
     with pytest.raises(InvalidInput) as info:
-        campaign.start("office1", PLAN, roster(work, people))
+        campaign.plan.start("office1", PLAN, roster(work, people))
     assert "leader1" in str(info.value)
     assert db_state(db_path) == before
-    assert campaign.user("leader1").name == dict((p[0], p[1]) for p in PEOPLE)["leader1"]
+    assert campaign.reads.user("leader1").name == dict((p[0], p[1]) for p in PEOPLE)["leader1"]

@@ -29,6 +29,7 @@ from drive import SPECS, complete_text, working_days_after
 import cli
 from workflow import Campaign
 from workflow.render.diagram import _CURRENT_FILL, _PATH_COLOUR
+from workflow.store.store import Store
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -141,7 +142,7 @@ class Calendar:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, day: date) -> None:
         self.day = day
-        monkeypatch.setattr(Campaign, "today", lambda _self: self.day)
+        monkeypatch.setattr(Store, "today", lambda _self: self.day)
 
 
 def digest_of(run: Cli) -> str:
@@ -280,7 +281,7 @@ def test_default_database_is_campaign_db_in_the_working_directory(
     assert (tmp_path / "campaign.db").is_file()
     result = invoke(["users", "add", "office1", "--name", "王敏", "--role", "office"])
     assert result.exit_code == 0, result.output
-    users = Campaign.open(f"sqlite:///{tmp_path / 'campaign.db'}").users()
+    users = Campaign.open(f"sqlite:///{tmp_path / 'campaign.db'}").reads.users()
     assert [u.id for u in users] == ["office1"]
 
 

@@ -30,13 +30,13 @@ RACER = r"""
 import json, os, sys, time
 from datetime import date, datetime, time as noon_time
 from workflow import Campaign
-from workflow.services.writes import campaign_zone
+from workflow.store.clock import campaign_zone
 from workflow.errors import CampaignError
 
 args = json.loads(sys.argv[1])
 campaign = Campaign.open(args["db_url"])
 for move in args["moves"]:
-    campaign.definition_for(campaign.get(move["id"]))  # warm up: connection, spec
+    campaign.registry.definition_for(campaign.reads.get(move["id"]))  # warm up: connection, spec
 open(args["ready"], "w").close()
 deadline = time.monotonic() + 60
 while not os.path.exists(args["go"]):
@@ -48,9 +48,9 @@ for move in args["moves"]:
     try:
         if move.get("today"):  # writes take their day from the engine's clock
             day = date.fromisoformat(move["today"])
-            campaign.clock = lambda day=day: datetime.combine(day, noon_time(12),
+            campaign.store.clock = lambda day=day: datetime.combine(day, noon_time(12),
                                                               tzinfo=campaign_zone())
-        event = campaign.fire(move["actor"], move["id"], move["trigger"], args["comment"],
+        event = campaign.moves.fire(move["actor"], move["id"], move["trigger"], args["comment"],
                               expected_version=move.get("expected_version"))
         results.append({"code": 0, "seq": event.seq, "dest": event.dest})
     except CampaignError as error:
@@ -58,7 +58,7 @@ for move in args["moves"]:
                         "message": str(error)})
     except Exception as error:  # "database is locked" and the like: never acceptable
         results.append({"code": -1, "error": type(error).__name__, "message": str(error)})
-campaign.engine.dispose()
+campaign.store.engine.dispose()
 print(json.dumps(results))
 """
 
@@ -123,12 +123,12 @@ def test_only_one_of_many_racers_moves_the_deliverable(
     codes = sorted(r["code"] for r in results)
     assert codes == [0] + [loser_code] * (RACERS - 1), results
     winner = next(r for r in results if r["code"] == 0)
-    after = campaign.get(item.id)
+    after = campaign.reads.get(item.id)
     assert (after.state, after.version) == ("publicity", item.version + 1)
     events = chain(db_path)
     assert len(events) == len(before.events) + 1
     assert events[-1] == (winner["seq"], "approve", item.id)
-    campaign.verify()
+    campaign.audit.verify()
 
 
 def test_racers_on_different_deliverables_all_succeed(
@@ -137,7 +137,7 @@ def test_racers_on_different_deliverables_all_succeed(
     """Each racer walks its own deliverable from draft to archived while the others do
     the same: every write waits its turn (BEGIN IMMEDIATE + busy timeout) and lands.
     Every move is dated: publicity opens on DAY, archiving is dated after its window."""
-    spec = campaign.definition("self_review")
+    spec = campaign.registry.definition("self_review")
     assert spec.publicity is not None
     path = shortest_path(spec, "archived")
     items = [drive(campaign, "self_review") for _ in range(RACERS)]
@@ -161,12 +161,13 @@ def test_racers_on_different_deliverables_all_succeed(
     new = events[len(before.events):]
     assert sorted(r["seq"] for rs in results for r in rs) == [e[0] for e in new]
     for item in items:
-        after = campaign.get(item.id)
+        after = campaign.reads.get(item.id)
         assert (after.state, after.version) == ("archived", item.version + len(path))
-        assert [trigger for _, trigger, _ in campaign.path(item.id)] == [t.trigger for t in path]
-        (window,) = campaign.windows(item.id)
+        assert [trigger for _, trigger,
+                _ in campaign.reads.path(item.id)] == [t.trigger for t in path]
+        (window,) = campaign.reads.windows(item.id)
         assert (window.opened_on, window.outcome) == (DAY, "ended")
-    report = campaign.verify()
+    report = campaign.audit.verify()
     assert report.events == len(events)
 
 
@@ -187,7 +188,7 @@ def test_a_writer_waits_for_the_lock_instead_of_failing(
     started = time.monotonic()
     thread.start()
     try:
-        event = campaign.fire(item.owner, item.id, "submit", COMMENT)
+        event = campaign.moves.fire(item.owner, item.id, "submit", COMMENT)
     finally:
         thread.join()
         holder.close()
@@ -200,8 +201,8 @@ def test_a_writer_waits_for_the_lock_instead_of_failing(
 
 
 def test_engine_connections_have_the_durable_pragmas(campaign: Campaign, db_path: Path) -> None:
-    campaign.get(drive(campaign, "self_review").id)
-    with campaign.engine.connect() as connection:
+    campaign.reads.get(drive(campaign, "self_review").id)
+    with campaign.store.engine.connect() as connection:
         def pragma(name: str) -> Any:
             return connection.exec_driver_sql(f"PRAGMA {name}").scalar()
 
@@ -223,11 +224,11 @@ def test_writes_take_the_lock_first(campaign: Campaign) -> None:
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         statements.append(statement.strip().upper())
 
-    event.listen(campaign.engine, "before_cursor_execute", record)
+    event.listen(campaign.store.engine, "before_cursor_execute", record)
     try:
-        campaign.fire(item.owner, item.id, "submit", COMMENT)
+        campaign.moves.fire(item.owner, item.id, "submit", COMMENT)
     finally:
-        event.remove(campaign.engine, "before_cursor_execute", record)
+        event.remove(campaign.store.engine, "before_cursor_execute", record)
     begins = [s for s in statements if s.startswith("BEGIN")]
     assert begins and begins[0] == "BEGIN IMMEDIATE"
     assert statements.index("BEGIN IMMEDIATE") < min(

@@ -68,22 +68,23 @@ def owner_of(type_id: str) -> str:
 
 
 def new(campaign: Campaign, type_id: str, text: str) -> int:
-    return campaign.create(owner_of(type_id), type_id, "材料", content=from_text(text)).id
+    return campaign.deliverables.create(owner_of(type_id), type_id, "材料",
+                                        content=from_text(text)).id
 
 
 def refused_submit(campaign: Campaign, db_path: Path, item_id: int) -> str:
     """``submit`` is refused (exit 4) and no row of any table changes."""
     before = all_rows(db_path)
-    owner = campaign.get(item_id).owner
+    owner = campaign.reads.get(item_id).owner
     error = refused(campaign, db_path, TransitionNotAllowed,
-                    lambda: campaign.fire(owner, item_id, "submit", COMMENT))
+                    lambda: campaign.moves.fire(owner, item_id, "submit", COMMENT))
     assert all_rows(db_path) == before
-    assert campaign.get(item_id).state == "draft"
+    assert campaign.reads.get(item_id).state == "draft"
     return str(error)
 
 
 def submits(campaign: Campaign, item_id: int) -> None:
-    event = campaign.fire(campaign.get(item_id).owner, item_id, "submit", COMMENT)
+    event = campaign.moves.fire(campaign.reads.get(item_id).owner, item_id, "submit", COMMENT)
     assert (event.source, event.dest) == ("draft", "review")
 
 
@@ -137,11 +138,12 @@ def test_two_sections_missing_are_both_named_and_nothing_else(
 def test_the_latest_revision_is_what_is_checked(campaign: Campaign, db_path: Path) -> None:
     spec = SPECS["self_review"]
     item_id = new(campaign, "self_review", complete_text(spec))
-    owner = campaign.get(item_id).owner
-    campaign.revise(owner, item_id, from_text(complete_text(without(spec, "measures"))))
+    owner = campaign.reads.get(item_id).owner
+    campaign.deliverables.revise(owner, item_id, from_text(complete_text(without(spec,
+                                                                                 "measures"))))
     assert named(refused_submit(campaign, db_path, item_id), "self_review") == {
         "努力方向和改进措施"}
-    campaign.revise(owner, item_id, complete_content(spec, body="补上改进措施"))
+    campaign.deliverables.revise(owner, item_id, complete_content(spec, body="补上改进措施"))
     submits(campaign, item_id)
 
 
@@ -150,8 +152,9 @@ def test_a_returned_material_is_checked_again(campaign: Campaign, db_path: Path)
     item_id = new(campaign, "self_review", complete_text(spec))
     submits(campaign, item_id)
     advance(campaign, item_id, "return")
-    owner = campaign.get(item_id).owner
-    campaign.revise(owner, item_id, from_text(complete_text(without(spec, "problems"))))
+    owner = campaign.reads.get(item_id).owner
+    campaign.deliverables.revise(owner, item_id, from_text(complete_text(without(spec,
+                                                                                 "problems"))))
     assert named(refused_submit(campaign, db_path, item_id), "self_review") == {"存在的主要问题"}
 
 
@@ -267,7 +270,7 @@ def test_submit_on_the_command_line_is_exit_4_naming_what_is_missing(
                                             "--content", str(draft), "--json"])
     assert created.exit_code == 0, created.output
     before = all_rows(db_path)
-    item_id = campaign.deliverables()[-1].id
+    item_id = campaign.reads.deliverables()[-1].id
 
     result = CliRunner().invoke(cli.main, [*base, "do", str(item_id), "submit"])
 

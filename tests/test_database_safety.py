@@ -287,16 +287,16 @@ def test_finding_4_busy_is_an_engine_error_for_api_callers(
 ) -> None:
     monkeypatch.setenv("CAMPAIGN_BUSY_TIMEOUT", "0.2")
     campaign = Campaign.open(db_url)
-    campaign.users()  # the schema check, before the lock is taken
+    campaign.reads.users()  # the schema check, before the lock is taken
     holder = sqlite3.connect(db_path, isolation_level=None, timeout=0)
     holder.execute("BEGIN EXCLUSIVE")
     try:
         with pytest.raises(DatabaseBusy) as caught:
-            campaign.add_user("office1", "newcomer", "新人", ["member"])
+            campaign.people.add_user("office1", "newcomer", "新人", ["member"])
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-        campaign.engine.dispose()
+        campaign.store.engine.dispose()
     assert caught.value.exit_code == BUSY
     assert caught.value.waited == pytest.approx(0.2)
 
@@ -314,10 +314,10 @@ def test_the_busy_timeout_defaults_to_ten_seconds_and_reaches_sqlite(
     monkeypatch.setenv("CAMPAIGN_BUSY_TIMEOUT", "1.5")
     campaign = Campaign.open(db_url)
     try:
-        with campaign.engine.connect() as connection:
+        with campaign.store.engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1500
     finally:
-        campaign.engine.dispose()
+        campaign.store.engine.dispose()
 
 
 # -- finding 6: init and reads only ever write into what is empty or ours ------------------
@@ -350,8 +350,8 @@ def test_finding_6_a_failed_schema_creation_leaves_no_table(
     monkeypatch.setattr(database, "_stamp_version", fail)
     campaign = Campaign.open(f"sqlite:///{path}")
     with pytest.raises(RuntimeError, match="power cut"):
-        campaign.init()
-    campaign.engine.dispose()
+        campaign.deliverables.init()
+    campaign.store.engine.dispose()
     assert master(path) == ([], 0)
 
 

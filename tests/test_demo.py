@@ -63,13 +63,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
 
 
 def the_returned_self_review(campaign: Campaign) -> int:
-    (item,) = [d.id for d in campaign.deliverables(type_id="self_review")
-               if any(e.trigger == "return" for e in campaign.history(d.id))]
+    (item,) = [d.id for d in campaign.reads.deliverables(type_id="self_review")
+               if any(e.trigger == "return" for e in campaign.reads.history(d.id))]
     return item
 
 
 def return_reason(campaign: Campaign, item: int) -> str:
-    (reason,) = [e.comment for e in campaign.history(item) if e.trigger == "return"]
+    (reason,) = [e.comment for e in campaign.reads.history(item) if e.trigger == "return"]
     assert reason
     return reason
 
@@ -97,17 +97,17 @@ def test_the_returned_self_review_is_revised_approved_published_and_archived(
                          if line.startswith("submit refused as it should be")]
     for label in ("具体表现", "主观原因", "思想根源", "努力方向和改进措施"):
         assert label in refused_submit
-    view = demo.campaign.get(item)
+    view = demo.campaign.reads.get(item)
     assert view.state == "archived"
-    assert [trigger for _, trigger, _ in demo.campaign.path(item)] == [
+    assert [trigger for _, trigger, _ in demo.campaign.reads.path(item)] == [
         "submit", "return", "submit", "forward", "approve", "archive"]
-    revisions = demo.campaign.revisions(item)
+    revisions = demo.campaign.reads.revisions(item)
     assert len(revisions) == 3  # the refused outline, the returned draft, the approved one
-    history = demo.campaign.history(item)
+    history = demo.campaign.reads.history(item)
     approval, archive = history[-2:]
     assert approval.trigger == "approve"
     assert approval.revision == revisions[-1].sha256  # bound to the content approved
-    (window,) = demo.campaign.windows(item)
+    (window,) = demo.campaign.reads.windows(item)
     assert window.opened_on == date(2014, 6, 16)
     # Five working days counting the opening Monday: 06-16 to 06-20.
     assert window.closes_on == working_days_after(window.opened_on, 5) == date(2014, 6, 20)
@@ -121,8 +121,8 @@ def test_the_returned_self_review_is_revised_approved_published_and_archived(
 
 
 def test_the_campaign_walks_every_phase_to_closed(demo: Demo) -> None:
-    assert demo.campaign.phase() == "closed"
-    moves = demo.campaign.events("phase")
+    assert demo.campaign.plan.phase() == "closed"
+    moves = demo.campaign.audit.events("phase")
     assert [e.dest for e in moves] == [
         "implementation.study_and_listen", "implementation.find_and_criticise",
         "implementation.rectify_and_build", "summary", "closed"]
@@ -132,28 +132,29 @@ def test_the_campaign_walks_every_phase_to_closed(demo: Demo) -> None:
 
 
 def test_a_rejected_research_report_is_researched_again(demo: Demo) -> None:
-    paths = [demo.campaign.path(d.id) for d in demo.campaign.deliverables("research_report")]
+    reads = demo.campaign.reads
+    paths = [reads.path(d.id) for d in reads.deliverables("research_report")]
     again = [p for p in paths if ("supervisor_approval", "reject", "research_again") in p]
     assert len(again) == 1
     assert again[0][-1][2] == "publicity"
 
 
 def test_talks_targets_and_the_overdue_item_are_in_the_report(demo: Demo) -> None:
-    talks = demo.campaign.talks()
+    talks = demo.campaign.plan.talks()
     assert len(talks) == 21 and all(t.confirmed for t in talks)  # 7 team members
-    assert all(t.done > 0 for t in demo.campaign.targets())
+    assert all(t.done > 0 for t in demo.campaign.plan.targets())
     assert "进展情况报告" in demo.stdout and "逾期事项" in demo.stdout
     html = (demo.out / "report.html").read_text(encoding="utf-8")
-    (late,) = [d for d in demo.campaign.deliverables("rectification_item")
+    (late,) = [d for d in demo.campaign.reads.deliverables("rectification_item")
                if d.state != "done"]
     assert late.title in demo.stdout and late.title in html
 
 
 def test_demo_writes_a_diagram_per_type_the_highlighted_one_and_the_campaigns(demo: Demo) -> None:
-    types = tuple(sorted(spec.id for spec in demo.campaign.definitions()))
+    types = tuple(sorted(spec.id for spec in demo.campaign.registry.definitions()))
     assert types == SHIPPED_TYPES
     item = the_returned_self_review(demo.campaign)
-    plan = demo.campaign.plan().id
+    plan = demo.campaign.plan.spec().id
     expected = ({f"{t}.svg" for t in types} | {f"self_review-{item}.svg"}
                 | {f"{plan}-phases.svg", f"{plan}-calendar.svg"})
     assert expected <= {p.name for p in demo.out.glob("*.svg")}
@@ -165,13 +166,13 @@ def test_demo_writes_a_diagram_per_type_the_highlighted_one_and_the_campaigns(de
 
 
 def test_demo_database_verifies_through_the_api(demo: Demo) -> None:
-    report = demo.campaign.verify()
-    deliverables = demo.campaign.deliverables()
+    report = demo.campaign.audit.verify()
+    deliverables = demo.campaign.reads.deliverables()
     assert report.deliverables == len(deliverables) == counts(demo.out)[1]
     assert {d.type for d in deliverables} == set(SHIPPED_TYPES)  # one of every type at least
     assert report.events == counts(demo.out)[0]
-    assert report.head == demo.campaign.digest()
-    assert len(demo.campaign.refusals()) == 1
+    assert report.head == demo.campaign.audit.digest()
+    assert len(demo.campaign.audit.refusals()) == 1
     assert "audit verify: ok" in demo.stdout
 
 
@@ -189,7 +190,7 @@ def test_demo_twice_in_the_same_directory_starts_fresh(tmp_path: Path) -> None:
         assert "audit verify: ok" in done.stdout
         seen.append(counts(out))
     assert seen[0] == seen[1]
-    assert open_demo(out).verify().events == seen[1][0]
+    assert open_demo(out).audit.verify().events == seen[1][0]
 
 
 def test_demo_twice_in_one_process_starts_fresh(tmp_path: Path) -> None:

@@ -122,13 +122,13 @@ def run(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Run:
 
 def three_revisions(campaign: Campaign) -> int:
     """leader1's material: v1 submitted and returned by principal1, then v2 and v3."""
-    item = campaign.create("leader1", "self_review", "张副主席对照检查材料",
+    item = campaign.deliverables.create("leader1", "self_review", "张副主席对照检查材料",
                            content=from_text(V1))
-    campaign.fire("leader1", item.id, "submit")
-    campaign.fire("principal1", item.id, "return", REASON)
-    campaign.revise("leader1", item.id, from_text(V2))
-    campaign.revise("leader1", item.id, from_text(V3))
-    campaign.fire("leader1", item.id, "submit")
+    campaign.moves.fire("leader1", item.id, "submit")
+    campaign.moves.fire("principal1", item.id, "return", REASON)
+    campaign.deliverables.revise("leader1", item.id, from_text(V2))
+    campaign.deliverables.revise("leader1", item.id, from_text(V3))
+    campaign.moves.fire("leader1", item.id, "submit")
     return item.id
 
 
@@ -139,7 +139,7 @@ def test_diff_by_default_compares_the_previous_revision_with_the_latest(
     campaign: Campaign, run: Run
 ) -> None:
     item = three_revisions(campaign)
-    result = campaign.diff(item)
+    result = campaign.documents.diff(item)
     assert result.from_revision is not None
     assert (result.from_revision.number, result.to_revision.number) == (2, 3)
     assert result.basis == "previous" and result.text and not result.identical
@@ -162,8 +162,8 @@ def test_diff_explicit_revisions(campaign: Campaign, run: Run) -> None:
     assert "-下基层次数少。" in out and "+下基层次数少，调研走马观花。" in out
     assert "六、其他" not in out
     # --from alone ends at the latest; --to alone starts at the one before it.
-    assert campaign.diff(item, 1).to_revision.number == 3
-    only_to = campaign.diff(item, to_n=2)
+    assert campaign.documents.diff(item, 1).to_revision.number == 3
+    only_to = campaign.documents.diff(item, to_n=2)
     assert only_to.from_revision is not None and only_to.from_revision.number == 1
     # Backwards is allowed too; the same revision twice shows no change.
     assert "-六、其他" in run.ok("diff", item, "--from", 3, "--to", 1)
@@ -184,7 +184,7 @@ def test_a_reviewer_sees_the_diff_since_the_revision_they_last_reviewed(
 ) -> None:
     item = three_revisions(campaign)
     # principal1 returned revision 1; revisions 2 and 3 came after.
-    result = campaign.diff(item, reader="principal1")
+    result = campaign.documents.diff(item, reader="principal1")
     assert result.basis == "last_reviewed"
     assert result.from_revision is not None and result.from_revision.number == 1
     assert result.to_revision.number == 3
@@ -195,39 +195,40 @@ def test_a_reviewer_sees_the_diff_since_the_revision_they_last_reviewed(
         f"#{item} revisions 1 → 3 (since the revision you last reviewed, 1)")
     assert "-下基层次数少。" in out and "+六、其他" in out
     # Someone who never acted on it sees the previous revision's changes.
-    assert campaign.diff(item, reader="sup1").basis == "previous"
+    assert campaign.documents.diff(item, reader="sup1").basis == "previous"
     # An explicit --from wins over the reader's history.
-    assert campaign.diff(item, 2, reader="principal1").basis == "explicit"
+    assert campaign.documents.diff(item, 2, reader="principal1").basis == "explicit"
 
     # Once principal1 has acted on the latest revision, they are up to date.
-    campaign.fire("principal1", item, "forward")
-    assert campaign.diff(item, reader="principal1").basis == "previous"
+    campaign.moves.fire("principal1", item, "forward")
+    assert campaign.documents.diff(item, reader="principal1").basis == "previous"
 
 
 def test_a_comment_on_an_older_revision_counts_as_having_read_it(campaign: Campaign) -> None:
     item = three_revisions(campaign)
-    campaign.add_opinion("sup1", item, "第二稿仍需充实", revision=2)
-    result = campaign.diff(item, reader="sup1")
+    campaign.documents.add_opinion("sup1", item, "第二稿仍需充实", revision=2)
+    result = campaign.documents.diff(item, reader="sup1")
     assert result.basis == "last_reviewed"
     assert result.from_revision is not None and result.from_revision.number == 2
 
 
 def test_the_first_revision_diffs_against_nothing(campaign: Campaign, run: Run) -> None:
-    item = campaign.create("leader1", "self_review", "初稿", content=from_text(V1)).id
-    result = campaign.diff(item)
+    item = campaign.deliverables.create("leader1", "self_review", "初稿", content=from_text(V1)).id
+    result = campaign.documents.diff(item)
     assert result.from_revision is None and result.basis == "first"
     assert all(line.startswith("+") for line in result.lines[2:] if not line.startswith("@@"))
     assert run.ok("diff", item).splitlines()[0] == (
         f"#{item} revision 1 (the first revision: nothing before it)")
-    empty = campaign.create("leader1", "self_review", "无正文").id
+    empty = campaign.deliverables.create("leader1", "self_review", "无正文").id
     assert "no content" in run.fails(4, "diff", empty)
 
 
 def test_a_non_text_revision_shows_size_and_hash(campaign: Campaign, run: Run) -> None:
-    item = campaign.create("leader1", "self_review", "扫描件", content=from_text(V1)).id
+    item = campaign.deliverables.create("leader1", "self_review", "扫描件",
+                                        content=from_text(V1)).id
     scan = Content("扫描件.pdf", "application/pdf", b"%PDF-1.4\n\x00\x01binary\n%%EOF\n")
-    campaign.revise("leader1", item, scan)
-    result = campaign.diff(item)
+    campaign.deliverables.revise("leader1", item, scan)
+    result = campaign.documents.diff(item)
     assert not result.text and result.lines == ()
     out = run.ok("diff", item)
     assert f"revision 1: content.md (text/markdown), {len(V1.encode())} bytes, " \
@@ -245,26 +246,26 @@ def test_participants_may_give_opinions(campaign: Campaign, run: Run) -> None:
     item = three_revisions(campaign)
     # owner, office, and every role of the self-review flow (member, branch may object).
     for user in ("leader1", "office2", "principal2", "sup1", "member1", "branch1"):
-        opinion = campaign.add_opinion(user, item, f"{user} 的意见")
+        opinion = campaign.documents.add_opinion(user, item, f"{user} 的意见")
         assert (opinion.author, opinion.revision_number) == (user, 3)
     assert run.json("comment", item, "--text", "请补充数据", user="sup2")["author"] == "sup2"
 
 
 def test_outsiders_may_not_give_opinions(campaign: Campaign, db_path: Path, run: Run) -> None:
     # The meeting plan's flow involves only office, principal and supervisors.
-    item = campaign.create("office1", "meeting_plan", "民主生活会方案",
+    item = campaign.deliverables.create("office1", "meeting_plan", "民主生活会方案",
                            content=from_text(MEETING)).id
     for user in ("branch1", "member1", "leader1"):
         error = refused(campaign, db_path, PermissionDenied,
-                        partial(campaign.add_opinion, user, item, "看看"), actor=user)
+                        partial(campaign.documents.add_opinion, user, item, "看看"), actor=user)
         assert "office, principal, supervisor" in str(error)
     line = run.fails(3, "comment", item, "--text", "看看", user="branch1")
     assert "permission denied: branch1 may not comment" in line
-    assert campaign.refusals()[-1].action == "comment"
+    assert campaign.audit.refusals()[-1].action == "comment"
     # Those who take part may.
     for user in ("office1", "office2", "principal1", "sup1"):
-        campaign.add_opinion(user, item, "同意")
-    assert len(campaign.opinions(item)) == 4
+        campaign.documents.add_opinion(user, item, "同意")
+    assert len(campaign.documents.opinions(item)) == 4
 
 
 def test_opinion_lines_must_exist_in_their_revision(
@@ -275,20 +276,21 @@ def test_opinion_lines_must_exist_in_their_revision(
     assert lines_v3 > lines_v1
     for line in (0, -1, lines_v3 + 1):
         refused(campaign, db_path, InvalidInput,
-                partial(campaign.add_opinion, "principal1", item, "x", line=line))
+                partial(campaign.documents.add_opinion, "principal1", item, "x", line=line))
     # A line of revision 3 that revision 1 does not have.
-    error = refused(campaign, db_path, InvalidInput, lambda: campaign.add_opinion(
+    error = refused(campaign, db_path, InvalidInput, lambda: campaign.documents.add_opinion(
         "principal1", item, "x", line=lines_v3, revision=1))
     assert f"line {lines_v3} does not exist in revision 1 (it has {lines_v1} lines)" in str(error)
     refused(campaign, db_path, NotFound,
-            lambda: campaign.add_opinion("principal1", item, "x", revision=7))
+            lambda: campaign.documents.add_opinion("principal1", item, "x", revision=7))
     refused(campaign, db_path, InvalidInput,
-            lambda: campaign.add_opinion("principal1", item, "   "))
+            lambda: campaign.documents.add_opinion("principal1", item, "   "))
     run.fails(7, "comment", item, "--text", "x", "--line", 99, user="principal1")
     run.fails(6, "comment", item, "--text", "x", "--revision", 9, user="principal1")
 
-    first = campaign.add_opinion("principal1", item, "首行标题可更具体", line=1, revision=1)
-    last = campaign.add_opinion("principal1", item, "末行", line=lines_v3)
+    first = campaign.documents.add_opinion("principal1", item, "首行标题可更具体", line=1,
+                                           revision=1)
+    last = campaign.documents.add_opinion("principal1", item, "末行", line=lines_v3)
     assert (first.revision_number, first.line, first.revision_sha) == (1, 1, sha(V1))
     assert (last.revision_number, last.line, last.revision_sha) == (3, lines_v3, sha(V3))
     out = run.ok("comment", item, "--text", "第二行", "--line", 2, user="sup1")
@@ -298,30 +300,32 @@ def test_opinion_lines_must_exist_in_their_revision(
 def test_no_line_opinions_on_a_non_text_revision_and_none_without_content(
     campaign: Campaign, db_path: Path
 ) -> None:
-    item = campaign.create("leader1", "self_review", "扫描件", content=from_text(V1)).id
-    campaign.revise("leader1", item, Content("scan.pdf", "application/pdf", b"%PDF-1.4\n"))
+    item = campaign.deliverables.create("leader1", "self_review", "扫描件",
+                                        content=from_text(V1)).id
+    campaign.deliverables.revise("leader1", item, Content("scan.pdf", "application/pdf",
+                                                          b"%PDF-1.4\n"))
     refused(campaign, db_path, InvalidInput,
-            lambda: campaign.add_opinion("principal1", item, "x", line=1))
-    assert campaign.add_opinion("principal1", item, "扫描件不清晰").revision_number == 2
-    empty = campaign.create("leader1", "self_review", "无正文").id
+            lambda: campaign.documents.add_opinion("principal1", item, "x", line=1))
+    assert campaign.documents.add_opinion("principal1", item, "扫描件不清晰").revision_number == 2
+    empty = campaign.deliverables.create("leader1", "self_review", "无正文").id
     refused(campaign, db_path, TransitionNotAllowed,
-            lambda: campaign.add_opinion("principal1", empty, "x"))
+            lambda: campaign.documents.add_opinion("principal1", empty, "x"))
 
 
 def test_an_opinion_is_audited_and_verify_still_passes(campaign: Campaign) -> None:
     item = three_revisions(campaign)
-    before = campaign.get(item)
-    opinion = campaign.add_opinion("sup1", item, "第三部分要深挖", line=4)
-    after = campaign.get(item)
+    before = campaign.reads.get(item)
+    opinion = campaign.documents.add_opinion("sup1", item, "第三部分要深挖", line=4)
+    after = campaign.reads.get(item)
     assert after.version == before.version and after.state == before.state
-    event = campaign.history(item)[-1]
+    event = campaign.reads.history(item)[-1]
     assert opinion.event_seq == event.seq
     assert (event.action, event.actor, event.role) == ("opinion.add", "sup1", "supervisor")
     assert (event.source, event.dest, event.comment) == ("review", "review", "第三部分要深挖")
     assert event.revision == sha(V3)
     assert json.loads(event.detail or "{}") == {"revision": 3, "line": 4}
-    report = campaign.verify()
-    assert report.events == len(campaign.events())
+    report = campaign.audit.verify()
+    assert report.events == len(campaign.audit.events())
 
 
 def test_finding_6_a_remark_leaves_the_version_so_if_version_still_holds(
@@ -329,25 +333,25 @@ def test_finding_6_a_remark_leaves_the_version_so_if_version_still_holds(
     """Issue 9, finding 6: the version is the optimistic lock on what moves a
     deliverable; an opinion moves nothing, so a move prepared before it goes through."""
     item = three_revisions(campaign)
-    before = campaign.get(item).version
-    campaign.add_opinion("sup1", item, "第三部分要深挖")
-    campaign.add_opinion("office1", item, "格式规范")
-    campaign.fire("principal1", item, "forward", expected_version=before)
+    before = campaign.reads.get(item).version
+    campaign.documents.add_opinion("sup1", item, "第三部分要深挖")
+    campaign.documents.add_opinion("office1", item, "格式规范")
+    campaign.moves.fire("principal1", item, "forward", expected_version=before)
     with pytest.raises(Conflict):  # a real move still makes a stale version conflict
-        campaign.fire("sup1", item, "approve", "同意", expected_version=before)
-    campaign.verify()
+        campaign.moves.fire("sup1", item, "approve", "同意", expected_version=before)
+    campaign.audit.verify()
 
 
 def test_returns_quote_their_reason_and_opinions_come_in_order(campaign: Campaign) -> None:
     item = three_revisions(campaign)
-    campaign.add_opinion("office1", item, "格式规范")
-    opinions = campaign.opinions(item)
+    campaign.documents.add_opinion("office1", item, "格式规范")
+    opinions = campaign.documents.opinions(item)
     assert [(o.author, o.text, o.revision_number) for o in opinions] == [
         ("principal1", REASON, 1), ("office1", "格式规范", 3)]
-    returned = next(e for e in campaign.history(item) if e.trigger == "return")
+    returned = next(e for e in campaign.reads.history(item) if e.trigger == "return")
     assert opinions[0].event_seq == returned.seq
     with pytest.raises(NotFound):
-        campaign.opinions(999)
+        campaign.documents.opinions(999)
 
 
 def test_opinions_are_shown_by_show_and_history(campaign: Campaign, run: Run) -> None:
@@ -355,7 +359,7 @@ def test_opinions_are_shown_by_show_and_history(campaign: Campaign, run: Run) ->
     run.ok("comment", item, "--text", "第5行：表述不准确", "--line", 5, user="sup1")
 
     shown = run.json("show", item)
-    assert shown["version"] == campaign.get(item).version and "next" in shown
+    assert shown["version"] == campaign.reads.get(item).version and "next" in shown
     assert [(o["author"], o["text"], o["line"]) for o in shown["opinions"]] == [
         ("principal1", REASON, None), ("sup1", "第5行：表述不准确", 5)]
     assert shown["opinions"][1]["revision_sha"] == sha(V3)
@@ -375,7 +379,7 @@ def test_opinions_are_shown_by_show_and_history(campaign: Campaign, run: Run) ->
 
 
 def test_show_lists_no_opinions_when_there_are_none(campaign: Campaign, run: Run) -> None:
-    item = campaign.create("leader1", "self_review", "初稿", content=from_text(V1)).id
+    item = campaign.deliverables.create("leader1", "self_review", "初稿", content=from_text(V1)).id
     assert run.json("show", item)["opinions"] == []
     assert "Opinions on" not in run.ok("show", item)
 
@@ -386,8 +390,9 @@ def test_show_lists_no_opinions_when_there_are_none(campaign: Campaign, run: Run
 def test_check_names_the_missing_sections_without_submitting(
     campaign: Campaign, db_path: Path, run: Run
 ) -> None:
-    item = campaign.create("leader1", "self_review", "未完成", content=from_text(INCOMPLETE)).id
-    missing = campaign.check_content(item)
+    item = campaign.deliverables.create("leader1", "self_review", "未完成",
+                                        content=from_text(INCOMPLETE)).id
+    missing = campaign.documents.check_content(item)
     assert [s.label for s in missing] == ["主观原因", "思想根源", "努力方向和改进措施"]
 
     before = snapshot(db_path)
@@ -407,23 +412,23 @@ def test_check_names_the_missing_sections_without_submitting(
 
     # Submitting refuses with the same sections.
     with pytest.raises(TransitionNotAllowed, match="主观原因、思想根源、努力方向和改进措施"):
-        campaign.fire("leader1", item, "submit")
+        campaign.moves.fire("leader1", item, "submit")
 
-    campaign.revise("leader1", item, from_text(V1))
-    assert campaign.check_content(item) == []
+    campaign.deliverables.revise("leader1", item, from_text(V1))
+    assert campaign.documents.check_content(item) == []
     assert run.ok("check", item) == (
         f"#{item} complete: every required section present (5)\n")
     assert run.json("check", item)["complete"] is True
-    campaign.fire("leader1", item, "submit")
+    campaign.moves.fire("leader1", item, "submit")
 
 
 def test_check_patterns_and_missing_content(campaign: Campaign, run: Run) -> None:
-    item = campaign.create("office1", "meeting_plan", "方案",
+    item = campaign.deliverables.create("office1", "meeting_plan", "方案",
                            content=from_text(MEETING.replace("会议时间：1天", "会议时间：半天"))).id
-    assert [s.name for s in campaign.check_content(item)] == ["duration"]
-    campaign.revise("office1", item, from_text(MEETING))
+    assert [s.name for s in campaign.documents.check_content(item)] == ["duration"]
+    campaign.deliverables.revise("office1", item, from_text(MEETING))
     run.ok("check", item)
-    empty = campaign.create("leader1", "self_review", "无正文").id
-    assert len(campaign.check_content(empty)) == 5
+    empty = campaign.deliverables.create("leader1", "self_review", "无正文").id
+    assert len(campaign.documents.check_content(empty)) == 5
     assert "lacks 5 required sections" in run.fails(4, "check", empty)
     run.fails(6, "check", 999)

@@ -90,18 +90,18 @@ def run(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Invoke:
 def in_publicity(campaign: Campaign, title: str = TITLE, content: str = V2) -> int:
     """Returned once with a reason, revised, approved on 2014-06-02, objected to on
     06-04, approved again on 06-10, with an opinion on a line: now in publicity."""
-    item = campaign.create("leader1", "self_review", title, content=from_text(V1)).id
-    campaign.fire("leader1", item, "submit")
-    campaign.fire("principal1", item, "return", REASON)
-    campaign.revise("leader1", item, from_text(content))
-    campaign.fire("leader1", item, "submit")
-    campaign.add_opinion("sup1", item, OPINION, line=5)
-    campaign.fire("principal1", item, "forward")
-    at_day(campaign, APPROVED_ON).fire("sup1", item, "approve", "同意公示")
-    at_day(campaign, OBJECTED_ON).object_to("member1", item, "群众反映调研流于形式")
-    campaign.fire("principal1", item, "forward")
-    at_day(campaign, APPROVED_AGAIN_ON).fire("sup1", item, "approve", "同意公示")
-    assert campaign.get(item).state == "publicity"
+    item = campaign.deliverables.create("leader1", "self_review", title, content=from_text(V1)).id
+    campaign.moves.fire("leader1", item, "submit")
+    campaign.moves.fire("principal1", item, "return", REASON)
+    campaign.deliverables.revise("leader1", item, from_text(content))
+    campaign.moves.fire("leader1", item, "submit")
+    campaign.documents.add_opinion("sup1", item, OPINION, line=5)
+    campaign.moves.fire("principal1", item, "forward")
+    at_day(campaign, APPROVED_ON).moves.fire("sup1", item, "approve", "同意公示")
+    at_day(campaign, OBJECTED_ON).moves.object_to("member1", item, "群众反映调研流于形式")
+    campaign.moves.fire("principal1", item, "forward")
+    at_day(campaign, APPROVED_AGAIN_ON).moves.fire("sup1", item, "approve", "同意公示")
+    assert campaign.reads.get(item).state == "publicity"
     return item
 
 
@@ -123,7 +123,7 @@ def test_the_dossier_holds_the_whole_record(campaign: Campaign) -> None:
     # The final content, rendered from markdown.
     assert "调研走马观花" in html and "<strong>五天</strong>" in html
     # Every revision with its author and sha256.
-    for revision in campaign.revisions(item):
+    for revision in campaign.reads.revisions(item):
         # Shown in the campaign's zone, to the second (not UTC with microseconds).
         assert revision.sha256 in html and local_time(revision.at, seconds=True) in html
     assert "张副主席（leader1）" in html
@@ -132,16 +132,17 @@ def test_the_dossier_holds_the_whole_record(campaign: Campaign) -> None:
     assert '<span class="del">-下基层次数少。</span>' in html
     assert '<span class="add">+下基层次数少，调研走马观花。</span>' in html
     # The opinions: the return's reason, the objection, the one on a line.
-    for opinion in campaign.opinions(item):
+    for opinion in campaign.documents.opinions(item):
         assert opinion.text in html
-    assert {o.text for o in campaign.opinions(item)} >= {REASON, OPINION, "群众反映调研流于形式"}
+    assert {o.text for o in campaign.documents.opinions(item)} >= {REASON, OPINION,
+                                                                   "群众反映调研流于形式"}
     # The whole audit trail of the deliverable, with its hashes.
-    for event in campaign.history(item):
+    for event in campaign.reads.history(item):
         assert f"<td>{event.seq}</td>" in html
         assert event.hash in html and event.prev_hash in html
     assert "opinion.add" in html
     # The verification verdict.
-    report = campaign.verify()
+    report = campaign.audit.verify()
     assert "verification passed" in html and report.head is not None and report.head in html
     assert "FAILED" not in html
     # The publicity windows: the one ended by the objection, the open one.
@@ -171,7 +172,7 @@ def test_a_tampered_log_gives_a_failed_banner_and_exit_8(
     campaign: Campaign, db_path: Path, run: Invoke, tmp_path: Path
 ) -> None:
     item = in_publicity(campaign)
-    returned = next(e for e in campaign.history(item) if e.trigger == "return")
+    returned = next(e for e in campaign.reads.history(item) if e.trigger == "return")
     with sqlite3.connect(db_path) as raw:
         raw.execute("DROP TRIGGER audit_event_no_update")
         raw.execute("UPDATE audit_event SET comment = '已修改' WHERE seq = ?", (returned.seq,))
@@ -194,9 +195,10 @@ def test_a_tampered_log_gives_a_failed_banner_and_exit_8(
 
 @needs_dot
 def test_a_non_text_final_revision_is_described(campaign: Campaign) -> None:
-    item = campaign.create("leader1", "self_review", "扫描件", content=from_text(V1)).id
+    item = campaign.deliverables.create("leader1", "self_review", "扫描件",
+                                        content=from_text(V1)).id
     scan = Content("扫描件.pdf", "application/pdf", b"%PDF-1.4\n<script>x</script>\n")
-    campaign.revise("leader1", item, scan)
+    campaign.deliverables.revise("leader1", item, scan)
     html, verified = dossier.dossier(campaign, item)
     assert verified
     assert f"{len(scan.data)} 字节" in html and scan.sha256 in html
@@ -206,7 +208,7 @@ def test_a_non_text_final_revision_is_described(campaign: Campaign) -> None:
 
 @needs_dot
 def test_a_deliverable_without_content_still_has_a_dossier(campaign: Campaign) -> None:
-    item = campaign.create("leader1", "self_review", "无正文").id
+    item = campaign.deliverables.create("leader1", "self_review", "无正文").id
     html, verified = dossier.dossier(campaign, item)
     assert verified and "尚无正文" in html and "只有一个修订" in html
 
@@ -216,7 +218,7 @@ def test_a_deliverable_without_content_still_has_a_dossier(campaign: Campaign) -
 
 def test_notice_in_html(campaign: Campaign, run: Invoke) -> None:
     item = in_publicity(campaign)
-    window = campaign.windows(item)[-1]
+    window = campaign.reads.windows(item)[-1]
     assert (window.opened_on, window.closes_on) == (APPROVED_AGAIN_ON, date(2014, 6, 16))
     html = dossier.notice(campaign, item, "html")
     assert f"<h1>关于《{TITLE}》的公示</h1>" in html
@@ -256,8 +258,8 @@ def test_notice_in_markdown(campaign: Campaign, run: Invoke, tmp_path: Path) -> 
 
 
 def test_no_notice_before_publicity(campaign: Campaign, run: Invoke) -> None:
-    item = campaign.create("leader1", "self_review", TITLE, content=from_text(V1)).id
-    campaign.fire("leader1", item, "submit")
+    item = campaign.deliverables.create("leader1", "self_review", TITLE, content=from_text(V1)).id
+    campaign.moves.fire("leader1", item, "submit")
     with pytest.raises(TransitionNotAllowed, match="never entered publicity"):
         dossier.notice(campaign, item, "html")
     result = run("notice", item, "--format", "markdown")
@@ -270,7 +272,7 @@ def test_no_notice_before_publicity(campaign: Campaign, run: Invoke) -> None:
 
 def test_a_notice_after_publicity_keeps_its_window(campaign: Campaign) -> None:
     item = in_publicity(campaign)
-    at_day(campaign, date(2014, 6, 18)).fire("office1", item, "archive")
+    at_day(campaign, date(2014, 6, 18)).moves.fire("office1", item, "archive")
     assert "自2014年6月10日至2014年6月16日" in dossier.notice(campaign, item, "markdown")
 
 
@@ -282,7 +284,7 @@ def test_every_value_is_escaped(campaign: Campaign) -> None:
     title = '<script>alert("标题")</script>&'
     content = V2 + "\n<script>alert('正文')</script>\n[点我](javascript:alert(1))\n"
     item = in_publicity(campaign, title=title, content=content)
-    campaign.add_opinion("sup1", item, "<img src=x onerror=alert(1)>")
+    campaign.documents.add_opinion("sup1", item, "<img src=x onerror=alert(1)>")
 
     html, verified = dossier.dossier(campaign, item)
     notice = dossier.notice(campaign, item, "html")
@@ -304,14 +306,14 @@ def test_a_briefing_without_a_window_is_dated_the_day_it_was_made(campaign: Camp
     """The meeting plan's "publicity" is a briefing (通报) with no window to object in."""
     plan = ("# 专题民主生活会方案\n\n一、征求意见\n座谈。\n二、谈心谈话\n谈心。\n"
             "三、情况通报\n通报。\n会议时间：1天\n")
-    item = campaign.create("office1", "meeting_plan", "民主生活会方案",
+    item = campaign.deliverables.create("office1", "meeting_plan", "民主生活会方案",
                            content=from_text(plan)).id
-    campaign.fire("office1", item, "submit")
-    campaign.fire("principal1", item, "forward")
-    campaign.fire("sup1", item, "approve")
-    assert campaign.windows(item) == []
+    campaign.moves.fire("office1", item, "submit")
+    campaign.moves.fire("principal1", item, "forward")
+    campaign.moves.fire("sup1", item, "approve")
+    assert campaign.reads.windows(item) == []
     text = dossier.notice(campaign, item, "markdown")
     assert text.startswith("# 关于《民主生活会方案》的通报\n")
-    day = dossier.local_day(campaign.history(item)[-1].at)
+    day = dossier.local_day(campaign.reads.history(item)[-1].at)
     assert f"通报日期：{dossier.cn_date(day)}。" in text
     assert "campaign object" not in text

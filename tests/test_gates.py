@@ -51,8 +51,8 @@ def check_of(c: Campaign, leaf: str, **kind: Any) -> Check:
     gate = SPEC.leaf(leaf).gate
     (index,) = [i for i, item in enumerate(gate)
                 if all(getattr(item, k) == v for k, v in kind.items())]
-    assert c.phase() == leaf
-    return c.gate()[index]
+    assert c.plan.phase() == leaf
+    return c.plan.gate()[index]
 
 
 def missing_lines(checks: list[Check]) -> list[str]:
@@ -63,13 +63,13 @@ def refused_advance(
     c: Campaign, db: Path, error: type[CampaignError], actor: str = STARTER, **kwargs: Any
 ) -> CampaignError:
     """`advance` must raise exactly ``error`` and leave the database as it was."""
-    before, phase, head = db_state(db), c.phase(), c.digest()
+    before, phase, head = db_state(db), c.plan.phase(), c.audit.digest()
     with pytest.raises(CampaignError) as info:
-        c.advance(actor, **kwargs)
+        c.plan.advance(actor, **kwargs)
     assert type(info.value) is error, repr(info.value)
     assert info.value.exit_code == {TransitionNotAllowed: 4, PermissionDenied: 3}[error]
-    assert c.phase() == phase
-    assert c.digest() == head
+    assert c.plan.phase() == phase
+    assert c.audit.digest() == head
     after = db_state(db)
     assert after.audit_hashes == before.audit_hashes
     assert after.plan_runs == before.plan_runs
@@ -90,7 +90,7 @@ def test_each_gate_item_blocks_advance_until_satisfied(
         if j != index:
             satisfy(c, other)
 
-    checks = c.gate()
+    checks = c.plan.gate()
     assert len(checks) == len(gate)
     assert [bool(check.missing) for check in checks] == [j == index for j in range(len(gate))]
     blocking = checks[index]
@@ -105,17 +105,17 @@ def test_each_gate_item_blocks_advance_until_satisfied(
     assert SPEC.leaf(leaf).label in message
 
     satisfy(c, gate[index])
-    assert all(check.satisfied for check in c.gate())
-    c.advance(STARTER)
-    assert c.phase() == LEAF_PATHS[LEAF_PATHS.index(leaf) + 1]
+    assert all(check.satisfied for check in c.plan.gate())
+    c.plan.advance(STARTER)
+    assert c.plan.phase() == LEAF_PATHS[LEAF_PATHS.index(leaf) + 1]
 
 
 def test_nothing_done_lists_every_item_of_the_first_gate(c: Campaign, db: Path) -> None:
-    checks = c.gate()
+    checks = c.plan.gate()
     assert len(checks) == len(SPEC.leaf("preparation").gate)
     message = str(refused_advance(c, db, TransitionNotAllowed))
     assert "implementation_plan" in message
-    plan_item = next(d for d in c.deliverables() if d.type == "implementation_plan")
+    plan_item = next(d for d in c.reads.deliverables() if d.type == "implementation_plan")
     assert f"#{plan_item.id}" in message
 
 
@@ -124,11 +124,11 @@ def test_a_deliverable_gate_names_each_item_not_yet_there(c: Campaign, db: Path)
     for item in SPEC.leaf("implementation.study_and_listen").gate:
         if item.deliverable is None:
             satisfy(c, item)
-    reports = c.deliverables(type_id="research_report")
+    reports = c.reads.deliverables(type_id="research_report")
     assert len(reports) == 2
     drive_to(c, reports[0].id, "publicity")
 
-    (check,) = [ch for ch in c.gate() if ch.missing]
+    (check,) = [ch for ch in c.plan.gate() if ch.missing]
     assert len(check.missing) == 1
     assert f"#{reports[1].id}" in check.missing[0]
     assert reports[1].title in check.missing[0]
@@ -148,17 +148,17 @@ def test_a_per_person_event_gate_names_who_has_none(c: Campaign, db: Path) -> No
 
 
 def test_satisfying_every_gate_walks_the_campaign_to_closed(c: Campaign, db: Path) -> None:
-    walked = [c.phase()]
+    walked = [c.plan.phase()]
     actors = ["prin", STARTER]
     for step, leaf in enumerate(GATED):
-        assert c.phase() == leaf
+        assert c.plan.phase() == leaf
         satisfy_phase(c, leaf)
-        assert all(check.satisfied for check in c.gate())
-        event = c.advance(actors[step % 2])
+        assert all(check.satisfied for check in c.plan.gate())
+        event = c.plan.advance(actors[step % 2])
         assert (event.action, event.source, event.trigger) == ("phase.advance", leaf, "advance")
         assert event.actor == actors[step % 2]
-        walked.append(c.phase())
-        assert event.dest == c.phase()
+        walked.append(c.plan.phase())
+        assert event.dest == c.plan.phase()
 
     assert walked == [
         "preparation",
@@ -168,10 +168,10 @@ def test_satisfying_every_gate_walks_the_campaign_to_closed(c: Campaign, db: Pat
         "summary",
         "closed",
     ]
-    assert c.gate() == []
+    assert c.plan.gate() == []
     refused_advance(c, db, TransitionNotAllowed)
     refused_advance(c, db, TransitionNotAllowed, force=True, reason=FORCE_REASON)
-    c.verify()
+    c.audit.verify()
     advances = [r for r in audit_rows(c) if r["action"].startswith("phase.")]
     assert [r["action"] for r in advances] == ["phase.advance"] * 5
     assert [r["dest"] for r in advances] == walked[1:]
@@ -180,18 +180,18 @@ def test_satisfying_every_gate_walks_the_campaign_to_closed(c: Campaign, db: Pat
 
 def test_leaving_preparation_enters_the_first_link_of_implementation(c: Campaign) -> None:
     satisfy_phase(c, "preparation")
-    event = c.advance(STARTER)
-    assert event.dest == c.phase() == "implementation.study_and_listen"
+    event = c.plan.advance(STARTER)
+    assert event.dest == c.plan.phase() == "implementation.study_and_listen"
 
 
 @pytest.mark.parametrize("actor", ["leader1", "sup1", "member1", "branch1"])
 def test_only_office_or_principal_advance(c: Campaign, db: Path, actor: str) -> None:
     satisfy_phase(c, "preparation")
-    refusals = len(c.refusals())
+    refusals = len(c.audit.refusals())
     refused_advance(c, db, PermissionDenied, actor=actor)
-    assert len(c.refusals()) == refusals + 1
-    c.advance("prin")
-    assert c.phase() == "implementation.study_and_listen"
+    assert len(c.audit.refusals()) == refusals + 1
+    c.plan.advance("prin")
+    assert c.plan.phase() == "implementation.study_and_listen"
 
 
 # -- flagged records -------------------------------------------------------------------
@@ -227,16 +227,16 @@ def test_a_record_breaking_a_rule_is_kept_flagged_and_does_not_count(
     # Everything the gate item needs bar one record; the flagged one is recorded instead.
     fixed: dict[str, Any] = {}
     if spec.per:
-        owed = sorted(u.id for u in c.users() if spec.per in u.roles)[0]
+        owed = sorted(u.id for u in c.reads.users() if spec.per in u.roles)[0]
         record_valid_events(c, spec, skip=[owed])
         fixed = {"person": owed}
     else:
         for i in range(spec.min_count - 1):
-            c.record_event(STARTER, kind, **valid_event_kwargs(spec, i + 1))
-    record = c.record_event(STARTER, kind, **{**valid_event_kwargs(spec), **fixed, **broken})
+            c.records.event(STARTER, kind, **valid_event_kwargs(spec, i + 1))
+    record = c.records.event(STARTER, kind, **{**valid_event_kwargs(spec), **fixed, **broken})
 
     assert record.flags and any(fragment in f for f in record.flags), record.flags
-    assert record in c.event_records()  # kept
+    assert record in c.plan.event_records()  # kept
     check = check_of(c, leaf, event=kind)
     assert spec.label in check.label
     assert any(f"#{record.id}" in f and fragment in f for f in check.flagged)
@@ -245,7 +245,7 @@ def test_a_record_breaking_a_rule_is_kept_flagged_and_does_not_count(
         assert [m for m in check.missing if fixed["person"] in m]
 
     # The same record keeping the rule satisfies the item: the flag was what blocked.
-    assert c.record_event(STARTER, kind, **valid_event_kwargs(spec), **fixed).flags == ()
+    assert c.records.event(STARTER, kind, **valid_event_kwargs(spec), **fixed).flags == ()
     check = check_of(c, leaf, event=kind)
     assert check.satisfied
     assert check.flagged  # the flagged record stays on the list
@@ -253,14 +253,14 @@ def test_a_record_breaking_a_rule_is_kept_flagged_and_does_not_count(
 
 def test_the_plans_limits_themselves_are_not_flagged(c: Campaign) -> None:
     """On the boundary: held on the deadline, exactly the minimum days."""
-    assert c.record_event(STARTER, "mobilisation_meeting", date(2014, 2, 28),
+    assert c.records.event(STARTER, "mobilisation_meeting", date(2014, 2, 28),
                           supervisors_invited=True).flags == ()
-    assert c.record_event(STARTER, "field_research", date(2014, 3, 5), days=2,
+    assert c.records.event(STARTER, "field_research", date(2014, 3, 5), days=2,
                           person="leader1").flags == ()
-    assert c.record_event(STARTER, "democratic_life_meeting", date(2014, 6, 1), days=1,
+    assert c.records.event(STARTER, "democratic_life_meeting", date(2014, 6, 1), days=1,
                           supervisors_invited=True).flags == ()
     for theme in SPEC.event("discussion_meeting").themes:
-        assert c.record_event(STARTER, "discussion_meeting", date(2014, 3, 5),
+        assert c.records.event(STARTER, "discussion_meeting", date(2014, 3, 5),
                               theme=theme).flags == ()
 
 
@@ -269,8 +269,8 @@ def test_flagged_records_alone_block_the_study_gate(c: Campaign, db: Path) -> No
     for item in SPEC.leaf("implementation.study_and_listen").gate:
         if item.event != "mobilisation_meeting":
             satisfy(c, item)
-    c.record_event(STARTER, "mobilisation_meeting", date(2014, 3, 1), supervisors_invited=True)
-    c.record_event(STARTER, "mobilisation_meeting", date(2014, 2, 25))
+    c.records.event(STARTER, "mobilisation_meeting", date(2014, 3, 1), supervisors_invited=True)
+    c.records.event(STARTER, "mobilisation_meeting", date(2014, 2, 25))
     message = str(refused_advance(c, db, TransitionNotAllowed))
     assert "动员大会" in message and "有效记录 0 次，规定 1 次" in message
 
@@ -301,16 +301,16 @@ def test_who_may_record_an_event(
 ) -> None:
     arguments = {**valid_event_kwargs(SPEC.event(kind)), "person": person}
     if allowed:
-        record = c.record_event(actor, kind, **arguments)
+        record = c.records.event(actor, kind, **arguments)
         assert (record.recorded_by, record.person) == (actor, person)
         assert audit_rows(c)[-1]["action"] == "event.record"
         return
-    before, refusals = db_state(db), len(c.refusals())
+    before, refusals = db_state(db), len(c.audit.refusals())
     with pytest.raises(PermissionDenied) as info:
-        c.record_event(actor, kind, **arguments)
+        c.records.event(actor, kind, **arguments)
     assert info.value.exit_code == 3
     assert db_state(db) == before
-    assert len(c.refusals()) == refusals + 1
+    assert len(c.audit.refusals()) == refusals + 1
 
 
 def test_a_member_cannot_satisfy_a_team_event_by_naming_themselves(c: Campaign) -> None:
@@ -318,7 +318,7 @@ def test_a_member_cannot_satisfy_a_team_event_by_naming_themselves(c: Campaign) 
     spec = SPEC.event("study_session")
     for i in range(spec.min_count):
         with pytest.raises(PermissionDenied):
-            c.record_event("member1", "study_session", person="member1",
+            c.records.event("member1", "study_session", person="member1",
                            **valid_event_kwargs(spec, i))
     assert not check_of(c, "implementation.study_and_listen", event="study_session").satisfied
 
@@ -327,12 +327,12 @@ def test_a_member_cannot_satisfy_a_team_event_by_naming_themselves(c: Campaign) 
 
 
 def test_the_principal_cannot_force(c: Campaign, db: Path) -> None:
-    refusals = len(c.refusals())
+    refusals = len(c.audit.refusals())
     error = refused_advance(c, db, PermissionDenied, actor="prin", force=True,
                             reason=FORCE_REASON)
     assert "prin" in str(error)
-    assert len(c.refusals()) == refusals + 1
-    assert c.refusals()[-1].actor == "prin"
+    assert len(c.audit.refusals()) == refusals + 1
+    assert c.audit.refusals()[-1].actor == "prin"
 
 
 def test_the_principal_cannot_force_even_a_satisfied_gate(c: Campaign, db: Path) -> None:
@@ -351,24 +351,24 @@ def test_a_forced_advance_is_audited_with_reason_and_missing_items(
     c: Campaign, leaf: str
 ) -> None:
     force_to(c, leaf)
-    missing = missing_lines(c.gate())
+    missing = missing_lines(c.plan.gate())
     assert missing
     reason = "督导组同意：材料后补"
-    event = c.advance("office2", force=True, reason=f"  {reason}  ")
-    assert c.phase() == LEAF_PATHS[LEAF_PATHS.index(leaf) + 1]
+    event = c.plan.advance("office2", force=True, reason=f"  {reason}  ")
+    assert c.plan.phase() == LEAF_PATHS[LEAF_PATHS.index(leaf) + 1]
 
     row = audit_rows(c)[-1]
     assert row["seq"] == event.seq
     assert (row["action"], row["actor"], row["role"]) == ("phase.force", "office2", "office")
     assert row["comment"] == reason
-    assert (row["source"], row["dest"]) == (leaf, c.phase())
+    assert (row["source"], row["dest"]) == (leaf, c.plan.phase())
     assert row["detail"] == {"plan": PLAN_ID, "missing": missing}
-    c.verify()
+    c.audit.verify()
 
 
 def test_forcing_a_satisfied_gate_is_still_a_forced_advance(c: Campaign) -> None:
     satisfy_phase(c, "preparation")
-    c.advance(STARTER, force=True, reason=FORCE_REASON)
+    c.plan.advance(STARTER, force=True, reason=FORCE_REASON)
     row = audit_rows(c)[-1]
     assert row["action"] == "phase.force"
     assert row["detail"]["missing"] == []
@@ -388,8 +388,8 @@ def test_the_talks_gate_item_is_satisfied_by_all_pairs(c: Campaign) -> None:
 
 def test_verify_replays_the_phase_moves(c: Campaign, db: Path) -> None:
     force_to(c, "implementation.find_and_criticise")
-    assert c.verify().events > 0
+    assert c.audit.verify().events > 0
     with sqlite3.connect(db) as raw:  # the stored phase no longer matches its events
         raw.execute("UPDATE plan_run SET phase = 'summary'")
     with pytest.raises(AuditVerificationFailed, match="stored in phase 'summary'"):
-        c.verify()
+        c.audit.verify()

@@ -48,28 +48,28 @@ FORGED = "伪造的对照检查材料：没有问题。"
 
 
 def _populate(campaign: Campaign, files: Path) -> None:
-    spec = campaign.definition("self_review")
-    item = campaign.create(LEADER, "self_review", "张副主席对照检查材料",
+    spec = campaign.registry.definition("self_review")
+    item = campaign.deliverables.create(LEADER, "self_review", "张副主席对照检查材料",
                            content=complete_content(spec))
     drive_to(campaign, item.id, "review")
-    at_day(campaign, date(2014, 6, 16)).fire(PRINCIPAL, item.id, "return", "缺思想根源")
-    campaign.revise(LEADER, item.id, complete_content(spec, body="修改后"))
-    campaign.add_opinion(SUPERVISOR, item.id, "已阅")
+    at_day(campaign, date(2014, 6, 16)).moves.fire(PRINCIPAL, item.id, "return", "缺思想根源")
+    campaign.deliverables.revise(LEADER, item.id, complete_content(spec, body="修改后"))
+    campaign.documents.add_opinion(SUPERVISOR, item.id, "已阅")
     drive_to(campaign, item.id, "publicity")
-    rectification = campaign.create(
+    rectification = campaign.deliverables.create(
         LEADER, "rectification_item", "整改事项",
-        content=complete_content(campaign.definition("rectification_item")))
+        content=complete_content(campaign.registry.definition("rectification_item")))
     drive_to(campaign, rectification.id, "in_progress")
-    campaign.progress_note(rectification.owner, rectification.id, "已完成一半")
+    campaign.rectification.note(rectification.owner, rectification.id, "已完成一半")
     (files / "scan.pdf").write_bytes(b"%PDF-1.4 scan")
-    campaign.attach(LEADER, item.id, files / "scan.pdf")
+    campaign.attachments.attach(LEADER, item.id, files / "scan.pdf")
     event = PLAN.spec.events[0]
-    campaign.record_event(STARTER, event.kind, **valid_event_kwargs(event))
-    campaign.record_talk(LEADER, LEADER, "leader2", date(2014, 6, 1))
-    campaign.record_target(OFFICE, PLAN.spec.targets[0].id, 2, "首批")
+    campaign.records.event(STARTER, event.kind, **valid_event_kwargs(event))
+    campaign.records.talk(LEADER, LEADER, "leader2", date(2014, 6, 1))
+    campaign.records.target(OFFICE, PLAN.spec.targets[0].id, 2, "首批")
     with pytest.raises(PermissionDenied):
-        campaign.fire(MEMBER, item.id, "archive")  # a refusal for the refusals' chain
-    campaign.grant_role(OFFICE, MEMBER, "branch")  # the next event records its head
+        campaign.moves.fire(MEMBER, item.id, "archive")  # a refusal for the refusals' chain
+    campaign.people.grant_role(OFFICE, MEMBER, "branch")  # the next event records its head
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +78,7 @@ def sealed_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = build_started(directory)
     campaign = open_db(path)
     _populate(campaign, directory)
-    campaign.verify()
+    campaign.audit.verify()
     return freeze(campaign, path)
 
 
@@ -95,7 +95,7 @@ def sealed(sealed_template: Path, tmp_path: Path) -> Iterator[tuple[Campaign, Pa
     path = copy_with_store(sealed_template, tmp_path)
     campaign = open_db(path)
     yield campaign, path
-    campaign.engine.dispose()
+    campaign.store.engine.dispose()
 
 
 def raw(path: Path, sql: str, *params: object) -> None:
@@ -105,7 +105,7 @@ def raw(path: Path, sql: str, *params: object) -> None:
 
 def failure(campaign: Campaign) -> str:
     with pytest.raises(AuditVerificationFailed) as raised:
-        campaign.verify()
+        campaign.audit.verify()
     assert raised.value.exit_code == 8
     return str(raised.value)
 
@@ -118,7 +118,7 @@ def cli_run(path: Path, *args: object, user: str | None = None) -> Result:
 
 
 def approved_self_review(campaign: Campaign) -> int:
-    return next(d.id for d in campaign.deliverables("self_review") if d.state == "publicity")
+    return next(d.id for d in campaign.reads.deliverables("self_review") if d.state == "publicity")
 
 
 # -- 1. the approved text --------------------------------------------------------------------
@@ -143,7 +143,7 @@ def test_finding_1_swapped_text_with_its_hash_column_is_still_caught(
         forged, hashlib.sha256(forged).hexdigest(), len(forged), item)
     assert f"deliverable {item} revision 2" in failure(campaign)
     with pytest.raises(ContentIntegrityError):
-        campaign.content(item)
+        campaign.reads.content(item)
 
 
 def test_finding_1_the_notice_and_the_dossier_refuse_forged_text(
@@ -188,7 +188,7 @@ def test_finding_2_rule_bearing_records_edited_behind_the_engine_are_named(
 
 def test_finding_2_deleted_refusals_show(sealed: tuple[Campaign, Path]) -> None:
     campaign, path = sealed
-    assert campaign.refusals()
+    assert campaign.audit.refusals()
     raw(path, "DELETE FROM access_refusal")
     assert "refusal" in failure(campaign)
 
@@ -225,72 +225,72 @@ def _append_forged(path: Path, **fields: Any) -> None:
 def test_finding_2_a_forged_approval_after_the_digest_is_refused_by_the_replay(
         sealed: tuple[Campaign, Path], actor: str, role: str, problem: str) -> None:
     campaign, path = sealed
-    item = campaign.create(LEADER, "self_review", "另一份材料",
-                           content=complete_content(campaign.definition("self_review")))
+    item = campaign.deliverables.create(LEADER, "self_review", "另一份材料",
+                           content=complete_content(campaign.registry.definition("self_review")))
     drive_to(campaign, item.id, "supervisor_approval")
-    digest = campaign.digest()
+    digest = campaign.audit.digest()
     _append_forged(path, actor=actor, role=role, action="transition", deliverable_id=item.id,
                    trigger="approve", source="supervisor_approval", dest="publicity",
-                   revision=campaign.revision(item.id).sha256)
+                   revision=campaign.reads.revision(item.id).sha256)
     with pytest.raises(AuditVerificationFailed) as raised:
-        campaign.verify(digest)  # the kept digest is still reached: only the replay can tell
+        campaign.audit.verify(digest)  # the kept digest is still reached: only the replay can tell
     assert "not allowed" in str(raised.value) and problem in str(raised.value)
 
 
 def test_finding_2_a_forged_self_approval_is_refused_by_the_replay(
         sealed: tuple[Campaign, Path]) -> None:
     campaign, path = sealed
-    campaign.grant_role(OFFICE, LEADER, "supervisor")
-    item = campaign.create(LEADER, "self_review", "自己审批",
-                           content=complete_content(campaign.definition("self_review")))
+    campaign.people.grant_role(OFFICE, LEADER, "supervisor")
+    item = campaign.deliverables.create(LEADER, "self_review", "自己审批",
+                           content=complete_content(campaign.registry.definition("self_review")))
     drive_to(campaign, item.id, "supervisor_approval")
     _append_forged(path, actor=LEADER, role="supervisor", action="transition",
                    deliverable_id=item.id, trigger="approve", source="supervisor_approval",
-                   dest="publicity", revision=campaign.revision(item.id).sha256)
+                   dest="publicity", revision=campaign.reads.revision(item.id).sha256)
     assert "self-approval" in failure(campaign)
 
 
 def test_finding_2_roles_follow_their_events(sealed: tuple[Campaign, Path]) -> None:
     campaign, _ = sealed
-    assert "branch" in campaign.user(MEMBER).roles
-    campaign.revoke_role(OFFICE, MEMBER, "branch")
-    assert campaign.user(MEMBER).roles == ("member",)
-    campaign.deactivate_user(OFFICE, "leader2")
+    assert "branch" in campaign.reads.user(MEMBER).roles
+    campaign.people.revoke_role(OFFICE, MEMBER, "branch")
+    assert campaign.reads.user(MEMBER).roles == ("member",)
+    campaign.people.deactivate_user(OFFICE, "leader2")
     with pytest.raises(PermissionDenied, match="deactivated"):
-        campaign.record_talk("leader2", "leader2", LEADER, date(2014, 6, 2))
-    actions = [e.action for e in campaign.events("role") + campaign.events("user")]
+        campaign.records.talk("leader2", "leader2", LEADER, date(2014, 6, 2))
+    actions = [e.action for e in campaign.audit.events("role") + campaign.audit.events("user")]
     assert {"role.grant", "role.revoke", "user.deactivate"} <= set(actions)
-    campaign.verify()
+    campaign.audit.verify()
 
 
 def test_finding_2_only_the_office_changes_roles(sealed: tuple[Campaign, Path]) -> None:
     campaign, _ = sealed
-    for change in (lambda: campaign.grant_role(PRINCIPAL, MEMBER, "supervisor"),
-                   lambda: campaign.revoke_role(LEADER, "sup1", "supervisor"),
-                   lambda: campaign.deactivate_user(MEMBER, "sup1")):
+    for change in (lambda: campaign.people.grant_role(PRINCIPAL, MEMBER, "supervisor"),
+                   lambda: campaign.people.revoke_role(LEADER, "sup1", "supervisor"),
+                   lambda: campaign.people.deactivate_user(MEMBER, "sup1")):
         with pytest.raises(PermissionDenied):
             change()
-    assert campaign.user("sup1").roles == ("supervisor",)
-    campaign.verify()
+    assert campaign.reads.user("sup1").roles == ("supervisor",)
+    campaign.audit.verify()
 
 
 # -- 3. time travel ------------------------------------------------------------------------------
 
 
 def _today() -> date:
-    return Campaign.open("sqlite://").today()
+    return Campaign.open("sqlite://").store.today()
 
 
 @pytest.mark.parametrize("command", [("tick",), ("object", "1", "--reason", "异议")])
 def test_finding_3_a_write_on_a_later_day_is_refused_and_writes_nothing(
         sealed: tuple[Campaign, Path], command: tuple[str, ...]) -> None:
     campaign, path = sealed
-    before = campaign.digest()
+    before = campaign.audit.digest()
     later = _today() + timedelta(days=8)
     result = cli_run(path, *command, "--today", later, user=OFFICE)
     assert result.exit_code == 7, result.output
     assert "later than today" in result.stderr or "not today" in result.stderr
-    assert campaign.digest() == before
+    assert campaign.audit.digest() == before
 
 
 def test_finding_3_the_api_refuses_a_tick_ahead_of_its_clock(
@@ -298,16 +298,16 @@ def test_finding_3_the_api_refuses_a_tick_ahead_of_its_clock(
     campaign, _ = sealed
     campaign = at_day(campaign, date(2014, 6, 20))
     with pytest.raises(InvalidInput, match="later than today"):
-        campaign.tick(OFFICE, today=date(2014, 6, 30))
-    assert campaign.tick(OFFICE, today=date(2014, 6, 18)) == []  # an earlier day does less
+        campaign.moves.tick(OFFICE, today=date(2014, 6, 30))
+    assert campaign.moves.tick(OFFICE, today=date(2014, 6, 18)) == []  # an earlier day does less
 
 
 def test_finding_3_writes_take_their_day_from_the_clock(sealed: tuple[Campaign, Path]) -> None:
     campaign, _ = sealed
     item = approved_self_review(campaign)
-    window = campaign.windows(item)[-1]
+    window = campaign.reads.windows(item)[-1]
     at_day(campaign, window.closes_on + timedelta(days=1))
-    (event,) = campaign.tick(OFFICE)
+    (event,) = campaign.moves.tick(OFFICE)
     assert event.at.startswith(str(window.closes_on + timedelta(days=1)))
 
 
@@ -318,30 +318,30 @@ def test_finding_3_writes_take_their_day_from_the_clock(sealed: tuple[Campaign, 
 def test_finding_5_user_ids_outside_the_roster_rule_are_refused(
         sealed: tuple[Campaign, Path], user_id: str) -> None:
     campaign, path = sealed
-    before = campaign.digest()
+    before = campaign.audit.digest()
     result = cli_run(path, "users", "add", user_id, "--name", "某人", "--role", "member",
                      user=OFFICE)
     assert result.exit_code == 7 and len(result.stderr.splitlines()) == 1
     with pytest.raises(InvalidInput):
-        campaign.inbox(user_id or " ")
-    assert campaign.digest() == before
+        campaign.reads.inbox(user_id or " ")
+    assert campaign.audit.digest() == before
 
 
 @pytest.mark.parametrize("name", ["", "   "])
 def test_finding_5_a_user_needs_a_name(sealed: tuple[Campaign, Path], name: str) -> None:
     campaign, _ = sealed
     with pytest.raises(InvalidInput):
-        campaign.add_user(OFFICE, "member9", name, ["member"])
+        campaign.people.add_user(OFFICE, "member9", name, ["member"])
 
 
 def test_finding_5_an_unknown_attendee_is_refused(sealed: tuple[Campaign, Path]) -> None:
     campaign, _ = sealed
     event = PLAN.spec.events[0]
-    before = campaign.digest()
+    before = campaign.audit.digest()
     with pytest.raises(NotFound, match="nobody"):
-        campaign.record_event(STARTER, event.kind, attendees=["leader1", "nobody"],
+        campaign.records.event(STARTER, event.kind, attendees=["leader1", "nobody"],
                               **valid_event_kwargs(event))
-    assert campaign.digest() == before
+    assert campaign.audit.digest() == before
 
 
 # -- 8. who typed it -------------------------------------------------------------------------------
@@ -350,15 +350,15 @@ def test_finding_5_an_unknown_attendee_is_refused(sealed: tuple[Campaign, Path])
 def test_finding_8_each_event_records_its_channel_login_and_host(
         sealed: tuple[Campaign, Path]) -> None:
     campaign, path = sealed
-    api = campaign.events()[-1]
+    api = campaign.audit.events()[-1]
     assert api.channel == "api" and api.os_user and api.host
     result = cli_run(path, "users", "grant", LEADER, "supervisor", user=OFFICE)
     assert result.exit_code == 0, result.output
-    typed = campaign.events()[-1]
+    typed = campaign.audit.events()[-1]
     assert (typed.action, typed.channel) == ("role.grant", "cli")
     assert typed.os_user == api.os_user and typed.host == api.host
-    assert campaign.refusals()[-1].channel == "api"
-    campaign.verify()
+    assert campaign.audit.refusals()[-1].channel == "api"
+    campaign.audit.verify()
 
 
 def test_finding_8_the_origin_is_hashed_into_the_chain(sealed: tuple[Campaign, Path]) -> None:
@@ -420,9 +420,9 @@ def _edit_and_verify(template: Path, directory: Path, table: str, column: str,
     campaign = open_db(path)
     try:
         with pytest.raises(AuditVerificationFailed):
-            campaign.verify()
+            campaign.audit.verify()
     finally:
-        campaign.engine.dispose()
+        campaign.store.engine.dispose()
     return True
 
 

@@ -48,20 +48,20 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def item(c: Campaign) -> int:
     """A leader's self-review with a long Chinese title, in supervisor_approval,
     with content, a return reason and a comment."""
-    view = c.create("leader1", "self_review", LONG_TITLE, due=date(2014, 3, 1))
-    c.revise("leader1", view.id, _complete(c, view.id))
-    c.fire("leader1", view.id, "submit")
-    c.fire("prin", view.id, "return", "主观原因和思想根源剖析不深，请结合分管工作再作修改")
-    c.revise("leader1", view.id, _complete(c, view.id, "第二稿"))
-    c.fire("leader1", view.id, "submit")
-    c.fire("prin", view.id, "forward")
+    view = c.deliverables.create("leader1", "self_review", LONG_TITLE, due=date(2014, 3, 1))
+    c.deliverables.revise("leader1", view.id, _complete(c, view.id))
+    c.moves.fire("leader1", view.id, "submit")
+    c.moves.fire("prin", view.id, "return", "主观原因和思想根源剖析不深，请结合分管工作再作修改")
+    c.deliverables.revise("leader1", view.id, _complete(c, view.id, "第二稿"))
+    c.moves.fire("leader1", view.id, "submit")
+    c.moves.fire("prin", view.id, "forward")
     return view.id
 
 
 def _complete(c: Campaign, deliverable_id: int, body: str = "初稿") -> object:
     from drive import complete_content
 
-    return complete_content(c.definition_for(c.get(deliverable_id)), body=body)
+    return complete_content(c.registry.definition_for(c.reads.get(deliverable_id)), body=body)
 
 
 def run(db: Path, *args: object, user: str | None = None,
@@ -124,8 +124,8 @@ def test_finding_9_csv_rows_are_the_json_records(db: Path, item: int) -> None:
 
 def test_finding_9_rectification_show_and_check_take_the_formats(c: Campaign, db: Path,
                                                                  item: int) -> None:
-    fix = c.create(STARTER, "rectification_item", "整改事项").id
-    c.set_rectification(STARTER, fix, matter="文山会海", measures="精简会议",
+    fix = c.deliverables.create(STARTER, "rectification_item", "整改事项").id
+    c.rectification.set(STARTER, fix, matter="文山会海", measures="精简会议",
                         responsible="leader1", deadline=date(2014, 9, 1), effect="会议减少")
     assert json.loads(ok(db, "rectification", "show", fix, "--json"))["responsible"] == "leader1"
     (row,) = csv.DictReader(io.StringIO(ok(db, "rectification", "show", fix, "--format", "csv")))
@@ -176,7 +176,7 @@ def test_finding_9_head_reads_the_first_line_and_the_rest_ends_quietly(db: Path)
 
 def test_finding_10_history_shows_times_in_the_campaign_zone(c: Campaign, db: Path,
                                                              item: int) -> None:
-    events = c.history(item)
+    events = c.reads.history(item)
     shown = ok(db, "history", item)
     assert re.search(r"\+08:00", shown) and "Z" not in re.sub(r"[^\dTZ:.-]", " ", shown)
     for event in events:
@@ -194,7 +194,7 @@ def test_finding_10_the_dossier_shows_seconds_and_the_zone_not_microseconds(
     out = tmp_path / "dossier.html"
     ok(db, "dossier", item, "--out", out)
     html = out.read_text(encoding="utf-8")
-    assert local_time(c.history(item)[-1].at, seconds=True) in html
+    assert local_time(c.reads.history(item)[-1].at, seconds=True) in html
     assert not re.search(r"\d\d:\d\d:\d\d\.\d{6}Z", html)
 
 
@@ -203,7 +203,7 @@ def test_finding_10_today_follows_campaign_tz(c: Campaign, db: Path) -> None:
     whatever the host's clock says."""
     east, west = "Etc/GMT-14", "Etc/GMT+12"
     west_day = datetime.now(ZoneInfo(west)).date()
-    view = c.create("leader1", "self_review", "边界日期", due=west_day)
+    view = c.deliverables.create("leader1", "self_review", "边界日期", due=west_day)
 
     def overdue(zone: str) -> list[int]:
         found = json.loads(ok(db, "list", "--overdue", "--json", env={"CAMPAIGN_TZ": zone}))
@@ -228,8 +228,8 @@ TABLES = [("list",), ("show", "{item}"), ("history", "{item}"), ("inbox",),
 def test_finding_11_tables_fit_80_columns_without_breaking_ids(
     c: Campaign, db: Path, item: int, command: tuple[str, ...]
 ) -> None:
-    c.create(STARTER, "implementation_plan", LONG_TITLE)
-    c.record_target(STARTER, "employment_training", 12, "招聘会")
+    c.deliverables.create(STARTER, "implementation_plan", LONG_TITLE)
+    c.records.target(STARTER, "employment_training", 12, "招聘会")
     args = [part.format(item=item) for part in command]
     shown = ok(db, *args, user="prin")
     assert widest(shown) <= 80, shown
@@ -273,11 +273,11 @@ def test_finding_11_a_refused_advance_lists_what_is_missing(c: Campaign, db: Pat
 
     for _ in range(8):  # on to a gate that lacks several things (forced past the others)
         try:
-            c.advance(STARTER)
+            c.plan.advance(STARTER)
         except TransitionNotAllowed as refused:
             if len(refused.items) > 3:
                 break
-            c.advance(STARTER, force=True, reason="测试")
+            c.plan.advance(STARTER, force=True, reason="测试")
     result = run(db, "phase", "advance", user=STARTER)
     assert result.exit_code == 4 and result.stdout == ""
     first, *items = result.stderr.splitlines()
@@ -288,7 +288,7 @@ def test_finding_11_a_refused_advance_lists_what_is_missing(c: Campaign, db: Pat
     assert max(len(line.encode()) for line in result.stderr.splitlines()) < 400
     # The API's message is unchanged: one line, every item on it.
     with pytest.raises(TransitionNotAllowed) as refused:
-        c.advance(STARTER)
+        c.plan.advance(STARTER)
     assert refused.value.items == tuple(line[4:] for line in items)
     assert "\n" not in str(refused.value) and items[-1][4:] in str(refused.value)
 
@@ -367,7 +367,7 @@ def test_finding_12_lint_reports_every_problem(tmp_path: Path) -> None:
 
 def test_finding_12_messages_read_right(c: Campaign, db: Path, item: int) -> None:
     verified = ok(db, "audit", "verify")
-    count = len(c.deliverables())
+    count = len(c.reads.deliverables())
     assert re.match(rf"ok: \d+ events and {count} deliverables verified; head ", verified)
     assert (plural(1, "deliverable"), plural(2, "deliverable")) == (
         "1 deliverable", "2 deliverables")

@@ -65,28 +65,28 @@ def fire_and_check(
     succeed and leave exactly one correct transition event (followed only by the
     events the move is known to add, e.g. a rating), its window opened or closed
     as the spec says, and its reason (if the move needs one) quoted as an opinion."""
-    item = campaign.get(deliverable_id)
+    item = campaign.reads.get(deliverable_id)
     extra = follow_ups(item.type, trigger)
-    spec = campaign.definition_for(item)
+    spec = campaign.registry.definition_for(item)
     transition = spec.transition(item.state, trigger)
     assert transition is not None
     window = open_window(campaign, deliverable_id)
     today = day_allowing(campaign, deliverable_id, trigger)
     assert window_allows(spec, trigger, item.state, window and window.closes_on,
-                         today or campaign.today())
-    before, refusals = snapshot(db_path), campaign.refusals()
+                         today or campaign.store.today())
+    before, refusals = snapshot(db_path), campaign.audit.refusals()
 
     event = make_move(campaign, user, deliverable_id, trigger, comment, today=today)
 
-    after = campaign.get(deliverable_id)
+    after = campaign.reads.get(deliverable_id)
     assert after.state == transition.dest
     assert after.version == item.version + 1 + len(extra)
     stored = snapshot(db_path)
     new = len(stored.events) - len(before.events)
     assert stored.events[:-new] == before.events and new == 1 + len(extra)
     assert stored.revisions == before.revisions
-    assert campaign.refusals() == refusals
-    history = campaign.history(deliverable_id)
+    assert campaign.audit.refusals() == refusals
+    history = campaign.reads.history(deliverable_id)
     tail = history[len(history) - len(extra):]
     assert history[-new] == event
     assert [e.action for e in tail] == extra
@@ -99,7 +99,7 @@ def fire_and_check(
     assert (event.trigger, event.source, event.dest) == (trigger, item.state, transition.dest)
     assert event.comment == comment
     assert item.revision is not None
-    assert event.revision == campaign.revision(deliverable_id).sha256 == item.revision.sha256
+    assert event.revision == campaign.reads.revision(deliverable_id).sha256 == item.revision.sha256
     check_window_and_opinion(campaign, db_path, item.state, transition.dest, event,
                              before.windows, window, today)
 
@@ -109,17 +109,17 @@ def check_window_and_opinion(
     windows_before: list[tuple[object, ...]], window: WindowView | None, today: date | None,
 ) -> None:
     """What a successful move writes besides its event, as the spec says."""
-    item = campaign.get(event.deliverable_id or 0)
-    spec = campaign.definition_for(item)
+    item = campaign.reads.get(event.deliverable_id or 0)
+    spec = campaign.registry.definition_for(item)
     assert event.trigger is not None
-    windows = campaign.windows(item.id)
+    windows = campaign.reads.windows(item.id)
     rule = window_rule(spec, event.trigger, source)
     if rule is not None:
         assert window is not None, "publicity under a publicity block has an open window"
         assert windows[-1].closed_at is not None
         assert windows[-1].outcome == ("objection" if rule == OBJECTION else "ended")
     if spec.publicity is not None and dest == "publicity":
-        opened_on = today or campaign.today()
+        opened_on = today or campaign.store.today()
         assert windows[-1].opened_on == opened_on
         assert windows[-1].closes_on == working_days_after(opened_on,
                                                            spec.publicity.working_days)
@@ -151,7 +151,7 @@ def test_matrix(
     refused on a day the window forbids (naming its last day), then goes
     through on a day it allows; others are refused on the allowed day.
     """
-    spec = campaign.definition(type_id)
+    spec = campaign.registry.definition(type_id)
     transition = spec.transition(source, trigger)
     assert transition is not None
     item = drive(campaign, type_id, source)
@@ -162,7 +162,7 @@ def test_matrix(
                 if needs_rating(type_id, trigger):  # a plain fire is refused: no rating
                     unrated = refused(
                         campaign, db_path, TransitionNotAllowed,
-                        lambda: campaign.fire(user, item.id, trigger, COMMENT))  # noqa: B023
+                        lambda: campaign.moves.fire(user, item.id, trigger, COMMENT))  # noqa: B023
                     assert "rating" in str(unrated)
                 wrong_day = day_refusing(campaign, item.id, trigger)
                 if wrong_day is not None:
@@ -171,7 +171,7 @@ def test_matrix(
                     assert not window_allows(spec, trigger, source, window.closes_on, wrong_day)
                     early_or_late = refused(
                         campaign, db_path, TransitionNotAllowed,
-                        lambda: at_day(campaign, wrong_day).fire(  # noqa: B023
+                        lambda: at_day(campaign, wrong_day).moves.fire(  # noqa: B023
                             user, item.id, trigger, COMMENT),  # noqa: B023
                     )
                     assert str(window.closes_on) in str(early_or_late)
@@ -190,7 +190,7 @@ def test_matrix(
                                  f"{failure!r}") from failure
         assert isinstance(error, PermissionDenied)
         assert error.deliverable_id == item.id
-        refusal = campaign.refusals()[-1]
+        refusal = campaign.audit.refusals()[-1]
         assert refusal.deliverable_id == item.id
         assert trigger in refusal.action
 
@@ -277,7 +277,7 @@ def test_owner_as_actor(
 def _owner_rules(
     campaign: Campaign, db_path: Path, type_id: str, trigger: str, source: str, owner: str
 ) -> None:
-    transition = campaign.definition(type_id).transition(source, trigger)
+    transition = campaign.registry.definition(type_id).transition(source, trigger)
     assert transition is not None
     item = drive(campaign, type_id, source, owner=owner)
     assert item.owner == owner
@@ -319,7 +319,7 @@ def test_trigger_in_the_wrong_state_is_not_allowed(
 ) -> None:
     """Every trigger of the type that has no move from ``state`` is refused there."""
     item = drive(campaign, type_id, state)
-    spec = campaign.definition(type_id)
+    spec = campaign.registry.definition(type_id)
     wrong = sorted(t for t in spec.triggers if spec.transition(state, t) is None)
     for trigger in wrong:
         # Someone who could fire the trigger from its proper state: a refusal
@@ -328,7 +328,7 @@ def test_trigger_in_the_wrong_state_is_not_allowed(
         actor = actor_for(transition, item.owner)
         assert actor is not None
         error = refused(campaign, db_path, TransitionNotAllowed,
-                        lambda: campaign.fire(actor, item.id, trigger, COMMENT))  # noqa: B023
+                        lambda: campaign.moves.fire(actor, item.id, trigger, COMMENT))  # noqa: B023
         assert trigger in str(error)
     if spec.state(state).final:
         assert wrong == sorted(spec.triggers), "nothing leaves a final state"
@@ -339,7 +339,7 @@ def test_unknown_trigger_is_invalid_input(campaign: Campaign, db_path: Path, typ
     item = drive(campaign, type_id)
     for trigger in ("no_such_trigger", "SUBMIT", "", "submit "):
         refused(campaign, db_path, InvalidInput,
-                lambda: campaign.fire(item.owner, item.id, trigger, COMMENT))  # noqa: B023
+                lambda: campaign.moves.fire(item.owner, item.id, trigger, COMMENT))  # noqa: B023
 
 
 def test_trigger_of_another_type_is_invalid_input(campaign: Campaign, db_path: Path) -> None:
@@ -347,7 +347,7 @@ def test_trigger_of_another_type_is_invalid_input(campaign: Campaign, db_path: P
     assert "verify" not in SPECS["self_review"].triggers
     item = drive(campaign, "self_review")
     refused(campaign, db_path, InvalidInput,
-            lambda: campaign.fire("office1", item.id, "verify", COMMENT))
+            lambda: campaign.moves.fire("office1", item.id, "verify", COMMENT))
 
 
 NEEDS_REASON = [
@@ -372,14 +372,14 @@ def test_a_reason_is_required(
     """No comment, or only whitespace (ideographic space too): refused, nothing written."""
     item = drive(campaign, type_id, source)
     prepare(campaign, item.id, trigger)
-    transition = campaign.definition(type_id).transition(source, trigger)
+    transition = campaign.registry.definition(type_id).transition(source, trigger)
     assert transition is not None
     actor = actor_for(transition, item.owner)
     assert actor is not None
     day = day_allowing(campaign, item.id, trigger)  # the window is not what refuses
     for comment in (None, "", "   ", "\t\n\u3000"):
         error = refused(campaign, db_path, TransitionNotAllowed,
-                        lambda: at_day(campaign, day).fire(
+                        lambda: at_day(campaign, day).moves.fire(
                             actor, item.id, trigger, comment))  # noqa: B023
         assert "reason" in str(error)
     fire_and_check(campaign, db_path, item.id, actor, trigger, "不符合要求")
@@ -392,27 +392,28 @@ def test_stale_expected_version_is_a_conflict(
     item = drive(campaign, "self_review", "review")
     error = refused(
         campaign, db_path, Conflict,
-        lambda: campaign.fire("principal2", item.id, "forward", COMMENT,
+        lambda: campaign.moves.fire("principal2", item.id, "forward", COMMENT,
                               expected_version=item.version + offset),
     )
     assert isinstance(error, Conflict)
     assert (error.expected_version, error.actual_version) == (item.version + offset, item.version)
-    event = campaign.fire("principal2", item.id, "forward", COMMENT, expected_version=item.version)
+    event = campaign.moves.fire("principal2", item.id, "forward", COMMENT,
+                                expected_version=item.version)
     assert event.dest == "supervisor_approval"
-    assert campaign.get(item.id).version == item.version + 1
+    assert campaign.reads.get(item.id).version == item.version + 1
 
 
 def test_unknown_deliverable_is_not_found(campaign: Campaign, db_path: Path) -> None:
     item = drive(campaign, "self_review")
     error = refused(campaign, db_path, NotFound,
-                    lambda: campaign.fire(item.owner, item.id + 1000, "submit", COMMENT))
+                    lambda: campaign.moves.fire(item.owner, item.id + 1000, "submit", COMMENT))
     assert str(item.id + 1000) in str(error)
 
 
 def test_unknown_actor_is_not_found(campaign: Campaign, db_path: Path) -> None:
     item = drive(campaign, "self_review")
     error = refused(campaign, db_path, NotFound,
-                    lambda: campaign.fire("nobody", item.id, "submit", COMMENT))
+                    lambda: campaign.moves.fire("nobody", item.id, "submit", COMMENT))
     assert "nobody" in str(error)
 
 
@@ -420,4 +421,4 @@ def test_unknown_actor_is_not_found(campaign: Campaign, db_path: Path) -> None:
 def test_no_actor_is_invalid_input(campaign: Campaign, db_path: Path, actor: str | None) -> None:
     item = drive(campaign, "self_review")
     refused(campaign, db_path, InvalidInput,
-            lambda: campaign.fire(actor, item.id, "submit", COMMENT))
+            lambda: campaign.moves.fire(actor, item.id, "submit", COMMENT))

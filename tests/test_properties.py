@@ -311,25 +311,27 @@ def attempt(campaign: Campaign, deliverable_id: int, step: Step, model: Model) -
     body = f"修改 v{model.version}"
     try:
         if step.action == REVISE:
-            campaign.revise(step.user, deliverable_id, complete_content(model.spec, body=body))
+            campaign.deliverables.revise(step.user, deliverable_id, complete_content(model.spec,
+                                                                                     body=body))
         elif step.action == REVISE_PARTIAL:
-            campaign.revise(step.user, deliverable_id, partial_content(model.spec, body))
+            campaign.deliverables.revise(step.user, deliverable_id, partial_content(model.spec,
+                                                                                    body))
         elif step.action == SET_FIELDS:
             fields = {**rectification_fields(model.owner), "responsible": RESPONSIBLE}
-            campaign.set_rectification(step.user, deliverable_id, **fields)  # type: ignore[arg-type]
+            campaign.rectification.set(step.user, deliverable_id, **fields)  # type: ignore[arg-type]
         elif step.action == NOTE:
-            event = campaign.progress_note(step.user, deliverable_id, body)
+            event = campaign.rectification.note(step.user, deliverable_id, body)
             assert (event.actor, event.action, event.comment) == (
                 step.user, "rectification.progress", body)
         elif step.action in RATINGS:
-            event = at_day(campaign, step.day).verify_item(
+            event = at_day(campaign, step.day).rectification.verify(
                 step.user, deliverable_id, RATINGS[step.action], step.comment,
                 expected_version=expected_version)
             assert (event.actor, event.trigger, event.source) == (
                 step.user, "verify", model.state)
             assert event.comment == ((step.comment or "").strip() or None)
         elif step.action == TICK:
-            events = at_day(campaign, step.day).tick(step.user)
+            events = at_day(campaign, step.day).moves.tick(step.user)
             if not events:
                 return Model.NOTHING
             (event,) = events
@@ -337,7 +339,7 @@ def attempt(campaign: Campaign, deliverable_id: int, step: Step, model: Model) -
             assert model.closes_on is not None
             assert str(model.closes_on) in (event.comment or "")
         else:
-            event = at_day(campaign, step.day).fire(
+            event = at_day(campaign, step.day).moves.fire(
                 step.user, deliverable_id, step.action, step.comment,
                 expected_version=expected_version)
             assert (event.actor, event.trigger, event.source) == (
@@ -361,16 +363,16 @@ def test_random_walk(template_db: Path, type_id: str, data: st.DataObject) -> No
         try:
             walk_and_check(campaign, db_path, type_id, owner, length, data)
         finally:
-            campaign.engine.dispose()
+            campaign.store.engine.dispose()
 
 
 def walk_and_check(
     campaign: Campaign, db_path: Path, type_id: str, owner: str, length: int,
     data: st.DataObject,
 ) -> None:
-    spec = campaign.definition(type_id)
+    spec = campaign.registry.definition(type_id)
     assert spec == SPECS[type_id]  # the model reads the very spec the engine runs
-    item = campaign.create(owner, type_id, "随机游走", content=complete_content(spec))
+    item = campaign.deliverables.create(owner, type_id, "随机游走", content=complete_content(spec))
     model = Model(spec, owner, spec.initial)
     refusals = refusal_count(db_path)
     for number in range(length):
@@ -394,14 +396,14 @@ def walk_and_check(
             if outcome is PermissionDenied:
                 refusals += 1
         assert refusal_count(db_path) == refusals, where
-        stored = campaign.get(item.id)
+        stored = campaign.reads.get(item.id)
         assert (stored.state, stored.version) == (model.state, model.version), where
-        windows = campaign.windows(item.id)
+        windows = campaign.reads.windows(item.id)
         assert len(windows) == model.windows, where
         opened = [w.closes_on for w in windows if w.closed_at is None]
         assert opened == ([model.closes_on] if model.closes_on else []), where
     event(f"ended in {model.state}")
     event(f"{model.windows} publicity window(s)")
-    report = campaign.verify()
+    report = campaign.audit.verify()
     assert report.deliverables == 1
-    assert len(campaign.history(item.id)) == model.version
+    assert len(campaign.reads.history(item.id)) == model.version

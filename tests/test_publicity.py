@@ -36,7 +36,7 @@ from drive import (
 import cli
 from workflow import Campaign
 from workflow.errors import CampaignError, PermissionDenied, TransitionNotAllowed
-from workflow.services.writes import campaign_zone
+from workflow.store.clock import campaign_zone
 from workflow.store.models import EventView
 
 FRIDAY = date(2014, 6, 13)
@@ -70,7 +70,7 @@ def publish(campaign: Campaign, type_id: str, on: date = FRIDAY, owner: str | No
     assert approve is not None
     approver = actor_for(approve, item.owner)
     assert approver is not None
-    event = at_day(campaign, on).fire(approver, item.id, "approve", "同意公示")
+    event = at_day(campaign, on).moves.fire(approver, item.id, "approve", "同意公示")
     assert event.dest == "publicity"
     return item.id
 
@@ -98,9 +98,9 @@ def leave(campaign: Campaign, type_id: str, item_id: int, today: date) -> EventV
     trigger = WINDOWED[type_id]
     transition = SPECS[type_id].transition("publicity", trigger)
     assert transition is not None
-    actor = actor_for(transition, campaign.get(item_id).owner)
+    actor = actor_for(transition, campaign.reads.get(item_id).owner)
     assert actor is not None
-    return at_day(campaign, today).fire(actor, item_id, trigger, COMMENT)
+    return at_day(campaign, today).moves.fire(actor, item_id, trigger, COMMENT)
 
 
 # -- opening ---------------------------------------------------------------------------
@@ -124,12 +124,12 @@ def test_entering_publicity_opens_a_window_of_five_working_days(
 ) -> None:
     assert working_days_after(opened_on, 5) == closes_on  # the helper agrees with the hand
     item_id = publish(campaign, type_id, on=opened_on)
-    (window,) = campaign.windows(item_id)
+    (window,) = campaign.reads.windows(item_id)
     assert (window.deliverable_id, window.opened_on, window.closes_on) == (
         item_id, opened_on, closes_on)
     assert (window.closed_at, window.outcome) == (None, None)
-    assert campaign.windows(item_id, open_only=True) == [window]
-    assert window in campaign.windows()
+    assert campaign.reads.windows(item_id, open_only=True) == [window]
+    assert window in campaign.reads.windows()
 
 
 def test_the_window_opens_on_the_campaigns_calendar_day(
@@ -147,21 +147,21 @@ def test_the_window_opens_on_the_campaigns_calendar_day(
             monkeypatch.setenv("CAMPAIGN_TZ", zone)
         campaign = Campaign.open(f"sqlite:///{db}", clock=lambda: moment)
         try:
-            assert campaign.today() == opened_on
+            assert campaign.store.today() == opened_on
             item = drive(campaign, "self_review", "supervisor_approval")
-            campaign.fire("sup1", item.id, "approve", "同意公示")  # no today=: the calendar's
-            (window,) = campaign.windows(item.id)
+            campaign.moves.fire("sup1", item.id, "approve", "同意公示")  # no today=: the calendar's
+            (window,) = campaign.reads.windows(item.id)
             assert (window.opened_on, window.closes_on) == (opened_on, closes_on)
         finally:
-            campaign.engine.dispose()
+            campaign.store.engine.dispose()
 
 
 def test_a_type_without_a_publicity_block_opens_no_window(campaign: Campaign) -> None:
     assert SPECS["meeting_plan"].publicity is None
     item = drive(campaign, "meeting_plan", "publicity")
-    assert campaign.windows(item.id) == []
+    assert campaign.reads.windows(item.id) == []
     advance(campaign, item.id, "archive")  # no window to wait for
-    assert campaign.get(item.id).state == "archived"
+    assert campaign.reads.get(item.id).state == "archived"
 
 
 # -- objections ------------------------------------------------------------------------
@@ -172,24 +172,24 @@ def test_an_objection_on_the_last_day_sends_it_back_to_review_with_the_reason_as
     campaign: Campaign, db_path: Path, type_id: str
 ) -> None:
     item_id = publish(campaign, type_id)
-    before = campaign.get(item_id)
+    before = campaign.reads.get(item_id)
     assert before.revision is not None
 
-    event = at_day(campaign, LAST_DAY).object_to("member1", item_id, f"  {REASON}  ")
+    event = at_day(campaign, LAST_DAY).moves.object_to("member1", item_id, f"  {REASON}  ")
 
     assert (event.action, event.trigger, event.source, event.dest) == (
         "transition", "object", "publicity", "review")
     assert (event.actor, event.role, event.comment) == ("member1", "member", REASON)
     assert event.revision == before.revision.sha256
-    assert campaign.history(item_id)[-1] == event
-    after = campaign.get(item_id)
+    assert campaign.reads.history(item_id)[-1] == event
+    after = campaign.reads.get(item_id)
     assert (after.state, after.version) == ("review", before.version + 1)
-    (window,) = campaign.windows(item_id)
+    (window,) = campaign.reads.windows(item_id)
     assert window.outcome == "objection" and window.closed_at is not None
-    assert campaign.windows(item_id, open_only=True) == []
+    assert campaign.reads.windows(item_id, open_only=True) == []
     assert opinions(db_path, item_id) == [
         (before.revision.number, before.revision.sha256, None, "member1", REASON, event.seq)]
-    campaign.verify()
+    campaign.audit.verify()
 
 
 @pytest.mark.parametrize("type_id", sorted(WINDOWED))
@@ -199,15 +199,15 @@ def test_an_objection_the_day_after_the_window_is_refused_and_writes_nothing(
     item_id = publish(campaign, type_id)
     message = refused_quietly(
         campaign, db_path, TransitionNotAllowed,
-        lambda: at_day(campaign, DAY_AFTER).object_to("member1", item_id, REASON))
+        lambda: at_day(campaign, DAY_AFTER).moves.object_to("member1", item_id, REASON))
     assert str(LAST_DAY) in message
-    assert campaign.get(item_id).state == "publicity"
+    assert campaign.reads.get(item_id).state == "publicity"
 
 
 @pytest.mark.parametrize("user", USER_IDS)
 def test_every_role_may_object(campaign: Campaign, user: str) -> None:
     item_id = publish(campaign, "self_review", owner="leader1")
-    event = at_day(campaign, FRIDAY).object_to(user, item_id, REASON)
+    event = at_day(campaign, FRIDAY).moves.object_to(user, item_id, REASON)
     assert (event.actor, event.dest) == (user, "review")
     assert event.role in ROLES_OF[user]
 
@@ -223,7 +223,7 @@ def test_an_objection_needs_a_reason(
 ) -> None:
     item_id = publish(campaign, "self_review")
     message = refused_quietly(campaign, db_path, TransitionNotAllowed,
-                              lambda: at_day(campaign, FRIDAY).object_to("member1", item_id,
+                              lambda: at_day(campaign, FRIDAY).moves.object_to("member1", item_id,
                                                                           reason))
     assert "reason" in message
 
@@ -231,11 +231,11 @@ def test_an_objection_needs_a_reason(
 def test_an_objection_outside_publicity_is_refused(campaign: Campaign, db_path: Path) -> None:
     item = drive(campaign, "self_review", "review")
     message = refused_quietly(campaign, db_path, TransitionNotAllowed,
-                              lambda: campaign.object_to("member1", item.id, REASON))
+                              lambda: campaign.moves.object_to("member1", item.id, REASON))
     assert "object" in message and "review" in message
     briefing = drive(campaign, "meeting_plan", "publicity")  # no publicity block, no trigger
     message = refused_quietly(campaign, db_path, TransitionNotAllowed,
-                              lambda: campaign.object_to("member1", briefing.id, REASON))
+                              lambda: campaign.moves.object_to("member1", briefing.id, REASON))
     assert "publicity window" in message
 
 
@@ -253,10 +253,10 @@ def test_leaving_waits_for_the_day_after_the_last_day(
         assert str(LAST_DAY) in message
     event = leave(campaign, type_id, item_id, DAY_AFTER)
     assert (event.source, event.trigger) == ("publicity", WINDOWED[type_id])
-    (window,) = campaign.windows(item_id)
+    (window,) = campaign.reads.windows(item_id)
     assert window.outcome == "ended" and window.closed_at is not None
     assert opinions(db_path, item_id) == []  # no reason to quote
-    campaign.verify()
+    campaign.audit.verify()
 
 
 def test_an_objection_is_not_heard_once_the_item_has_left_publicity(
@@ -265,7 +265,7 @@ def test_an_objection_is_not_heard_once_the_item_has_left_publicity(
     item_id = publish(campaign, "self_review")
     leave(campaign, "self_review", item_id, DAY_AFTER)
     refused_quietly(campaign, db_path, TransitionNotAllowed,
-                    lambda: at_day(campaign, FRIDAY).object_to("member1", item_id, REASON))
+                    lambda: at_day(campaign, FRIDAY).moves.object_to("member1", item_id, REASON))
 
 
 # -- republishing ----------------------------------------------------------------------
@@ -273,25 +273,26 @@ def test_an_objection_is_not_heard_once_the_item_has_left_publicity(
 
 def test_a_republished_item_gets_a_new_window(campaign: Campaign, db_path: Path) -> None:
     item_id = publish(campaign, "self_review")
-    at_day(campaign, date(2014, 6, 17)).object_to("member1", item_id, REASON)
-    at_day(campaign, date(2014, 6, 18)).fire("principal2", item_id, "forward", "已核实更正")
-    at_day(campaign, date(2014, 6, 19)).fire("sup1", item_id, "approve", "重新公示")  # Thursday
+    at_day(campaign, date(2014, 6, 17)).moves.object_to("member1", item_id, REASON)
+    at_day(campaign, date(2014, 6, 18)).moves.fire("principal2", item_id, "forward", "已核实更正")
+    at_day(campaign, date(2014, 6, 19)).moves.fire("sup1", item_id, "approve",
+                                                   "重新公示")  # Thursday
 
-    first, second = campaign.windows(item_id)
+    first, second = campaign.reads.windows(item_id)
     assert (first.opened_on, first.closes_on, first.outcome) == (FRIDAY, LAST_DAY, "objection")
     assert (second.opened_on, second.closes_on) == (date(2014, 6, 19), date(2014, 6, 25))
     assert (second.closed_at, second.outcome) == (None, None)
-    assert campaign.windows(item_id, open_only=True) == [second]
+    assert campaign.reads.windows(item_id, open_only=True) == [second]
     # The old window's end means nothing now: the new one rules.
     message = refused_quietly(campaign, db_path, TransitionNotAllowed,
                               lambda: leave(campaign, "self_review", item_id, DAY_AFTER))
     assert "2014-06-25" in message
-    assert at_day(campaign, DAY_AFTER).tick(OFFICE) == []
-    event = at_day(campaign, date(2014, 6, 25)).object_to("member2", item_id, "第二次异议")
+    assert at_day(campaign, DAY_AFTER).moves.tick(OFFICE) == []
+    event = at_day(campaign, date(2014, 6, 25)).moves.object_to("member2", item_id, "第二次异议")
     assert event.dest == "review"
-    assert [w.outcome for w in campaign.windows(item_id)] == ["objection", "objection"]
+    assert [w.outcome for w in campaign.reads.windows(item_id)] == ["objection", "objection"]
     assert [o[4] for o in opinions(db_path, item_id)] == [REASON, "第二次异议"]
-    campaign.verify()
+    campaign.audit.verify()
 
 
 # -- the daily tick --------------------------------------------------------------------
@@ -300,32 +301,32 @@ def test_a_republished_item_gets_a_new_window(campaign: Campaign, db_path: Path)
 def test_tick_on_the_last_day_closes_nothing(campaign: Campaign, db_path: Path) -> None:
     ids = [publish(campaign, type_id) for type_id in sorted(WINDOWED)]
     before = all_rows(db_path)
-    assert at_day(campaign, LAST_DAY).tick(OFFICE) == []
+    assert at_day(campaign, LAST_DAY).moves.tick(OFFICE) == []
     assert all_rows(db_path) == before
-    assert all(campaign.get(i).state == "publicity" for i in ids)
+    assert all(campaign.reads.get(i).state == "publicity" for i in ids)
 
 
 def test_tick_the_day_after_archives_a_self_review_naming_the_window(
     campaign: Campaign, db_path: Path
 ) -> None:
     item_id = publish(campaign, "self_review")
-    before = campaign.get(item_id)
+    before = campaign.reads.get(item_id)
 
-    (event,) = at_day(campaign, DAY_AFTER).tick(OFFICE)
+    (event,) = at_day(campaign, DAY_AFTER).moves.tick(OFFICE)
 
     assert (event.action, event.trigger, event.source, event.dest) == (
         "transition", "archive", "publicity", "archived")
     assert (event.actor, event.role, event.deliverable_id) == (OFFICE, "office", item_id)
     assert event.comment is not None
     assert "2014-06-13" in event.comment and "2014-06-19" in event.comment
-    assert campaign.history(item_id)[-1] == event
-    after = campaign.get(item_id)
+    assert campaign.reads.history(item_id)[-1] == event
+    after = campaign.reads.get(item_id)
     assert (after.state, after.final, after.version) == ("archived", True, before.version + 1)
-    (window,) = campaign.windows(item_id)
+    (window,) = campaign.reads.windows(item_id)
     assert window.outcome == "ended" and window.closed_at is not None
     assert opinions(db_path, item_id) == []
-    assert at_day(campaign, DAY_AFTER).tick(OFFICE) == []  # nothing left to close
-    campaign.verify()
+    assert at_day(campaign, DAY_AFTER).moves.tick(OFFICE) == []  # nothing left to close
+    campaign.audit.verify()
 
 
 def test_tick_ends_a_rectification_items_window_where_it_stands(
@@ -334,38 +335,38 @@ def test_tick_ends_a_rectification_items_window_where_it_stands(
     """No close trigger: the window ends with an audited ``publicity.end`` event, the
     item stays in publicity, and starting the work needs no date any more."""
     item_id = publish(campaign, "rectification_item")
-    before = campaign.get(item_id)
+    before = campaign.reads.get(item_id)
 
-    (event,) = at_day(campaign, DAY_AFTER).tick(OFFICE)
+    (event,) = at_day(campaign, DAY_AFTER).moves.tick(OFFICE)
 
     assert (event.action, event.trigger, event.source, event.dest) == (
         "publicity.end", None, "publicity", "publicity")
     assert (event.actor, event.role, event.deliverable_id) == (OFFICE, "office", item_id)
     assert event.comment is not None
     assert "2014-06-13" in event.comment and "2014-06-19" in event.comment
-    assert campaign.history(item_id)[-1] == event
-    after = campaign.get(item_id)
+    assert campaign.reads.history(item_id)[-1] == event
+    after = campaign.reads.get(item_id)
     assert (after.state, after.version) == ("publicity", before.version + 1)
-    (window,) = campaign.windows(item_id)
+    (window,) = campaign.reads.windows(item_id)
     assert window.outcome == "ended" and window.closed_at is not None
-    assert at_day(campaign, DAY_AFTER).tick(OFFICE) == []
-    campaign.verify()  # replay takes publicity.end for what it is: not a move
+    assert at_day(campaign, DAY_AFTER).moves.tick(OFFICE) == []
+    campaign.audit.verify()  # replay takes publicity.end for what it is: not a move
     start = leave(campaign, "rectification_item", item_id, FRIDAY)
     assert start.dest == "in_progress"
-    campaign.verify()
+    campaign.audit.verify()
 
 
 def test_tick_closes_every_ended_window_and_only_those(campaign: Campaign) -> None:
     ended = {t: publish(campaign, t) for t in sorted(WINDOWED)}
     running = publish(campaign, "self_review", on=date(2014, 6, 16))  # until 06-20
-    events = at_day(campaign, DAY_AFTER).tick(OFFICE)
+    events = at_day(campaign, DAY_AFTER).moves.tick(OFFICE)
     assert sorted(e.deliverable_id for e in events) == sorted(ended.values())
-    assert campaign.get(ended["self_review"]).state == "archived"
-    assert campaign.get(ended["rectification_plan"]).state == "archived"
-    assert campaign.get(ended["rectification_item"]).state == "publicity"
-    assert campaign.get(running).state == "publicity"
-    assert [w.deliverable_id for w in campaign.windows(open_only=True)] == [running]
-    campaign.verify()
+    assert campaign.reads.get(ended["self_review"]).state == "archived"
+    assert campaign.reads.get(ended["rectification_plan"]).state == "archived"
+    assert campaign.reads.get(ended["rectification_item"]).state == "publicity"
+    assert campaign.reads.get(running).state == "publicity"
+    assert [w.deliverable_id for w in campaign.reads.windows(open_only=True)] == [running]
+    campaign.audit.verify()
 
 
 def test_tick_by_someone_outside_the_office_is_denied_and_closes_nothing(
@@ -373,12 +374,12 @@ def test_tick_by_someone_outside_the_office_is_denied_and_closes_nothing(
 ) -> None:
     item_id = publish(campaign, "self_review")
     refused_quietly(campaign, db_path, PermissionDenied,
-                    lambda: at_day(campaign, DAY_AFTER).tick("member1"), actor="member1")
-    assert campaign.refusals()[-1].deliverable_id == item_id
+                    lambda: at_day(campaign, DAY_AFTER).moves.tick("member1"), actor="member1")
+    assert campaign.audit.refusals()[-1].deliverable_id == item_id
     fix = publish(campaign, "rectification_item")
-    at_day(campaign, DAY_AFTER).tick(OFFICE)  # archives the self-review...
-    assert campaign.get(item_id).state == "archived"
-    assert campaign.windows(fix, open_only=True) == []  # ...and ends the item's window
+    at_day(campaign, DAY_AFTER).moves.tick(OFFICE)  # archives the self-review...
+    assert campaign.reads.get(item_id).state == "archived"
+    assert campaign.reads.windows(fix, open_only=True) == []  # ...and ends the item's window
 
 
 # -- the audit after all this ----------------------------------------------------------
@@ -386,17 +387,17 @@ def test_tick_by_someone_outside_the_office_is_denied_and_closes_nothing(
 
 def test_verify_replays_objections_archives_and_ended_windows(campaign: Campaign) -> None:
     review = publish(campaign, "self_review")
-    at_day(campaign, LAST_DAY).object_to("branch1", review, REASON)
+    at_day(campaign, LAST_DAY).moves.object_to("branch1", review, REASON)
     advance(campaign, review, "forward", "approve")
     fix = publish(campaign, "rectification_item")
     plan = publish(campaign, "rectification_plan")
-    later = campaign.windows(review, open_only=True)[0].closes_on + timedelta(days=1)
-    events = at_day(campaign, later).tick(OFFICE)
+    later = campaign.reads.windows(review, open_only=True)[0].closes_on + timedelta(days=1)
+    events = at_day(campaign, later).moves.tick(OFFICE)
     assert sorted(e.action for e in events) == ["publicity.end", "transition", "transition"]
-    assert {campaign.get(i).state for i in (review, plan)} == {"archived"}
-    report = campaign.verify()
-    assert report.deliverables == len(campaign.deliverables())
-    ends = [e for e in campaign.events("publicity") if e.deliverable_id == fix]
+    assert {campaign.reads.get(i).state for i in (review, plan)} == {"archived"}
+    report = campaign.audit.verify()
+    assert report.deliverables == len(campaign.reads.deliverables())
+    ends = [e for e in campaign.audit.events("publicity") if e.deliverable_id == fix]
     assert [e.action for e in ends] == ["publicity.end"]
 
 
@@ -407,9 +408,9 @@ def test_an_objection_after_a_tick_ended_the_window_is_refused(
     campaign: Campaign, db_path: Path
 ) -> None:
     item_id = publish(campaign, "rectification_item")
-    at_day(campaign, DAY_AFTER).tick(OFFICE)
+    at_day(campaign, DAY_AFTER).moves.tick(OFFICE)
     refused_quietly(campaign, db_path, TransitionNotAllowed,
-                    lambda: at_day(campaign, date(2014, 7, 30)).object_to("member1", item_id,
+                    lambda: at_day(campaign, date(2014, 7, 30)).moves.object_to("member1", item_id,
                                                                           REASON))
 
 
@@ -418,7 +419,7 @@ def test_an_objection_dated_before_the_window_opened_is_refused(
 ) -> None:
     item_id = publish(campaign, "self_review")
     refused_quietly(campaign, db_path, TransitionNotAllowed,
-                    lambda: at_day(campaign, date(2014, 6, 1)).object_to("member1", item_id,
+                    lambda: at_day(campaign, date(2014, 6, 1)).moves.object_to("member1", item_id,
                                                                          REASON))
 
 
@@ -427,8 +428,8 @@ def test_a_refused_tick_names_the_window_it_could_not_end(
 ) -> None:
     item_id = publish(campaign, "rectification_item")
     refused_quietly(campaign, db_path, PermissionDenied,
-                    lambda: at_day(campaign, DAY_AFTER).tick("member1"), actor="member1")
-    refusal = campaign.refusals()[-1]
+                    lambda: at_day(campaign, DAY_AFTER).moves.tick("member1"), actor="member1")
+    refusal = campaign.audit.refusals()[-1]
     assert refusal.deliverable_id == item_id
     assert "manage users" not in refusal.action
 
@@ -472,4 +473,4 @@ def test_object_and_tick_on_the_command_line(campaign: Campaign, db_path: Path) 
     assert (closed["deliverable_id"], closed["trigger"], closed["dest"]) == (
         late, "archive", "archived")
     assert str(LAST_DAY) in closed["comment"]
-    assert campaign.get(objected).state == "review"
+    assert campaign.reads.get(objected).state == "review"

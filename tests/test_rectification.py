@@ -48,33 +48,33 @@ NAMES = ("matter", "measures", "responsible", "deadline", "effect")
 
 
 def new_item(campaign: Campaign, owner: str = OWNER, *, office: str = "office1") -> int:
-    item = campaign.create(office, "rectification_item", "精简会议文件", owner=owner,
+    item = campaign.deliverables.create(office, "rectification_item", "精简会议文件", owner=owner,
                            content=from_text("# 整改方案\n\n措施\n"), due=date(2014, 12, 31))
     return item.id
 
 
 def to_publicity(campaign: Campaign, item_id: int, owner: str = OWNER,
                  principal: str = "principal1", supervisor: str = "sup1") -> None:
-    campaign.fire(owner, item_id, "submit")
-    campaign.fire(principal, item_id, "forward")
-    campaign.fire(supervisor, item_id, "approve", "同意公示")
+    campaign.moves.fire(owner, item_id, "submit")
+    campaign.moves.fire(principal, item_id, "forward")
+    campaign.moves.fire(supervisor, item_id, "approve", "同意公示")
 
 
 def after_window(campaign: Campaign, item_id: int) -> date:
-    (window,) = campaign.windows(item_id, open_only=True)
+    (window,) = campaign.reads.windows(item_id, open_only=True)
     return window.closes_on + timedelta(days=1)
 
 
 def to_in_progress(campaign: Campaign, owner: str = OWNER, **fields: Any) -> int:
     item_id = new_item(campaign, owner)
-    campaign.set_rectification(owner, item_id, **{**FIELDS, **fields})
+    campaign.rectification.set(owner, item_id, **{**FIELDS, **fields})
     to_publicity(campaign, item_id, owner, *_reviewers(campaign))
-    at_day(campaign, after_window(campaign, item_id)).fire(owner, item_id, "start")
+    at_day(campaign, after_window(campaign, item_id)).moves.fire(owner, item_id, "start")
     return item_id
 
 
 def _reviewers(campaign: Campaign) -> tuple[str, str]:
-    ids = {u.id for u in campaign.users()}
+    ids = {u.id for u in campaign.reads.users()}
     return ("principal1", "sup1") if "principal1" in ids else ("prin", "sup1")
 
 
@@ -102,14 +102,14 @@ def refuses(campaign: Campaign, db_path: Path, error: type[CampaignError],
 
 def test_an_item_from_its_fields_to_a_verified_rating(campaign: Campaign) -> None:
     item_id = new_item(campaign)
-    version = campaign.get(item_id).version
-    view = campaign.set_rectification(OWNER, item_id, **FIELDS)
+    version = campaign.reads.get(item_id).version
+    view = campaign.rectification.set(OWNER, item_id, **FIELDS)
     assert (view.matter, view.measures, view.responsible, view.deadline, view.effect) == (
         FIELDS["matter"], FIELDS["measures"], RESPONSIBLE, DEADLINE, FIELDS["effect"])
     assert (view.rating, view.notes) == (None, ())
-    item = campaign.get(item_id)
+    item = campaign.reads.get(item_id)
     assert (item.due, item.version, item.state) == (DEADLINE, version + 1, "draft")
-    set_event = campaign.history(item_id)[-1]
+    set_event = campaign.reads.history(item_id)[-1]
     assert (set_event.action, set_event.source, set_event.dest) == (
         "rectification.set", "draft", "draft")
     assert json.loads(set_event.detail or "{}") == {
@@ -120,51 +120,51 @@ def test_an_item_from_its_fields_to_a_verified_rating(campaign: Campaign) -> Non
 
     # Re-set in draft (here by the office): replaced, audited, the due date follows.
     later = date(2014, 9, 15)
-    view = campaign.set_rectification("office1", item_id, **{**FIELDS, "deadline": later,
+    view = campaign.rectification.set("office1", item_id, **{**FIELDS, "deadline": later,
                                                              "responsible": "member2"})
     assert (view.responsible, view.deadline) == ("member2", later)
-    assert campaign.get(item_id).due == later
-    reset = campaign.history(item_id)[-1]
+    assert campaign.reads.get(item_id).due == later
+    reset = campaign.reads.history(item_id)[-1]
     assert (reset.actor, reset.role) == ("office1", "office")
     assert json.loads(reset.detail or "{}")["replaced"] is True
-    campaign.set_rectification(OWNER, item_id, **FIELDS)
+    campaign.rectification.set(OWNER, item_id, **FIELDS)
 
     to_publicity(campaign, item_id)
     refuses(campaign, _db(campaign), TransitionNotAllowed,
-            lambda: campaign.fire(OWNER, item_id, "start"))  # the window is still open
-    at_day(campaign, after_window(campaign, item_id)).fire(OWNER, item_id, "start")
-    assert campaign.get(item_id).state == "in_progress"
+            lambda: campaign.moves.fire(OWNER, item_id, "start"))  # the window is still open
+    at_day(campaign, after_window(campaign, item_id)).moves.fire(OWNER, item_id, "start")
+    assert campaign.reads.get(item_id).state == "in_progress"
 
-    campaign.progress_note(RESPONSIBLE, item_id, "已制定会议审批制度")
-    note = campaign.progress_note(OWNER, item_id, "  7月会议3次  ")
+    campaign.rectification.note(RESPONSIBLE, item_id, "已制定会议审批制度")
+    note = campaign.rectification.note(OWNER, item_id, "  7月会议3次  ")
     assert (note.action, note.source, note.dest, note.comment) == (
         "rectification.progress", "in_progress", "in_progress", "7月会议3次")
-    campaign.fire(OWNER, item_id, "claim_done")
-    assert campaign.get(item_id).state == "verification"
+    campaign.moves.fire(OWNER, item_id, "claim_done")
+    assert campaign.reads.get(item_id).state == "verification"
 
-    event = campaign.verify_item("office1", item_id, "较好", "群众满意度测评92%")
+    event = campaign.rectification.verify("office1", item_id, "较好", "群众满意度测评92%")
     assert (event.trigger, event.source, event.dest, event.comment) == (
         "verify", "verification", "done", "群众满意度测评92%")
-    view = campaign.rectification(item_id)
+    view = campaign.rectification.get(item_id)
     assert (view.rating, view.rated_by) == ("较好", "office1")
-    assert view.rated_at == campaign.history(item_id)[-1].at
+    assert view.rated_at == campaign.reads.history(item_id)[-1].at
     assert view.notes == ("已制定会议审批制度", "7月会议3次")
-    assert [(n.author, n.text) for n in campaign.progress_notes(item_id)] == [
+    assert [(n.author, n.text) for n in campaign.rectification.notes(item_id)] == [
         (RESPONSIBLE, "已制定会议审批制度"), (OWNER, "7月会议3次")]
 
-    done = campaign.get(item_id)
+    done = campaign.reads.get(item_id)
     assert done.state == "done" and done.final
-    rate = campaign.history(item_id)[-1]
+    rate = campaign.reads.history(item_id)[-1]
     assert (rate.action, rate.source, rate.dest, rate.actor) == (
         "rectification.rate", "done", "done", "office1")
     assert json.loads(rate.detail or "{}") == {"rating": "较好", "verify_event": event.seq}
-    assert campaign.path(item_id) == [
+    assert campaign.reads.path(item_id) == [
         ("draft", "submit", "review"), ("review", "forward", "supervisor_approval"),
         ("supervisor_approval", "approve", "publicity"), ("publicity", "start", "in_progress"),
         ("in_progress", "claim_done", "verification"), ("verification", "verify", "done"),
     ]
-    assert done.version == len(campaign.history(item_id))
-    report = campaign.verify()
+    assert done.version == len(campaign.reads.history(item_id))
+    report = campaign.audit.verify()
     assert report.deliverables >= 1
 
 
@@ -172,17 +172,17 @@ def test_a_reopened_item_needs_a_new_note_before_it_is_claimed_again(
     campaign: Campaign, db_path: Path
 ) -> None:
     item_id = to_in_progress(campaign)
-    campaign.progress_note(RESPONSIBLE, item_id, "第一次进展")
-    campaign.fire(OWNER, item_id, "claim_done")
-    campaign.fire("office1", item_id, "reopen", "会议数量未明显下降")
+    campaign.rectification.note(RESPONSIBLE, item_id, "第一次进展")
+    campaign.moves.fire(OWNER, item_id, "claim_done")
+    campaign.moves.fire("office1", item_id, "reopen", "会议数量未明显下降")
     message = refuses(campaign, db_path, TransitionNotAllowed,
-                      lambda: campaign.fire(OWNER, item_id, "claim_done"))
+                      lambda: campaign.moves.fire(OWNER, item_id, "claim_done"))
     assert "progress note" in message
-    campaign.progress_note(RESPONSIBLE, item_id, "第二次进展")
-    campaign.fire(OWNER, item_id, "claim_done")
-    campaign.verify_item("office2", item_id, "good")
-    assert campaign.rectification(item_id).rating == "好"
-    campaign.verify()
+    campaign.rectification.note(RESPONSIBLE, item_id, "第二次进展")
+    campaign.moves.fire(OWNER, item_id, "claim_done")
+    campaign.rectification.verify("office2", item_id, "good")
+    assert campaign.rectification.get(item_id).rating == "好"
+    campaign.audit.verify()
 
 
 def test_ratings_accept_chinese_and_english(campaign: Campaign) -> None:
@@ -197,7 +197,7 @@ def test_ratings_accept_chinese_and_english(campaign: Campaign) -> None:
 
 
 def _db(campaign: Campaign) -> Path:
-    return Path(campaign.engine.url.database or "")
+    return Path(campaign.store.engine.url.database or "")
 
 
 def test_submit_without_the_five_fields_is_refused_naming_them(
@@ -205,7 +205,7 @@ def test_submit_without_the_five_fields_is_refused_naming_them(
 ) -> None:
     item_id = new_item(campaign)
     message = refuses(campaign, db_path, TransitionNotAllowed,
-                      lambda: campaign.fire(OWNER, item_id, "submit"))
+                      lambda: campaign.moves.fire(OWNER, item_id, "submit"))
     for name in NAMES:
         assert name in message
     assert "整改措施" in message and "campaign rectification set" in message
@@ -213,24 +213,24 @@ def test_submit_without_the_five_fields_is_refused_naming_them(
 
 def test_submit_names_only_the_fields_that_are_missing(campaign: Campaign, db_path: Path) -> None:
     item_id = new_item(campaign)
-    campaign.set_rectification(OWNER, item_id, **FIELDS)
+    campaign.rectification.set(OWNER, item_id, **FIELDS)
     with sqlite3.connect(db_path) as raw:  # a row written before blanks were refused
         raw.execute("UPDATE rectification SET measures = '', effect = ' ' "
                     "WHERE deliverable_id = ?", (item_id,))
     message = refuses(campaign, db_path, TransitionNotAllowed,
-                      lambda: campaign.fire(OWNER, item_id, "submit"))
+                      lambda: campaign.moves.fire(OWNER, item_id, "submit"))
     assert "measures" in message and "effect" in message and "2 of its five" in message
     assert "matter" not in message and "deadline" not in message
 
 
 def test_a_progress_note_outside_in_progress_is_refused(campaign: Campaign, db_path: Path) -> None:
     item_id = new_item(campaign)
-    campaign.set_rectification(OWNER, item_id, **FIELDS)
+    campaign.rectification.set(OWNER, item_id, **FIELDS)
     refuses(campaign, db_path, TransitionNotAllowed,
-            lambda: campaign.progress_note(OWNER, item_id, "草稿阶段的进展"))
+            lambda: campaign.rectification.note(OWNER, item_id, "草稿阶段的进展"))
     to_publicity(campaign, item_id)
     refuses(campaign, db_path, TransitionNotAllowed,
-            lambda: campaign.progress_note(RESPONSIBLE, item_id, "公示期间的进展"))
+            lambda: campaign.rectification.note(RESPONSIBLE, item_id, "公示期间的进展"))
 
 
 def test_a_progress_note_by_anyone_else_or_without_text_is_refused(
@@ -238,9 +238,9 @@ def test_a_progress_note_by_anyone_else_or_without_text_is_refused(
 ) -> None:
     item_id = to_in_progress(campaign)
     refuses(campaign, db_path, PermissionDenied,
-            lambda: campaign.progress_note("office1", item_id, "替写进展"), actor="office1")
+            lambda: campaign.rectification.note("office1", item_id, "替写进展"), actor="office1")
     refuses(campaign, db_path, InvalidInput,
-            lambda: campaign.progress_note(RESPONSIBLE, item_id, "   "))
+            lambda: campaign.rectification.note(RESPONSIBLE, item_id, "   "))
 
 
 def test_claiming_completion_without_a_progress_note_is_refused(
@@ -248,7 +248,7 @@ def test_claiming_completion_without_a_progress_note_is_refused(
 ) -> None:
     item_id = to_in_progress(campaign)
     message = refuses(campaign, db_path, TransitionNotAllowed,
-                      lambda: campaign.fire(OWNER, item_id, "claim_done"))
+                      lambda: campaign.moves.fire(OWNER, item_id, "claim_done"))
     assert f"campaign rectification note {item_id}" in message
 
 
@@ -257,55 +257,56 @@ def test_finding_5_the_responsible_person_claims_completion(
 ) -> None:
     """Issue 9, finding 5: the 整改责任人 answers for the item beside its owner."""
     item_id = to_in_progress(campaign)
-    campaign.progress_note(RESPONSIBLE, item_id, "已完成")
-    event = campaign.fire(RESPONSIBLE, item_id, "claim_done", "申报完成")
+    campaign.rectification.note(RESPONSIBLE, item_id, "已完成")
+    event = campaign.moves.fire(RESPONSIBLE, item_id, "claim_done", "申报完成")
     assert (event.actor, event.dest) == (RESPONSIBLE, "verification")
-    assert RESPONSIBLE in [e.actor for e in campaign.history(item_id) if e.trigger]
-    campaign.verify()
+    assert RESPONSIBLE in [e.actor for e in campaign.reads.history(item_id) if e.trigger]
+    campaign.audit.verify()
 
 
 def test_finding_5_someone_else_may_not_claim_completion(
     campaign: Campaign, db_path: Path
 ) -> None:
     item_id = to_in_progress(campaign)
-    campaign.progress_note(RESPONSIBLE, item_id, "进展")
+    campaign.rectification.note(RESPONSIBLE, item_id, "进展")
     message = refuses(campaign, db_path, PermissionDenied,
-                      lambda: campaign.fire("member2", item_id, "claim_done"), actor="member2")
+                      lambda: campaign.moves.fire("member2", item_id,
+                                                  "claim_done"), actor="member2")
     assert f"the owner ({OWNER}) or the responsible person ({RESPONSIBLE})" in message
 
 
 def test_verify_without_a_rating_is_refused(campaign: Campaign, db_path: Path) -> None:
     item_id = to_in_progress(campaign)
-    campaign.progress_note(RESPONSIBLE, item_id, "进展")
-    campaign.fire(OWNER, item_id, "claim_done")
+    campaign.rectification.note(RESPONSIBLE, item_id, "进展")
+    campaign.moves.fire(OWNER, item_id, "claim_done")
     message = refuses(campaign, db_path, TransitionNotAllowed,
-                      lambda: campaign.fire("office1", item_id, "verify", "好"))
+                      lambda: campaign.moves.fire("office1", item_id, "verify", "好"))
     assert f"campaign rectification verify {item_id} --rating" in message
     refuses(campaign, db_path, InvalidInput,
-            lambda: campaign.verify_item("office1", item_id, "excellent"))
+            lambda: campaign.rectification.verify("office1", item_id, "excellent"))
     message = refuses(campaign, db_path, TransitionNotAllowed,
-                      lambda: campaign.verify_item("office1", item_id, "差"))
+                      lambda: campaign.rectification.verify("office1", item_id, "差"))
     assert "reopen" in message
 
 
 def test_rating_by_someone_outside_the_office_is_denied(campaign: Campaign, db_path: Path) -> None:
     item_id = to_in_progress(campaign)
-    campaign.progress_note(RESPONSIBLE, item_id, "进展")
-    campaign.fire(OWNER, item_id, "claim_done")
+    campaign.rectification.note(RESPONSIBLE, item_id, "进展")
+    campaign.moves.fire(OWNER, item_id, "claim_done")
     for actor in ("principal1", "sup1", RESPONSIBLE):
         error = refuses(campaign, db_path, PermissionDenied,
-                        partial(campaign.verify_item, actor, item_id, "好"), actor=actor)
+                        partial(campaign.rectification.verify, actor, item_id, "好"), actor=actor)
         assert "needs role office" in error
     assert PermissionDenied("x", "y", "z").exit_code == 3
 
 
 def test_setting_fields_on_another_type_is_refused(campaign: Campaign, db_path: Path) -> None:
-    other = campaign.create(OWNER, "self_review", "对照检查材料",
+    other = campaign.deliverables.create(OWNER, "self_review", "对照检查材料",
                             content=from_text("# 对照检查材料\n\n正文\n"))
     message = refuses(campaign, db_path, TransitionNotAllowed,
-                      lambda: campaign.set_rectification(OWNER, other.id, **FIELDS))
+                      lambda: campaign.rectification.set(OWNER, other.id, **FIELDS))
     assert "self_review" in message
-    refuses(campaign, db_path, NotFound, lambda: campaign.rectification(other.id))
+    refuses(campaign, db_path, NotFound, lambda: campaign.rectification.get(other.id))
 
 
 def test_setting_fields_is_for_the_owner_or_office_in_draft_with_real_people(
@@ -313,21 +314,21 @@ def test_setting_fields_is_for_the_owner_or_office_in_draft_with_real_people(
 ) -> None:
     item_id = new_item(campaign)
     refuses(campaign, db_path, PermissionDenied,
-            lambda: campaign.set_rectification("leader2", item_id, **FIELDS), actor="leader2")
+            lambda: campaign.rectification.set("leader2", item_id, **FIELDS), actor="leader2")
     refuses(campaign, db_path, NotFound,
-            lambda: campaign.set_rectification(OWNER, item_id, **{**FIELDS,
+            lambda: campaign.rectification.set(OWNER, item_id, **{**FIELDS,
                                                                    "responsible": "nobody"}))
     for name in ("matter", "measures", "effect", "responsible"):
         refuses(campaign, db_path, InvalidInput,
-                partial(campaign.set_rectification, OWNER, item_id, **{**FIELDS, name: " "}))
+                partial(campaign.rectification.set, OWNER, item_id, **{**FIELDS, name: " "}))
     refuses(campaign, db_path, NotFound,
-            lambda: campaign.set_rectification(OWNER, 999, **FIELDS))
-    campaign.set_rectification(OWNER, item_id, **FIELDS)
-    campaign.fire(OWNER, item_id, "submit")
+            lambda: campaign.rectification.set(OWNER, 999, **FIELDS))
+    campaign.rectification.set(OWNER, item_id, **FIELDS)
+    campaign.moves.fire(OWNER, item_id, "submit")
     refuses(campaign, db_path, TransitionNotAllowed,
-            lambda: campaign.set_rectification(OWNER, item_id, **FIELDS))
+            lambda: campaign.rectification.set(OWNER, item_id, **FIELDS))
     refuses(campaign, db_path, TransitionNotAllowed,
-            lambda: campaign.set_rectification("office1", item_id, **FIELDS))
+            lambda: campaign.rectification.set("office1", item_id, **FIELDS))
     assert snapshot(db_path).deliverables  # the helper's snapshot saw the item
 
 
@@ -352,7 +353,7 @@ def test_an_item_past_its_deadline_in_progress_is_overdue_with_its_responsible_p
         "responsible", "responsible_name"}
     assert overdue_items(c, today) == list(report.overdue)
     assert not any(o.id == late for o in build_report(c, DEADLINE).overdue)  # due today
-    c.verify()
+    c.audit.verify()
 
 
 # -- command line ------------------------------------------------------------------------------
@@ -386,7 +387,7 @@ def test_the_command_line(campaign: Campaign, db_url: str, db_path: Path,
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["deadline"] == "2014-08-31"
     to_publicity(campaign, item_id)
-    at_day(campaign, after_window(campaign, item_id)).fire(OWNER, item_id, "start")
+    at_day(campaign, after_window(campaign, item_id)).moves.fire(OWNER, item_id, "start")
 
     assert _run(db_url, "office1", "rectification", "note", item_id, "--text", "x").exit_code == 3
     result = _run(db_url, RESPONSIBLE, "rectification", "note", item_id, "--text", "已整改")
@@ -412,4 +413,4 @@ def test_the_command_line(campaign: Campaign, db_url: str, db_path: Path,
     table = _run(db_url, "office1", "rectification", "show", item_id)
     assert "整改措施 measures" in table.stdout and "已整改" in table.stdout
     assert _run(db_url, "office1", "rectification", "show", 999).exit_code == 6
-    campaign.verify()
+    campaign.audit.verify()

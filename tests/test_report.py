@@ -53,15 +53,15 @@ JSON_KEYS = {"plan", "today", "current_phase", "phases", "completion", "by_type"
 
 def _drive(campaign: Campaign, item: int, owner: str) -> None:
     """draft → review → supervisor approval → publicity."""
-    spec = campaign.definition_for(campaign.get(item))
-    campaign.revise(owner, item, complete_content(spec))
-    campaign.fire(owner, item, "submit")
-    campaign.fire("lishuji", item, "forward")
-    campaign.fire("dudao", item, "approve", "同意")
+    spec = campaign.registry.definition_for(campaign.reads.get(item))
+    campaign.deliverables.revise(owner, item, complete_content(spec))
+    campaign.moves.fire(owner, item, "submit")
+    campaign.moves.fire("lishuji", item, "forward")
+    campaign.moves.fire("dudao", item, "approve", "同意")
 
 
 def _ids(campaign: Campaign, type_id: str, owner: str | None = None) -> list[int]:
-    return [d.id for d in campaign.deliverables(type_id=type_id, owner=owner)]
+    return [d.id for d in campaign.reads.deliverables(type_id=type_id, owner=owner)]
 
 
 @pytest.fixture(scope="module")
@@ -70,37 +70,38 @@ def campaign(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Campaign]:
     roster = directory / "roster.csv"
     roster.write_text(ROSTER, encoding="utf-8")
     engine = Campaign.open(f"sqlite:///{directory / 'campaign.db'}")
-    engine.init()
-    engine.start("wangmin", load_plan(shipped_plan()), read_roster(roster))
+    engine.deliverables.init()
+    engine.plan.start("wangmin", load_plan(shipped_plan()), read_roster(roster))
 
     _drive(engine, _ids(engine, "implementation_plan")[0], "wangmin")
     _drive(engine, _ids(engine, "research_report", "zhang")[0], "zhang")
     _drive(engine, _ids(engine, "four_winds_list")[0], "wangmin")  # publicity: gate-complete
     liu = _ids(engine, "research_report", "liu")[0]  # submitted, still under review
-    engine.revise("liu", liu, complete_content(engine.definition("research_report"),
+    engine.deliverables.revise("liu", liu,
+                               complete_content(engine.registry.definition("research_report"),
                                                title="调研报告"))
-    engine.fire("liu", liu, "submit")
-    engine.advance("wangmin")  # the preparation gate holds: the plan is in publicity
+    engine.moves.fire("liu", liu, "submit")
+    engine.plan.advance("wangmin")  # the preparation gate holds: the plan is in publicity
 
     # An item tied to no plan, with a title that must be escaped.
-    engine.create("chen", "rectification_item", SCRIPT_TITLE, due=date(2014, 7, 1),
+    engine.deliverables.create("chen", "rectification_item", SCRIPT_TITLE, due=date(2014, 7, 1),
                   content=from_text("# 整改\n\n措施\n"))
 
-    engine.record_target("wangmin", "job_fairs", 7, "3月招聘会台账")
-    engine.record_target("wangmin", "employment_training", 300, "培训班花名册")
-    engine.record_target("wangmin", "employment_training", -60, "重复登记，更正")
+    engine.records.target("wangmin", "job_fairs", 7, "3月招聘会台账")
+    engine.records.target("wangmin", "employment_training", 300, "培训班花名册")
+    engine.records.target("wangmin", "employment_training", -60, "重复登记，更正")
 
-    talk = engine.record_talk("lishuji", "lishuji", "zhang", date(2014, 5, 5))
-    engine.confirm_talk("zhang", talk.id)
-    engine.record_talk("wangmin", "liu", "chen", date(2014, 5, 6))  # nobody confirmed yet
+    talk = engine.records.talk("lishuji", "lishuji", "zhang", date(2014, 5, 5))
+    engine.records.confirm_talk("zhang", talk.id)
+    engine.records.talk("wangmin", "liu", "chen", date(2014, 5, 6))  # nobody confirmed yet
 
-    engine.record_event("wangmin", "mobilisation_meeting", date(2014, 3, 1))  # late, uninvited
+    engine.records.event("wangmin", "mobilisation_meeting", date(2014, 3, 1))  # late, uninvited
     for day in (3, 10):
-        engine.record_event("wangmin", "study_session", date(2014, 3, day))
-    engine.record_event("wangmin", "field_research", date(2014, 3, 20), days=3, person="zhang")
-    engine.record_event("wangmin", "field_research", date(2014, 3, 25), days=1, person="liu")
+        engine.records.event("wangmin", "study_session", date(2014, 3, day))
+    engine.records.event("wangmin", "field_research", date(2014, 3, 20), days=3, person="zhang")
+    engine.records.event("wangmin", "field_research", date(2014, 3, 25), days=1, person="liu")
     yield engine
-    engine.engine.dispose()
+    engine.store.engine.dispose()
 
 
 def report_on(campaign: Campaign, today: date) -> Report:
@@ -131,9 +132,9 @@ def test_a_complete_item_is_never_overdue(campaign: Campaign) -> None:
             _ids(campaign, "implementation_plan")[0]}
     report = report_on(campaign, date(2014, 12, 31))
     assert not done & {o.id for o in report.overdue}
-    for item in map(campaign.get, done):
-        assert is_complete(item, campaign.plan())
-        assert not is_overdue(item, campaign.plan(), date(2030, 1, 1))
+    for item in map(campaign.reads.get, done):
+        assert is_complete(item, campaign.plan.spec())
+        assert not is_overdue(item, campaign.plan.spec(), date(2030, 1, 1))
         assert days_late(item, date(2030, 1, 1)) > 0
 
 
@@ -152,18 +153,19 @@ def test_overdue_items_without_a_campaign_use_final_states(
     tmp_path: Path, campaign: Campaign
 ) -> None:
     engine = Campaign.open(f"sqlite:///{tmp_path / 'bare.db'}")
-    engine.init()
-    engine.add_user(None, "wangmin", "王敏", ["office"], "群教办")
-    item = engine.create("wangmin", "rectification_item", "整改事项", due=date(2014, 7, 1))
+    engine.deliverables.init()
+    engine.people.add_user(None, "wangmin", "王敏", ["office"], "群教办")
+    item = engine.deliverables.create("wangmin", "rectification_item", "整改事项", due=date(2014, 7,
+                                                                                        1))
     assert [o.id for o in overdue_items(engine, date(2014, 7, 2))] == [item.id]
     assert overdue_items(engine, date(2014, 7, 1)) == []
-    engine.engine.dispose()
+    engine.store.engine.dispose()
 
 
 def test_gate_states_count_as_complete_before_a_final_state(campaign: Campaign) -> None:
-    winds = campaign.get(_ids(campaign, "four_winds_list")[0])
+    winds = campaign.reads.get(_ids(campaign, "four_winds_list")[0])
     assert winds.state == "publicity" and not winds.final
-    assert is_complete(winds, campaign.plan())
+    assert is_complete(winds, campaign.plan.spec())
     assert not is_complete(winds, None)  # no plan: only a final state completes it
 
 
@@ -240,7 +242,7 @@ def test_events_required_valid_and_flagged(campaign: Campaign) -> None:
 def test_gate_is_the_current_phases_checklist(campaign: Campaign) -> None:
     report = report_on(campaign, date(2014, 4, 21))
     assert len(report.gate) == 5
-    assert [c.satisfied for c in report.gate] == [c.satisfied for c in campaign.gate()]
+    assert [c.satisfied for c in report.gate] == [c.satisfied for c in campaign.plan.gate()]
     meeting = report.gate[0]
     assert not meeting.satisfied and meeting.flagged
 

@@ -63,20 +63,20 @@ def table_rows(text: str, section: str) -> list[str]:
 
 def leave_preparation(c: Campaign) -> None:
     satisfy_phase(c, "preparation")
-    c.advance(STARTER)
+    c.plan.advance(STARTER)
 
 
 def force_study(c: Campaign, items: Sequence[GateItem] = SPEC.leaf(STUDY).gate) -> str:
     """Meet ``items`` of the study phase's gate but one leader's field research,
     then force the phase with :data:`REASON`; returns who lacks the research."""
-    lacking = [u.id for u in c.users() if "leader" in u.roles][-1]
+    lacking = [u.id for u in c.reads.users() if "leader" in u.roles][-1]
     for item in items:
         if item.event == "field_research":
             record_valid_events(c, SPEC.event("field_research"), skip=[lacking])
         else:
             satisfy(c, item)
-    c.advance(STARTER, force=True, reason=REASON)
-    assert c.phase() == LEAF_PATHS[LEAF_PATHS.index(STUDY) + 1]
+    c.plan.advance(STARTER, force=True, reason=REASON)
+    assert c.plan.phase() == LEAF_PATHS[LEAF_PATHS.index(STUDY) + 1]
     return lacking
 
 
@@ -85,17 +85,17 @@ def force_study(c: Campaign, items: Sequence[GateItem] = SPEC.leaf(STUDY).gate) 
 
 def test_finding_1_report_names_the_rectification_responsible_person(c: Campaign) -> None:
     due = date(2014, 8, 31)
-    item = c.create("member1", "rectification_item", "精简会议文件", due=due,
+    item = c.deliverables.create("member1", "rectification_item", "精简会议文件", due=due,
                     content=from_text("# 整改\n\n措施\n"))
-    c.set_rectification("member1", item.id, matter="文山会海", measures="精简会议文件",
+    c.rectification.set("member1", item.id, matter="文山会海", measures="精简会议文件",
                         responsible="leader2", deadline=due, effect="会议数量下降30%")
     drive_to(c, item.id, "in_progress")
-    own = c.create("leader1", "rectification_item", "自己负责的事项", due=due)
+    own = c.deliverables.create("leader1", "rectification_item", "自己负责的事项", due=due)
     today = due + timedelta(days=3)
 
     report = build_report(c, today)
     rows = {o.id: o for o in report.overdue}
-    answers = c.rectification(item.id).responsible
+    answers = c.rectification.get(item.id).responsible
     assert (rows[item.id].responsible, rows[item.id].owner) == (answers, "member1") == (
         "leader2", "member1")
     assert rows[own.id].responsible is None  # no 整改责任人: the owner answers for it
@@ -124,7 +124,7 @@ def test_finding_1_report_names_the_rectification_responsible_person(c: Campaign
 def test_finding_2_forced_phase_is_shown_with_reason_and_who(c: Campaign) -> None:
     leave_preparation(c)
     lacking = force_study(c)
-    (event,) = [e for e in c.events("phase") if e.action == "phase.force"]
+    (event,) = [e for e in c.audit.events("phase") if e.action == "phase.force"]
     logged = json.loads(event.detail or "{}")["missing"]
     assert event.comment == REASON and len(logged) == 1 and lacking in logged[0]
 
@@ -158,7 +158,7 @@ def test_finding_2_forced_phase_is_shown_with_reason_and_who(c: Campaign) -> Non
 
     # Made up later: the phase stays forced, the missing entry is counted as done.
     record_valid_events(c, SPEC.event("field_research"),
-                        skip=[u.id for u in c.users() if u.id != lacking])
+                        skip=[u.id for u in c.reads.users() if u.id != lacking])
     again = build_report(c, date(2014, 5, 10))
     study = next(p for p in again.phases if p.path == STUDY)
     assert study.status == "forced" and study.forced is not None
@@ -181,12 +181,12 @@ def test_finding_3_campaign_diagram_ticks_met_gate_items(c: Campaign, tmp_path: 
     dot = dot_of(c)
     assert _marks(node_line(dot, "preparation__gate")) == ["✓"]
     # The same lines, in the same order, as `phase status` (the gate checklist).
-    expected = ["✓" if check.satisfied else "□" for check in c.gate()]
+    expected = ["✓" if check.satisfied else "□" for check in c.plan.gate()]
     assert _marks(node_line(dot, "study_and_listen__gate")) == expected
     assert expected[0] == "✓" and "□" in expected
     report = build_report(c, date(2014, 4, 1))  # and the report's gate section says the same
     assert [(g.label, g.satisfied) for g in report.gate] == [
-        (check.label, check.satisfied) for check in c.gate()]
+        (check.label, check.satisfied) for check in c.plan.gate()]
 
     force_study(c, study_gate[1:])
     dot = dot_of(c)
@@ -211,8 +211,8 @@ def test_finding_3_campaign_diagram_ticks_met_gate_items(c: Campaign, tmp_path: 
 
 
 def test_finding_4_completed_late_items_are_shown_late(c: Campaign) -> None:
-    (winds,) = c.deliverables(type_id="four_winds_list")
-    (plan,) = c.deliverables(type_id="implementation_plan")
+    (winds,) = c.reads.deliverables(type_id="four_winds_list")
+    (plan,) = c.reads.deliverables(type_id="implementation_plan")
     assert winds.due == date(2014, 5, 20)
     at_day(c, date(2014, 2, 18))
     drive_to(c, plan.id, "publicity")  # on time
@@ -239,7 +239,7 @@ def test_finding_4_completed_late_items_are_shown_late(c: Campaign) -> None:
 
 
 def test_finding_4_completion_day_is_the_last_time_it_became_complete(c: Campaign) -> None:
-    (winds,) = c.deliverables(type_id="four_winds_list")
+    (winds,) = c.reads.deliverables(type_id="four_winds_list")
 
     def move(seq: int, source: str, dest: str, day: str) -> EventView:
         return EventView(seq=seq, at=f"{day}T04:00:00.000000Z", actor="x", role=None,
@@ -263,28 +263,28 @@ def test_finding_4_completion_day_is_the_last_time_it_became_complete(c: Campaig
 
 def _fire_all(c: Campaign, user: str) -> list[tuple[int, str]]:
     """Every (item, trigger) the user's inbox offers."""
-    return [(i.deliverable.id, t) for i in c.inbox(user) for t in i.triggers]
+    return [(i.deliverable.id, t) for i in c.reads.inbox(user) for t in i.triggers]
 
 
 def test_finding_4_inbox_does_not_offer_moves_refused_for_missing_content(c: Campaign) -> None:
-    (winds,) = c.deliverables(type_id="four_winds_list")
+    (winds,) = c.reads.deliverables(type_id="four_winds_list")
     owner = winds.owner
     assert winds.revision is None
     with pytest.raises(TransitionNotAllowed, match="no content"):
-        c.fire(owner, winds.id, "submit")
+        c.moves.fire(owner, winds.id, "submit")
 
     # Nobody is offered a move on it, nor `show` any: the engine refuses them all.
-    for user in (u.id for u in c.users()):
+    for user in (u.id for u in c.reads.users()):
         assert all(item != winds.id for item, _ in _fire_all(c, user))
-    assert next_moves(c, c.get(winds.id)) == []
+    assert next_moves(c, c.reads.get(winds.id)) == []
     # Its owner still sees it, with nothing to fire: it is theirs to revise.
-    mine = {i.deliverable.id: i.triggers for i in c.inbox(owner)}
+    mine = {i.deliverable.id: i.triggers for i in c.reads.inbox(owner)}
     assert mine[winds.id] == ()
-    others = [u.id for u in c.users() if u.id != owner]
-    assert all(winds.id not in {i.deliverable.id for i in c.inbox(u)} for u in others)
+    others = [u.id for u in c.reads.users() if u.id != owner]
+    assert all(winds.id not in {i.deliverable.id for i in c.reads.inbox(u)} for u in others)
 
-    c.revise(owner, winds.id, complete_content(c.definition_for(winds)))
-    assert "submit" in {m["trigger"] for m in next_moves(c, c.get(winds.id))}
+    c.deliverables.revise(owner, winds.id, complete_content(c.registry.definition_for(winds)))
+    assert "submit" in {m["trigger"] for m in next_moves(c, c.reads.get(winds.id))}
     assert (winds.id, "submit") in _fire_all(c, owner)
-    c.fire(owner, winds.id, "submit")  # offered, and accepted
-    assert c.get(winds.id).state == "review"
+    c.moves.fire(owner, winds.id, "submit")  # offered, and accepted
+    assert c.reads.get(winds.id).state == "review"

@@ -47,7 +47,7 @@ def test_create_with_content_stores_revision_one(
     content = read_content(source)
     item = drive(campaign, type_id, content=content)
 
-    revisions = campaign.revisions(item.id)
+    revisions = campaign.reads.revisions(item.id)
     assert len(revisions) == 1
     first = revisions[0]
     assert first.number == 1
@@ -55,18 +55,18 @@ def test_create_with_content_stores_revision_one(
     assert (first.filename, first.media_type) == ("材料.md", "text/markdown")
     assert first.size == len(source.read_bytes())
     assert first.author == item.owner
-    assert campaign.content(item.id) == source.read_bytes()
+    assert campaign.reads.content(item.id) == source.read_bytes()
     assert item.revision == first
-    created = campaign.history(item.id)[0]
+    created = campaign.reads.history(item.id)[0]
     assert created.action == "create"
     assert created.revision == first.sha256
 
 
 def test_create_without_content_has_no_revision(campaign: Campaign) -> None:
-    item = campaign.create("principal1", "self_review", "无正文")
+    item = campaign.deliverables.create("principal1", "self_review", "无正文")
     assert item.revision is None
-    assert campaign.revisions(item.id) == []
-    assert campaign.history(item.id)[0].revision is None
+    assert campaign.reads.revisions(item.id) == []
+    assert campaign.reads.history(item.id)[0].revision is None
 
 
 @pytest.mark.parametrize(("type_id", "state"), EDITABLE, ids=[f"{t}-{s}" for t, s in EDITABLE])
@@ -77,34 +77,34 @@ def test_owner_revises_in_an_editable_state(
     before = snapshot(db_path)
     content = from_text("# 第二稿\n\n修改后的内容\n", "第二稿.md")
 
-    revision = campaign.revise(item.owner, item.id, content)
+    revision = campaign.deliverables.revise(item.owner, item.id, content)
 
     assert revision.number == 2
     assert revision.sha256 == content.sha256
     assert revision.author == item.owner
-    assert campaign.content(item.id) == content.data
-    assert campaign.content(item.id, 1) != content.data  # the first stays as it was
-    after = campaign.get(item.id)
+    assert campaign.reads.content(item.id) == content.data
+    assert campaign.reads.content(item.id, 1) != content.data  # the first stays as it was
+    after = campaign.reads.get(item.id)
     assert (after.state, after.version) == (state, item.version + 1)
     assert after.revision == revision
     stored = snapshot(db_path)
     assert stored.revisions == before.revisions + 1
     assert stored.events[:-1] == before.events and len(stored.events) == len(before.events) + 1
-    event = campaign.history(item.id)[-1]
+    event = campaign.reads.history(item.id)[-1]
     assert (event.action, event.actor, event.source, event.dest) == (
         "revise", item.owner, state, state)
     assert event.revision == content.sha256
     assert event.role in set(ROLES_OF[item.owner]) & set(SPECS[type_id].create_roles)
-    campaign.verify()
+    campaign.audit.verify()
 
 
 def test_research_report_can_be_revised_while_researching_again(campaign: Campaign) -> None:
     assert ("research_report", "research_again") in EDITABLE
     item = drive(campaign, "research_report", "research_again")
-    revision = campaign.revise(item.owner, item.id,
+    revision = campaign.deliverables.revise(item.owner, item.id,
                                complete_content(SPECS["research_report"], body="重新调研后的报告"))
     assert revision.number == 2
-    assert campaign.get(item.id).state == "research_again"
+    assert campaign.reads.get(item.id).state == "research_again"
 
 
 @pytest.mark.parametrize("type_id", TYPES)
@@ -113,10 +113,10 @@ def test_only_the_owner_revises(campaign: Campaign, db_path: Path, type_id: str)
     for user in USER_IDS:
         if user != item.owner:
             refused(campaign, db_path, PermissionDenied,
-                    lambda: campaign.revise(user, item.id, from_text("别人的修改")),  # noqa: B023
+                    lambda: campaign.deliverables.revise(user, item.id, from_text("别人的修改")),  # noqa: B023
                     actor=user)
-    assert campaign.refusals()[-1].action == "revise"
-    assert len(campaign.revisions(item.id)) == 1
+    assert campaign.audit.refusals()[-1].action == "revise"
+    assert len(campaign.reads.revisions(item.id)) == 1
 
 
 @pytest.mark.parametrize(
@@ -127,25 +127,25 @@ def test_no_revision_outside_editable_states(
 ) -> None:
     item = drive(campaign, type_id, state)
     error = refused(campaign, db_path, TransitionNotAllowed,
-                    lambda: campaign.revise(item.owner, item.id, from_text("改一改")))
+                    lambda: campaign.deliverables.revise(item.owner, item.id, from_text("改一改")))
     assert state in str(error)
 
 
 @pytest.mark.parametrize("type_id", TYPES)
 def test_no_transition_without_content(campaign: Campaign, db_path: Path, type_id: str) -> None:
-    spec = campaign.definition(type_id)
+    spec = campaign.registry.definition(type_id)
     owner = next(u for u in USER_IDS if set(ROLES_OF[u]) & set(spec.create_roles))
-    item = campaign.create(owner, type_id, "尚无正文")
+    item = campaign.deliverables.create(owner, type_id, "尚无正文")
     prepare(campaign, item.id, "submit")  # content is all it lacks
     submit = spec.transition(spec.initial, "submit")
     assert submit is not None and submit.owner_only
     error = refused(campaign, db_path, TransitionNotAllowed,
-                    lambda: campaign.fire(owner, item.id, "submit", COMMENT))
+                    lambda: campaign.moves.fire(owner, item.id, "submit", COMMENT))
     assert "content" in str(error)
     # Once content is added the same move goes through and names it.
     content = complete_content(spec, body="补充的正文")
-    campaign.revise(owner, item.id, content)
-    event = campaign.fire(owner, item.id, "submit", COMMENT)
+    campaign.deliverables.revise(owner, item.id, content)
+    event = campaign.moves.fire(owner, item.id, "submit", COMMENT)
     assert event.revision == content.sha256
 
 
@@ -156,10 +156,10 @@ def test_every_event_records_the_revision_it_acted_on(campaign: Campaign, type_i
     second = complete_content(spec, body="第二稿", filename="v2.md")
     item = drive(campaign, type_id, "review", content=first)
     advance(campaign, item.id, "return")
-    campaign.revise(item.owner, item.id, second)
+    campaign.deliverables.revise(item.owner, item.id, second)
     advance(campaign, item.id, "submit", "forward", "approve")
 
-    history = campaign.history(item.id)
+    history = campaign.reads.history(item.id)
     revised = next(i for i, e in enumerate(history) if e.action == "revise")
     needed = prerequisites(type_id, "submit")  # written before the first submit only
     assert [e.action for e in history[:revised]] == [
@@ -168,16 +168,16 @@ def test_every_event_records_the_revision_it_acted_on(campaign: Campaign, type_i
     assert all(e.revision == second.sha256 for e in history[revised:])
     assert history[-1].trigger == "approve"
     assert len(history) == 7 + len(needed)
-    campaign.verify()
+    campaign.audit.verify()
 
 
 def test_research_again_revision_is_carried_by_later_events(campaign: Campaign) -> None:
     item = drive(campaign, "research_report", "supervisor_approval")
     advance(campaign, item.id, "reject")
     third = complete_content(SPECS["research_report"], body="重新调研后的第三稿")
-    campaign.revise(item.owner, item.id, third)
+    campaign.deliverables.revise(item.owner, item.id, third)
     advance(campaign, item.id, "redraft", "submit", "forward", "approve")
-    tail = campaign.history(item.id)[-5:]
+    tail = campaign.reads.history(item.id)[-5:]
     assert [e.action for e in tail] == ["revise"] + ["transition"] * 4
     assert {e.revision for e in tail} == {third.sha256}
 
@@ -211,18 +211,19 @@ def test_bad_files_are_refused_and_nothing_is_created(
 ) -> None:
     path, word = bad_file
     item = drive(campaign, "self_review")
-    before, refusals = snapshot(db_path), campaign.refusals()
+    before, refusals = snapshot(db_path), campaign.audit.refusals()
     with pytest.raises(CampaignError) as create:
-        campaign.create("principal1", "self_review", "坏文件", content=read_content(path))
+        campaign.deliverables.create("principal1", "self_review", "坏文件",
+                                     content=read_content(path))
     with pytest.raises(CampaignError) as revise:
-        campaign.revise(item.owner, item.id, read_content(path))
+        campaign.deliverables.revise(item.owner, item.id, read_content(path))
     for info in (create, revise):
         assert type(info.value) is InvalidInput
         assert info.value.exit_code == 7
         assert word in str(info.value)
         assert path.name in str(info.value)
     assert snapshot(db_path) == before
-    assert campaign.refusals() == refusals
+    assert campaign.audit.refusals() == refusals
 
 
 def test_a_path_that_is_a_directory_is_invalid_input(tmp_path: Path) -> None:
@@ -249,8 +250,8 @@ def test_utf8_text_and_markdown_are_accepted(
     path.write_text("整改措施：立行立改\n", encoding="utf-8")
     content = read_content(path)
     assert content.media_type == media_type
-    item = campaign.create("principal1", "self_review", "材料", content=content)
-    assert campaign.content(item.id).decode("utf-8") == "整改措施：立行立改\n"
+    item = campaign.deliverables.create("principal1", "self_review", "材料", content=content)
+    assert campaign.reads.content(item.id).decode("utf-8") == "整改措施：立行立改\n"
 
 
 def test_a_utf8_bom_is_dropped(tmp_path: Path) -> None:

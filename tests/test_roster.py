@@ -24,8 +24,8 @@ from plan_helpers import (
 )
 
 from workflow import Campaign
-from workflow.errors import CampaignError, InvalidInput, PermissionDenied
-from workflow.spec.roster import Person, RosterError, read_roster
+from workflow.errors import CampaignError, InvalidInput, PermissionDenied, RosterError
+from workflow.spec.roster import Person, read_roster
 
 HEADER = "id,name,roles,unit\n"
 GOOD_ROW = "office1,王敏,office,群教办\n"
@@ -221,20 +221,20 @@ def _start_fails(
 ) -> CampaignError:
     campaign = open_db(db_path)
     before = db_state(db_path)
-    refusals, runs = campaign.refusals(), campaign.plan_ids()
+    refusals, runs = campaign.audit.refusals(), campaign.plan.plan_ids()
     try:
         with pytest.raises(CampaignError) as info:
-            campaign.start(actor, PLAN, people)
+            campaign.plan.start(actor, PLAN, people)
         assert type(info.value) is error, repr(info.value)
         assert db_state(db_path) == before, "a failed start left something behind"
-        assert campaign.plan_ids() == runs
-        after = campaign.refusals()
+        assert campaign.plan.plan_ids() == runs
+        after = campaign.audit.refusals()
         if error is PermissionDenied:
             assert len(after) == len(refusals) + 1 and after[-1].actor == actor
         else:
             assert after == refusals
     finally:
-        campaign.engine.dispose()
+        campaign.store.engine.dispose()
     return info.value
 
 
@@ -244,7 +244,7 @@ def test_a_bad_roster_file_stops_before_the_database_is_touched(
     before = db_state(empty_db)
     path = write(work, "r.csv", f"{HEADER}{GOOD_ROW}leader1,张,leader,\nx1,甲,wizard,\n")
     with pytest.raises(RosterError):
-        open_db(empty_db).start(STARTER, PLAN, read_roster(path))
+        open_db(empty_db).plan.start(STARTER, PLAN, read_roster(path))
     assert db_state(empty_db) == before
 
 
@@ -282,10 +282,10 @@ def test_the_failed_start_can_be_retried_with_a_fixed_roster(empty_db: Path) -> 
     broken = [p for p in as_people(STANDARD) if "principal" not in p.roles]
     _start_fails(empty_db, InvalidInput, broken)
     campaign = open_db(empty_db)
-    ids = campaign.start(STARTER, PLAN, as_people(STANDARD))
-    assert ids and campaign.plan_ids() == [PLAN.spec.id]
-    assert {u.id for u in campaign.users()} == {p.id for p in STANDARD}
-    campaign.verify()
+    ids = campaign.plan.start(STARTER, PLAN, as_people(STANDARD))
+    assert ids and campaign.plan.plan_ids() == [PLAN.spec.id]
+    assert {u.id for u in campaign.reads.users()} == {p.id for p in STANDARD}
+    campaign.audit.verify()
 
 
 def test_starting_twice_is_refused_and_writes_nothing(work: Path) -> None:
@@ -313,5 +313,5 @@ def test_on_a_populated_db_a_non_office_user_may_not_start(
 
 def test_on_a_populated_db_an_office_user_may_start(campaign: Campaign) -> None:
     people = [Person(id=p[0], name=p[1], roles=p[2], unit=p[3]) for p in PEOPLE]
-    assert campaign.start("office2", PLAN, people)
-    assert campaign.plan_ids() == [PLAN.spec.id]
+    assert campaign.plan.start("office2", PLAN, people)
+    assert campaign.plan.plan_ids() == [PLAN.spec.id]

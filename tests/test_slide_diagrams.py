@@ -213,7 +213,8 @@ def test_finding_16_dossier_diagram_labels_are_legible(
     campaign: Campaign, needs_dot: None
 ) -> None:
     # The tallest flow: seven states, ten moves.
-    item = campaign.create("leader1", "rectification_item", "整改学习制度落实不到位").id
+    item = campaign.deliverables.create("leader1", "rectification_item",
+                                        "整改学习制度落实不到位").id
     page, _ = dossier.dossier(campaign, item)
     start = page.index('<div class="diagram"><svg')
     svg = page[page.index("<svg", start) : page.index("</svg>", start) + len("</svg>")]

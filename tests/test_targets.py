@@ -27,7 +27,7 @@ TARGET_IDS = [t.id for t in SPEC.targets]
 
 
 def target(c: Campaign, target_id: str) -> TargetView:
-    return next(t for t in c.targets() if t.id == target_id)
+    return next(t for t in c.plan.targets() if t.id == target_id)
 
 
 def entries(db: Path) -> list[tuple[Any, ...]]:
@@ -40,18 +40,18 @@ def entries(db: Path) -> list[tuple[Any, ...]]:
 def refused(c: Campaign, db: Path, error: type[CampaignError], **kwargs: Any) -> CampaignError:
     arguments = {"actor": STARTER, "target_id": "job_fairs", "amount": 1.0, "note": "招聘会"}
     arguments.update(kwargs)
-    before, refusals = db_state(db), c.refusals()
+    before, refusals = db_state(db), c.audit.refusals()
     with pytest.raises(CampaignError) as info:
-        c.record_target(**arguments)
+        c.records.target(**arguments)
     assert type(info.value) is error, repr(info.value)
     assert db_state(db) == before
-    after = c.refusals()
+    after = c.audit.refusals()
     assert len(after) == len(refusals) + (error is PermissionDenied)
     return info.value
 
 
 def test_every_target_starts_at_zero_with_the_plans_goal(c: Campaign) -> None:
-    assert [(t.id, t.goal, t.unit, t.done, t.entries) for t in c.targets()] == [
+    assert [(t.id, t.goal, t.unit, t.done, t.entries) for t in c.plan.targets()] == [
         (t.id, t.goal, t.unit, 0, 0) for t in SPEC.targets]
 
 
@@ -59,21 +59,21 @@ def test_every_target_starts_at_zero_with_the_plans_goal(c: Campaign) -> None:
 def test_entries_add_up(c: Campaign, target_id: str) -> None:
     amounts = [3, 5, 12]
     for i, amount in enumerate(amounts):
-        view = c.record_target(STARTER if i % 2 else "office2", target_id, amount, f"第{i + 1}批")
+        view = c.records.target(STARTER if i % 2 else "office2", target_id, amount, f"第{i + 1}批")
         assert view.id == target_id
         assert view.done == sum(amounts[: i + 1])
         assert view.entries == i + 1
     view = target(c, target_id)
     assert view.done == sum(amounts)
     assert view.percent == round(100 * sum(amounts) / view.goal, 1)
-    others = [t for t in c.targets() if t.id != target_id]
+    others = [t for t in c.plan.targets() if t.id != target_id]
     assert all(t.done == 0 and t.entries == 0 for t in others)
 
 
 def test_a_negative_entry_with_a_note_corrects(c: Campaign, db: Path) -> None:
-    c.record_target(STARTER, "job_fairs", 5, "三月招聘会")
+    c.records.target(STARTER, "job_fairs", 5, "三月招聘会")
     first = entries(db)
-    view = c.record_target(STARTER, "job_fairs", -2, "更正：两场重复统计")
+    view = c.records.target(STARTER, "job_fairs", -2, "更正：两场重复统计")
     assert (view.done, view.entries) == (3, 2)
     rows = entries(db)
     assert rows[:1] == first  # the wrong entry is still there, untouched
@@ -101,7 +101,7 @@ def test_an_unknown_target_is_refused(c: Campaign, db: Path, target_id: str) -> 
 def test_only_the_office_records_progress(c: Campaign, db: Path, actor: str) -> None:
     error = refused(c, db, PermissionDenied, actor=actor)
     assert error.exit_code == 3
-    assert c.refusals()[-1].actor == actor
+    assert c.audit.refusals()[-1].actor == actor
     assert target(c, "job_fairs").entries == 0
 
 
@@ -137,26 +137,26 @@ def test_every_entry_is_audited(c: Campaign) -> None:
     made = [("job_fairs", 2.0, "四月招聘会"), ("school_aid", 150.0, "金秋助学首批"),
             ("job_fairs", -1.0, "更正")]
     for target_id, amount, note in made:
-        c.record_target("office2", target_id, amount, f" {note} ")
+        c.records.target("office2", target_id, amount, f" {note} ")
     rows = audit_rows(c)[before:]
     assert [r["action"] for r in rows] == ["target.record"] * len(made)
     for row, (target_id, amount, note) in zip(rows, made, strict=True):
         assert (row["actor"], row["role"], row["comment"]) == ("office2", "office", note)
         assert row["detail"] == {"plan": PLAN_ID, "target": target_id, "amount": amount}
         assert row["deliverable_id"] is None
-    c.verify()
+    c.audit.verify()
 
 
 def test_entries_are_only_ever_appended(c: Campaign, db: Path) -> None:
     history: list[tuple[Any, ...]] = []
     for i, amount in enumerate([10, 20, -5, 7, -2]):
         target_id = TARGET_IDS[i % 2]
-        c.record_target(STARTER, target_id, amount, f"第{i}条")
+        c.records.target(STARTER, target_id, amount, f"第{i}条")
         rows = entries(db)
         assert rows[: len(history)] == history  # earlier entries never change
         assert len(rows) == len(history) + 1
         history = rows
-        for view in c.targets():
+        for view in c.plan.targets():
             mine = [r for r in rows if r[1] == view.id]
             assert view.done == sum(r[2] for r in mine)  # a total is the sum, never stored
             assert view.entries == len(mine)

@@ -70,7 +70,7 @@ def working_days(first: date, last: date) -> int:
 
 def approve_on(campaign: Campaign, day: date, type_id: str = "self_review") -> int:
     item = drive(campaign, type_id, "supervisor_approval", owner="leader1")
-    at_day(campaign, day).fire("sup1", item.id, "approve", "同意公示")
+    at_day(campaign, day).moves.fire("sup1", item.id, "approve", "同意公示")
     return item.id
 
 
@@ -86,38 +86,39 @@ def test_finding_13_word_file_content_is_stored_and_its_text_checked(
     assert content.data == first.read_bytes()  # the original, byte for byte
 
     # The section check reads the extracted text: headings and a table cell count.
-    lacking = campaign.create("leader1", "self_review", "缺一项",
+    lacking = campaign.deliverables.create("leader1", "self_review", "缺一项",
                               content=read_content(word_file(tmp_path / "缺.docx",
                                                              headings=HEADINGS[:3])))
-    assert [s.label for s in campaign.check_content(lacking.id)] == ["思想根源"]
+    assert [s.label for s in campaign.documents.check_content(lacking.id)] == ["思想根源"]
     with pytest.raises(TransitionNotAllowed, match="思想根源"):
-        campaign.fire("leader1", lacking.id, "submit")
+        campaign.moves.fire("leader1", lacking.id, "submit")
 
-    item = campaign.create("leader1", "self_review", "张副主席对照检查材料", content=content)
-    assert campaign.check_content(item.id) == []
-    (revision,) = campaign.revisions(item.id)
+    item = campaign.deliverables.create("leader1", "self_review", "张副主席对照检查材料",
+                                        content=content)
+    assert campaign.documents.check_content(item.id) == []
+    (revision,) = campaign.reads.revisions(item.id)
     assert (revision.media_type, revision.sha256, revision.size) == (
         DOCX, content.sha256, len(content.data))
-    assert campaign.content(item.id) == first.read_bytes()
-    campaign.fire("leader1", item.id, "submit")
-    assert campaign.get(item.id).state == "review"
+    assert campaign.reads.content(item.id) == first.read_bytes()
+    campaign.moves.fire("leader1", item.id, "submit")
+    assert campaign.reads.get(item.id).state == "review"
 
     # The diff and line numbers are those of the text.
-    campaign.fire("principal1", item.id, "return", "具体表现不够具体")
+    campaign.moves.fire("principal1", item.id, "return", "具体表现不够具体")
     second = word_file(tmp_path / "材料2.docx", manifestation=SHARPER)
-    campaign.revise("leader1", item.id, read_content(second))
-    diff = campaign.diff(item.id)
+    campaign.deliverables.revise("leader1", item.id, read_content(second))
+    diff = campaign.documents.diff(item.id)
     assert diff.text and f"-{MANIFESTATION}" in diff.lines and f"+{SHARPER}" in diff.lines
     text = content.text
     assert "# 具体表现" in text.splitlines() and "五、努力方向和改进措施" in text
     line = text.splitlines().index(MANIFESTATION) + 1
-    campaign.add_opinion("principal1", item.id, "请写具体", line=line, revision=1)
+    campaign.documents.add_opinion("principal1", item.id, "请写具体", line=line, revision=1)
     with pytest.raises(InvalidInput, match=f"has {len(text.splitlines())} lines"):
-        campaign.add_opinion("principal1", item.id, "无此行", line=999)
+        campaign.documents.add_opinion("principal1", item.id, "无此行", line=999)
 
     # The dossier and the notice show the text, escaped.
-    latest = campaign.revisions(item.id)[-1]
-    html = dossier.render_content(latest, campaign.content(item.id))
+    latest = campaign.reads.revisions(item.id)[-1]
+    html = dossier.render_content(latest, campaign.reads.content(item.id))
     assert html.startswith('<div class="plain">') and SHARPER in html
 
 
@@ -172,7 +173,7 @@ def test_finding_13_word_files_are_bounded_like_other_content(tmp_path: Path) ->
 
 def plan_notice(c: Campaign, fmt: str = "html") -> tuple[int, str]:
     """A self-review of the started campaign approved on a Monday, and its notice."""
-    (item, *_) = c.deliverables("self_review")
+    (item, *_) = c.reads.deliverables("self_review")
     at_day(c, MONDAY)
     drive_to(c, item.id, "publicity")
     return item.id, dossier.notice(c, item.id, fmt)
@@ -193,17 +194,17 @@ def test_finding_14_notice_issuer_comes_from_the_plan(
     (tmp_path / "other").mkdir()
     other = open_db(copy_db(empty_template, tmp_path / "other"))
     try:
-        other.start(STARTER, parse_plan(source, "other.yaml"),
+        other.plan.start(STARTER, parse_plan(source, "other.yaml"),
                     roster(tmp_path / "other", STANDARD))
         _, html = plan_notice(other)
     finally:
-        other.engine.dispose()
+        other.store.engine.dispose()
     assert '<div class="signature"><p>中共某县总工会党组</p><p>2014年6月16日</p></div>' in html
     assert "绵阳" not in html.split('<div class="signature">')[1]
 
     # Outside any campaign: a placeholder, never another unit's name.
     loose = approve_on(campaign, MONDAY)
-    assert campaign.get(loose).plan_id is None
+    assert campaign.reads.get(loose).plan_id is None
     text = dossier.notice(campaign, loose, "markdown")
     assert text.rstrip().endswith("（发布单位）\n\n2014年6月16日") and "绵阳" not in text
 
@@ -240,7 +241,7 @@ def test_finding_14_five_working_days_span_five_working_days(
     assert SPECS["self_review"].publicity is not None
     assert SPECS["self_review"].publicity.working_days == 5
     item = approve_on(campaign, opened_on)
-    (window,) = campaign.windows(item)
+    (window,) = campaign.reads.windows(item)
     assert (window.opened_on, window.closes_on) == (opened_on, closes_on)
     assert working_days(window.opened_on, window.closes_on) == 5
     assert window_last_day(opened_on, 5) == closes_on  # the tests' helper agrees
@@ -261,13 +262,13 @@ def test_finding_14_windows_skip_official_holidays_and_count_makeup_days(
     campaign: Campaign, opened_on: date, closes_on: date
 ) -> None:
     item = approve_on(campaign, opened_on)
-    (window,) = campaign.windows(item)
+    (window,) = campaign.reads.windows(item)
     assert (window.opened_on, window.closes_on) == (opened_on, closes_on)
     assert working_days(opened_on, closes_on) == 5
     assert "（5个工作日）" in dossier.notice(campaign, item, "markdown")
     # Objections are heard to the last day; the tick ends it the day after.
-    assert at_day(campaign, closes_on).tick("office1") == []
-    (event,) = at_day(campaign, closes_on + timedelta(days=1)).tick("office1")
+    assert at_day(campaign, closes_on).moves.tick("office1") == []
+    (event,) = at_day(campaign, closes_on + timedelta(days=1)).moves.tick("office1")
     assert event.dest == "archived"
 
 
@@ -280,12 +281,12 @@ def test_finding_14_a_year_the_calendar_does_not_cover_is_refused(
     before = snapshot(db_path)
     for day in (date(2003, 6, 16), date(last, 12, 31)):  # before, and running past the end
         with pytest.raises(TransitionNotAllowed) as refused:
-            at_day(campaign, day).fire("sup1", item.id, "approve", "同意公示")
+            at_day(campaign, day).moves.fire("sup1", item.id, "approve", "同意公示")
         year = 2003 if day.year == 2003 else last + 1
         message = str(refused.value)
         assert re.search(rf"covers {first}–{last}, not {year}\b", message), message
         assert "chinese-calendar" in message and "\n" not in message
         assert snapshot(db_path) == before
-    assert campaign.get(item.id).state == "supervisor_approval"
+    assert campaign.reads.get(item.id).state == "supervisor_approval"
     with sqlite3.connect(db_path) as raw:
         assert raw.execute("SELECT count(*) FROM publicity_window").fetchone() == (0,)

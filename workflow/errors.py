@@ -2,7 +2,10 @@
 
 Every class carries the exit code the CLI returns for it, so a script calling
 ``campaign`` can tell a refusal from a conflict without parsing messages.
-``str(error)`` is always a single line fit for stderr.
+Each code is declared by exactly one class and inherited by its subclasses,
+and :data:`EXIT_CODES` at the end is the table of them that ``--help`` prints
+and the README's table is tested against.  ``str(error)`` is always a single
+line fit for stderr.
 """
 
 from __future__ import annotations
@@ -127,8 +130,6 @@ class IncompatibleDatabase(InvalidInput):
 class DatabaseUnavailable(CampaignError):
     """The database cannot be reached or used now: the environment, not the input."""
 
-    exit_code = 1
-
 
 class DatabaseBusy(DatabaseUnavailable):
     """Another connection held the write lock for longer than the busy timeout."""
@@ -184,10 +185,24 @@ class DefinitionError(InvalidInput):
         super().__init__(f"invalid definition {location}: {problem}")
 
 
-class AuditVerificationFailed(CampaignError):
-    """The audit log does not verify; names the first bad event."""
+class RosterError(InvalidInput):
+    """A roster file with bad rows; names the first three, and nothing of it is loaded."""
+
+    def __init__(self, file: str, problems: list[str]) -> None:
+        self.file = file
+        self.problems = problems
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        super().__init__(f"roster {file}: {'; '.join(problems[:3])}{more}; nothing was loaded")
+
+
+class IntegrityFailure(CampaignError):
+    """Something stored is not what was recorded: the audit log, an attachment, a revision."""
 
     exit_code = 8
+
+
+class AuditVerificationFailed(IntegrityFailure):
+    """The audit log does not verify; names the first bad event."""
 
     def __init__(self, seq: int | None, problem: str) -> None:
         self.seq = seq
@@ -196,10 +211,8 @@ class AuditVerificationFailed(CampaignError):
         super().__init__(f"audit verification failed: {where}{problem}")
 
 
-class IntegrityError(CampaignError):
+class IntegrityError(IntegrityFailure):
     """A stored attachment is missing or does not match its sha256; it is not served."""
-
-    exit_code = 8
 
     def __init__(self, deliverable_id: int, name: str, problem: str) -> None:
         self.deliverable_id = deliverable_id
@@ -211,10 +224,8 @@ class IntegrityError(CampaignError):
         )
 
 
-class ContentIntegrityError(CampaignError):
+class ContentIntegrityError(IntegrityFailure):
     """A stored revision is not the text its audit event recorded; it is not presented."""
-
-    exit_code = 8
 
     def __init__(self, deliverable_id: int, number: int, problem: str) -> None:
         self.deliverable_id = deliverable_id
@@ -226,15 +237,33 @@ class ContentIntegrityError(CampaignError):
         )
 
 
-EXIT_CODES: dict[str, int] = {
-    "ok": 0,
-    "usage": 2,
-    "permission denied": PermissionDenied.exit_code,
-    "transition not allowed now": TransitionNotAllowed.exit_code,
-    "conflict": Conflict.exit_code,
-    "not found": NotFound.exit_code,
-    "invalid input or definition": InvalidInput.exit_code,
-    "audit verification failed": AuditVerificationFailed.exit_code,
-    "database busy": DatabaseBusy.exit_code,
-    "database read-only": DatabaseReadOnly.exit_code,
-}
+@dataclass(frozen=True)
+class ExitCode:
+    """One row of the exit-code table that ``campaign --help`` and the README show."""
+
+    code: int
+    meaning: str
+    #: The one class that declares ``code``; its subclasses share it.  None for
+    #: the codes no engine error carries: success and click's usage error.
+    error: type[CampaignError] | None = None
+
+
+def _declared_by(error: type[CampaignError], meaning: str) -> ExitCode:
+    # The number comes from the class, so the table cannot drift from what is raised.
+    return ExitCode(error.exit_code, meaning, error)
+
+
+#: Every exit code of ``campaign``, in order: the one table of them.
+EXIT_CODES: tuple[ExitCode, ...] = (
+    ExitCode(0, "ok"),
+    _declared_by(CampaignError, "environment or internal error"),
+    ExitCode(2, "usage (bad option or argument)"),  # click.UsageError's; no click import here
+    _declared_by(PermissionDenied, "permission denied"),
+    _declared_by(TransitionNotAllowed, "not allowed now"),
+    _declared_by(Conflict, "conflict (changed by someone else)"),
+    _declared_by(NotFound, "not found"),
+    _declared_by(InvalidInput, "invalid input, definition or database"),
+    _declared_by(IntegrityFailure, "audit verification failed, or stored content fails its hash"),
+    _declared_by(DatabaseBusy, "database busy (locked by another writer)"),
+    _declared_by(DatabaseReadOnly, "database read-only"),
+)

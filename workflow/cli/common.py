@@ -322,5 +322,5 @@ def today_option(function: Any) -> Any:
 def as_date(value: datetime | None, env: Env) -> date:
     """``--today``, else the campaign's day: the engine's clock in ``CAMPAIGN_TZ``,
     not the host's (a server in UTC is a day behind Mianyang until 08:00)."""
-    return value.date() if value is not None else env.campaign.today()
+    return value.date() if value is not None else env.campaign.store.today()
 

@@ -13,7 +13,7 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -37,24 +37,20 @@ from workflow.cli.common import (
     pass_env,
     table,
 )
+from workflow.errors import EXIT_CODES
 
 if TYPE_CHECKING:
     from workflow.errors import CampaignError
 
-EXIT_HELP = """\b
-Exit codes:
-  0 ok                      6 not found
-  1 environment or internal 7 invalid input, definition or database
-  2 usage                   8 audit verification failed
-  3 permission denied       9 database busy (locked by another writer)
-  4 not allowed now        10 database read-only
-  5 conflict (changed by someone else)
-"""
+
+def _exit_help() -> str:
+    # \b keeps click from rewrapping the table into one paragraph.
+    rows = "".join(f"  {row.code:>2} {row.meaning}\n" for row in EXIT_CODES)
+    return f"\b\nExit codes:\n{rows}"
 
 
-class StdoutClosed(Exception):
-    """The reader of stdout went away (``| head -1``).  Not an OSError, so that
-    click's own EPIPE handling (exit 1) leaves it to :meth:`CampaignGroup.main`."""
+#: The epilog of ``campaign --help``: the table in :mod:`workflow.errors`.
+EXIT_HELP = _exit_help()
 
 
 class CampaignGroup(click.Group):
@@ -71,10 +67,8 @@ class CampaignGroup(click.Group):
             # Flushed here, where a closed pipe can still be handled: at
             # interpreter exit it is "Exception ignored ... BrokenPipeError".
             sys.stdout.flush()
-        except (StdoutClosed, BrokenPipeError):
-            # Like git: the reader has what it wanted, so no message and exit 0.
-            _discard_stdout()
-            sys.exit(0)
+        except BrokenPipeError:
+            _reader_gone()
         except click.ClickException as error:
             hint = " (see --help)" if isinstance(error, click.UsageError) else ""
             click.echo(f"campaign: {escape_controls(error.format_message())}{hint}", err=True)
@@ -90,7 +84,8 @@ class CampaignGroup(click.Group):
         try:
             return super().invoke(ctx)
         except BrokenPipeError:
-            raise StdoutClosed from None
+            # Ended here: reaching click's main, it would be click's EPIPE case, exit 1.
+            _reader_gone()
         except CampaignError as error:
             say_error(error)
             sys.exit(error.exit_code)
@@ -122,6 +117,12 @@ def say_error(error: CampaignError) -> None:
         click.echo(f"  - {escape_controls(item)}", err=True)
 
 
+def _reader_gone() -> NoReturn:
+    # Like git: the reader (``| head -1``) has what it wanted, so no message and exit 0.
+    _discard_stdout()
+    sys.exit(0)
+
+
 def _discard_stdout() -> None:
     """Point stdout at /dev/null, as the Python docs advise after EPIPE, so
     that nothing (click, the interpreter's final flush) writes to the pipe again."""
@@ -150,7 +151,7 @@ def main(ctx: click.Context, db: str | None, user: str | None) -> None:
 @pass_env
 def init(env: Env, definitions_dir: Path | None) -> None:
     """Create the schema and load definitions (safe to run again)."""
-    changed = env.campaign.init(definitions_dir, actor=env.user or "system")
+    changed = env.campaign.deliverables.init(definitions_dir, actor=env.user or "system")
     loaded = ", ".join(changed) if changed else "none changed"
     click.echo(f"initialised; definitions loaded: {escape_controls(loaded)}")
 
@@ -182,7 +183,7 @@ def new(env: Env, type_id: str, title: str, owner: str | None, content_path: Pat
         due: Any, as_json: bool) -> None:
     """Create a deliverable in its initial state."""
     due_date: date | None = due.date() if due else None
-    view = env.campaign.create(env.actor, type_id, title, owner=owner,
+    view = env.campaign.deliverables.create(env.actor, type_id, title, owner=owner,
                                content=_content(content_path), due=due_date)
     if as_json:
         emit_json(view.to_json())
@@ -199,7 +200,7 @@ def new(env: Env, type_id: str, title: str, owner: str | None, content_path: Pat
 @pass_env
 def revise(env: Env, deliverable_id: int, content_path: Path, as_json: bool) -> None:
     """Add a revision of the content (owner, in an editable state)."""
-    view = env.campaign.revise(env.actor, deliverable_id, _content(content_path))
+    view = env.campaign.deliverables.revise(env.actor, deliverable_id, _content(content_path))
     if as_json:
         emit_json(view.to_json())
     else:
@@ -217,7 +218,7 @@ def revise(env: Env, deliverable_id: int, content_path: Path, as_json: bool) -> 
 def do(env: Env, deliverable_id: int, trigger: str, comment: str | None,
        expected_version: int | None, as_json: bool) -> None:
     """Fire a transition (submit, approve, return, ...)."""
-    event = env.campaign.fire(env.actor, deliverable_id, trigger, comment, expected_version)
+    event = env.campaign.moves.fire(env.actor, deliverable_id, trigger, comment, expected_version)
     if as_json:
         emit_json(event.to_json())
     else:

@@ -15,6 +15,7 @@ from functools import cache
 from html import escape
 from typing import TYPE_CHECKING
 
+from workflow.campaign import Campaign
 from workflow.errors import (
     AuditVerificationFailed,
     CampaignError,
@@ -24,10 +25,10 @@ from workflow.errors import (
 )
 from workflow.machine import publicity
 from workflow.render.local_time import local_time
-from workflow.services.documents import DiffResult, DocumentOps, describe
-from workflow.services.writes import campaign_zone
+from workflow.services.documents import DiffResult, describe
 from workflow.spec import content
 from workflow.spec.plan import NoticeSpec
+from workflow.store.clock import campaign_zone
 from workflow.store.models import DeliverableView, EventView, OpinionView, RevisionView, WindowView
 
 if TYPE_CHECKING:
@@ -167,10 +168,10 @@ def _publicity_entry(events: list[EventView]) -> EventView | None:
 
 
 def _approved(
-    campaign: DocumentOps, deliverable_id: int, entry: EventView | None
+    campaign: Campaign, deliverable_id: int, entry: EventView | None
 ) -> tuple[RevisionView, bytes]:
     """The revision that entered publicity (the one approved), else the latest."""
-    revisions = campaign.revisions(deliverable_id)
+    revisions = campaign.reads.revisions(deliverable_id)
     if not revisions:
         raise TransitionNotAllowed("it has no content to make public", deliverable_id)
     chosen = revisions[-1]
@@ -182,10 +183,10 @@ def _approved(
                 f"no stored revision is the one approved (sha256 {entry.revision[:12]}…, "
                 f"event {entry.seq})")
         chosen = approved
-    return chosen, campaign.content(deliverable_id, chosen.number)
+    return chosen, campaign.reads.content(deliverable_id, chosen.number)
 
 
-def notice(campaign: DocumentOps, deliverable_id: int, fmt: str) -> str:
+def notice(campaign: Campaign, deliverable_id: int, fmt: str) -> str:
     """The notice a unit posts (公示) for a deliverable that entered publicity:
     its title, the approved content, the window's dates, where to object, the
     issuing unit and date.  Refused (exit 4) if it never entered publicity.
@@ -196,10 +197,10 @@ def notice(campaign: DocumentOps, deliverable_id: int, fmt: str) -> str:
     """
     if fmt not in NOTICE_FORMATS:
         raise InvalidInput(f"unknown notice format {fmt!r} (use {' or '.join(NOTICE_FORMATS)})")
-    view = campaign.get(deliverable_id)
-    spec = campaign.definition_for(view)
-    windows = campaign.windows(deliverable_id)
-    entry = _publicity_entry(campaign.history(deliverable_id))
+    view = campaign.reads.get(deliverable_id)
+    spec = campaign.registry.definition_for(view)
+    windows = campaign.reads.windows(deliverable_id)
+    entry = _publicity_entry(campaign.reads.history(deliverable_id))
     if not windows and entry is None:
         raise TransitionNotAllowed("it has never entered publicity: there is nothing to post",
                                    deliverable_id)
@@ -223,9 +224,9 @@ def notice(campaign: DocumentOps, deliverable_id: int, fmt: str) -> str:
     return _notice_html(parts, revision, data)
 
 
-def notice_spec(campaign: DocumentOps, view: DeliverableView) -> NoticeSpec:
+def notice_spec(campaign: Campaign, view: DeliverableView) -> NoticeSpec:
     """How the deliverable's campaign posts notices; the neutral defaults outside one."""
-    return campaign.plan(view.plan_id).notice if view.plan_id else NoticeSpec()
+    return campaign.plan.spec(view.plan_id).notice if view.plan_id else NoticeSpec()
 
 
 def _notice_values(settings: NoticeSpec, window: WindowView | None, **given: str
@@ -350,29 +351,30 @@ def _notice_html(parts: NoticeParts, revision: RevisionView, data: bytes) -> str
 # -- the dossier (档案) -------------------------------------------------------------------------
 
 
-def dossier(campaign: DocumentOps, deliverable_id: int) -> tuple[str, bool]:
+def dossier(campaign: Campaign, deliverable_id: int) -> tuple[str, bool]:
     """One self-contained HTML file with everything about a deliverable, and
     whether the whole audit log verified.  A failed verification is not
     hidden: the page then opens with a red banner saying so."""
-    view = campaign.get(deliverable_id)
-    spec = campaign.definition_for(view)
-    revisions = campaign.revisions(deliverable_id)
-    events = campaign.history(deliverable_id)
-    opinions = campaign.opinions(deliverable_id)
-    names = {u.id: u.name for u in campaign.users()}
+    view = campaign.reads.get(deliverable_id)
+    spec = campaign.registry.definition_for(view)
+    revisions = campaign.reads.revisions(deliverable_id)
+    events = campaign.reads.history(deliverable_id)
+    opinions = campaign.documents.opinions(deliverable_id)
+    names = {u.id: u.name for u in campaign.reads.users()}
     verdict, verified = _verdict(campaign)
     title = f"《{view.title}》档案"
     body = [
         f"<header><h1>{escape(title)}</h1>",
         f'<p class="muted">{escape(spec.title)}（{escape(spec.id)}）#{view.id} · '
-        f"生成于 {escape(_when(campaign.clock()))}</p></header>",
+        f"生成于 {escape(_when(campaign.store.clock()))}</p></header>",
         verdict,
         _section("概况", "Summary", _summary(view, spec.title, names)),
         _section("最终内容", "Final content", _final_content(campaign, view, revisions)),
         _section("修订记录", "Revisions", _revisions_table(revisions, names)),
         _section("修订对比", "Changes between revisions", _diffs(campaign, view.id, revisions)),
         _section("审核意见", "Review opinions", _opinions_table(opinions, names)),
-        _section("公示", "Publicity windows", _windows_table(campaign.windows(deliverable_id))),
+        _section("公示", "Publicity windows",
+                 _windows_table(campaign.reads.windows(deliverable_id))),
         _section("流程图", "Path taken", _diagram(campaign, view)),
         _section("审计记录", "Audit trail", _events_table(events)),
         "<footer>本档案由 campaign 自动生成；审计记录为哈希链，可用 "
@@ -382,9 +384,9 @@ def dossier(campaign: DocumentOps, deliverable_id: int) -> tuple[str, bool]:
     return _page(page_title, CSS, body), verified
 
 
-def _verdict(campaign: DocumentOps) -> tuple[str, bool]:
+def _verdict(campaign: Campaign) -> tuple[str, bool]:
     try:
-        report = campaign.verify()
+        report = campaign.audit.verify()
     except AuditVerificationFailed as failure:
         return (f'<div class="verdict failed" role="alert">审计日志验证失败 · verification '
                 f"FAILED: {escape(str(failure))}<br>本档案中的记录不可作为有效凭据。</div>",
@@ -420,13 +422,13 @@ def _summary(view: DeliverableView, type_title: str, names: dict[str, str]) -> s
     return _table(["项目", "内容"], rows)
 
 
-def _final_content(campaign: DocumentOps, view: DeliverableView,
+def _final_content(campaign: Campaign, view: DeliverableView,
                    revisions: list[RevisionView]) -> str:
     if not revisions:
         return '<p class="muted">（尚无正文）</p>'
     latest = revisions[-1]
     try:
-        data = campaign.content(view.id, latest.number)
+        data = campaign.reads.content(view.id, latest.number)
     except ContentIntegrityError as failure:
         return _withheld(failure)
     return (f'<p class="muted">修订 {latest.number} · {_e(latest.filename)} · sha256 '
@@ -445,13 +447,13 @@ def _revisions_table(revisions: list[RevisionView], names: dict[str, str]) -> st
          str(r.size), _e(r.sha256)] for r in revisions], mono=(6,))
 
 
-def _diffs(campaign: DocumentOps, deliverable_id: int, revisions: list[RevisionView]) -> str:
+def _diffs(campaign: Campaign, deliverable_id: int, revisions: list[RevisionView]) -> str:
     if len(revisions) < 2:
         return '<p class="muted">（只有一个修订，无对比）</p>'
     out = []
     for new in revisions[1:]:
         try:
-            result = campaign.diff(deliverable_id, new.number - 1, new.number)
+            result = campaign.documents.diff(deliverable_id, new.number - 1, new.number)
         except ContentIntegrityError as failure:
             out.append(_withheld(failure))
             continue
@@ -509,12 +511,12 @@ _DIAGRAM_LAYOUT = "tb"
 _DIAGRAM_FIT = '<svg style="max-height:260mm" '
 
 
-def _diagram(campaign: DocumentOps, view: DeliverableView) -> str:
+def _diagram(campaign: Campaign, view: DeliverableView) -> str:
     from workflow.render import diagram
 
-    spec = campaign.definition_for(view)
+    spec = campaign.registry.definition_for(view)
     try:
-        path = [diagram.Step(*step) for step in campaign.path(view.id)]
+        path = [diagram.Step(*step) for step in campaign.reads.path(view.id)]
         svg = diagram.render(spec, "svg", current=view.state, path=path, layout=_DIAGRAM_LAYOUT)
     except InvalidInput as problem:  # a path the definition does not know: draw it plain
         try:

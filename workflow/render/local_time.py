@@ -3,7 +3,7 @@
 The log stores every moment in UTC with microseconds (``2014-06-16T01:04:33.000000Z``),
 which is right for ordering and hashing and wrong for a reader in Mianyang.
 Tables, the dossier and the CLI show the same moment as ``2014-06-16 09:04 +08:00``:
-the campaign's wall clock (``CAMPAIGN_TZ``, see :func:`workflow.services.writes.campaign_zone`)
+the campaign's wall clock (``CAMPAIGN_TZ``, see :func:`workflow.store.clock.campaign_zone`)
 and the offset that says so, never a bare time a reader could take for local.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from workflow.services.writes import campaign_zone
+from workflow.store.clock import campaign_zone
 
 
 def parse_stamp(at: str) -> datetime:

@@ -84,9 +84,10 @@ def overdue_items(campaign: Campaign, today: date, plan_id: str | None = None) -
     With no campaign started, every deliverable counts and "complete" means
     a final state.
     """
-    plan = None if plan_id is None and not campaign.plan_ids() else campaign.plan(plan_id)
-    items = _in_scope(campaign.deliverables(), plan)
-    return find_overdue(items, plan, campaign.users(), today, campaign.responsible_persons())
+    plan = None if plan_id is None and not campaign.plan.plan_ids() else campaign.plan.spec(plan_id)
+    items = _in_scope(campaign.reads.deliverables(), plan)
+    return find_overdue(items, plan, campaign.reads.users(), today,
+                        campaign.reads.responsible_persons())
 
 
 def accepts_for(campaign: Campaign, plan: PlanSpec) -> Accepts:
@@ -95,7 +96,7 @@ def accepts_for(campaign: Campaign, plan: PlanSpec) -> Accepts:
         gated = complete_states(plan, item.type)
         if gated:
             return state in gated
-        spec = campaign.definition_for(item)
+        spec = campaign.registry.definition_for(item)
         return any(s.name == state and s.final for s in spec.states)
     return accepts
 
@@ -104,13 +105,13 @@ def accepts_for(campaign: Campaign, plan: PlanSpec) -> Accepts:
 
 
 def build_report(campaign: Campaign, today: date, plan_id: str | None = None) -> Report:
-    facts = campaign.facts(plan_id)  # the read `phase status` judges the gate on
+    facts = campaign.plan.facts(plan_id)  # the read `phase status` judges the gate on
     plan, people, required = facts.plan, facts.people, facts.deliverables
-    current = campaign.phase(plan.id)
-    items = _in_scope(campaign.deliverables(), plan)
-    responsible = campaign.responsible_persons()
+    current = campaign.plan.phase(plan.id)
+    items = _in_scope(campaign.reads.deliverables(), plan)
+    responsible = campaign.reads.responsible_persons()
     late = find_overdue(items, plan, people, today, responsible)
-    done_late = find_completed_late(items, people, campaign.events("transition"),
+    done_late = find_completed_late(items, people, campaign.audit.events("transition"),
                                     accepts_for(campaign, plan), responsible)
     forced = _forced(campaign, facts)
     return Report(
@@ -126,7 +127,7 @@ def build_report(campaign: Campaign, today: date, plan_id: str | None = None) ->
         targets=tuple(
             TargetRow(id=t.id, label=t.label, done=t.done, goal=t.goal, unit=t.unit,
                       percent=t.percent, responsible=t.responsible)
-            for t in campaign.targets(plan.id)
+            for t in campaign.plan.targets(plan.id)
         ),
         talks=_talks(facts),
         events=tuple(_events(facts)),
@@ -172,7 +173,7 @@ def _forced(campaign: Campaign, facts: Facts) -> dict[str, ForcedAdvance]:
     """The phases left by force, by path: who, when, why, what was missing then
     (the log), and what those gate lines lack today (the checklist)."""
     rows = {}
-    for path, event in forced_advances(campaign.events("phase"), facts.plan.id,
+    for path, event in forced_advances(campaign.audit.events("phase"), facts.plan.id,
                                        facts.people).items():
         found = waivers(event, checklist(facts.plan.leaf(path), facts))
         # A deliverable the gate lacked is counted as a deliverable already.
@@ -237,7 +238,7 @@ def _by_type(
         mine = [d for d in items if d.type == type_id]
         if not mine:
             continue
-        spec = campaign.definition_for(mine[-1])
+        spec = campaign.registry.definition_for(mine[-1])
         labels = {d.state: d.state_label for d in mine}
         counts = Counter(d.state for d in mine)
         states = [s.name for s in spec.states] + sorted(set(counts) - {s.name for s in spec.states})

@@ -6,14 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workflow.campaign import Campaign
 from workflow.errors import InvalidInput, NotFound
-from workflow.services.reads import Queries
 from workflow.spec.definition import ROLE_LABELS, Role, SectionSpec, WorkflowSpec
 from workflow.store.models import DeliverableView
 
 if TYPE_CHECKING:
     from workflow.render import plan_diagram
-    from workflow.services.plan import PlanOps
 
 
 def definition_json(spec: WorkflowSpec) -> dict[str, Any]:
@@ -70,14 +69,14 @@ def role_label(role: str) -> str:
         return role
 
 
-def next_moves(queries: Queries, view: DeliverableView) -> list[dict[str, Any]]:
+def next_moves(queries: Campaign, view: DeliverableView) -> list[dict[str, Any]]:
     """What may happen next to a deliverable, and who may do it.
 
     Nothing, while it has no content: the engine refuses every move until its
     owner adds a revision (``campaign revise``), so none is offered."""
     if view.revision is None:
         return []
-    spec = queries.definition_for(view)
+    spec = queries.registry.definition_for(view)
     return [
         {"trigger": t.trigger, "label": t.label, "dest": t.dest, "roles": list(t.roles),
          "owner_only": t.owner_only, "owner_or_responsible": t.owner_or_responsible,
@@ -88,7 +87,7 @@ def next_moves(queries: Queries, view: DeliverableView) -> list[dict[str, Any]]:
 
 
 def diagram_bytes(
-    queries: Queries | None,
+    queries: Campaign | None,
     type_id: str | None,
     fmt: str,
     deliverable_id: int | None,
@@ -116,8 +115,8 @@ def diagram_bytes(
     if deliverable_id is None:
         if type_id is None:
             raise InvalidInput("name the deliverable TYPE or give --deliverable ID")
-        return diagram.render(queries.definition(type_id), fmt, **look.options()), type_id
-    view = queries.get(deliverable_id)
+        return diagram.render(queries.registry.definition(type_id), fmt, **look.options()), type_id
+    view = queries.reads.get(deliverable_id)
     if type_id is not None and type_id != view.type:
         raise InvalidInput(f"deliverable {deliverable_id} is a {view.type}, not a {type_id}")
     return path_diagram(queries, view, fmt, look), f"{view.type}-{deliverable_id}"
@@ -136,18 +135,18 @@ class Look:
         return {"layout": self.layout, "labels": self.labels, "slide": self.slide}
 
 
-def path_diagram(queries: Queries, view: DeliverableView, fmt: str,
+def path_diagram(queries: Campaign, view: DeliverableView, fmt: str,
                  look: Look | None = None) -> bytes:
     """A deliverable's flow with its current state and the path it took highlighted."""
     from workflow.render import diagram
 
-    path = [diagram.Step(*step) for step in queries.path(view.id)]
-    return diagram.render(queries.definition_for(view), fmt, current=view.state, path=path,
+    path = [diagram.Step(*step) for step in queries.reads.path(view.id)]
+    return diagram.render(queries.registry.definition_for(view), fmt, current=view.state, path=path,
                           **(look or Look()).options())
 
 
 def campaign_diagram(
-    queries: PlanOps | None, plan_file: Path | None, calendar: bool, fmt: str
+    queries: Campaign | None, plan_file: Path | None, calendar: bool, fmt: str
 ) -> tuple[bytes, str]:
     """The campaign's phase machine (current phase highlighted when running) or calendar."""
     from workflow.render import plan_diagram
@@ -158,9 +157,9 @@ def campaign_diagram(
             raise InvalidInput("name the plan FILE or run against a started campaign")
         plan, current = loader.load_plan(plan_file).spec, None
     else:
-        plan, current = queries.plan(), queries.phase()
+        plan, current = queries.plan.spec(), queries.plan.phase()
     titles = plan_diagram.shipped_titles() if queries is None else {
-        spec.id: spec.title for spec in queries.definitions()}
+        spec.id: spec.title for spec in queries.registry.definitions()}
     if calendar:
         graph, name = plan_diagram.calendar_graph(plan, titles), f"{plan.id}-calendar"
     else:
@@ -170,7 +169,7 @@ def campaign_diagram(
     return plan_diagram.render_graph(graph, fmt), name
 
 
-def write_campaign_diagrams(queries: PlanOps, directory: Path, fmt: str = "svg") -> list[Path]:
+def write_campaign_diagrams(queries: Campaign, directory: Path, fmt: str = "svg") -> list[Path]:
     """The running campaign's phases (gates ticked, forced phases marked) and
     calendar, as ``<plan-id>-phases.<fmt>`` and ``<plan-id>-calendar.<fmt>``."""
     written = []
@@ -182,29 +181,29 @@ def write_campaign_diagrams(queries: PlanOps, directory: Path, fmt: str = "svg")
     return written
 
 
-def campaign_state(queries: PlanOps) -> plan_diagram.CampaignState:
+def campaign_state(queries: Campaign) -> plan_diagram.CampaignState:
     """Every leaf's gate judged today, by the checklist ``phase status`` uses, and
     the phases left by force (the log's ``phase.force`` events)."""
     from workflow.render import plan_diagram
     from workflow.services.gates import checklist, forced_advances
 
-    facts = queries.facts()
-    forced = forced_advances(queries.events("phase"), facts.plan.id, facts.people)
+    facts = queries.plan.facts()
+    forced = forced_advances(queries.audit.events("phase"), facts.plan.id, facts.people)
     return plan_diagram.CampaignState(
         checks={phase.name: checklist(phase, facts) for _, phase in facts.plan.leaves()},
         forced={path.rpartition(".")[2]: event for path, event in forced.items()},
     )
 
 
-def counts_diagram(queries: Queries, type_id: str | None, fmt: str) -> tuple[bytes, str]:
+def counts_diagram(queries: Campaign, type_id: str | None, fmt: str) -> tuple[bytes, str]:
     """A type's flow with how many deliverables sit in each state."""
     from workflow.render import plan_diagram
 
     if type_id is None:
         raise InvalidInput("--counts needs the deliverable TYPE")
-    spec = queries.definition(type_id)
+    spec = queries.registry.definition(type_id)
     counts = {state.name: 0 for state in spec.states}
-    for item in queries.deliverables(type_id=type_id):
+    for item in queries.reads.deliverables(type_id=type_id):
         if item.state in counts:  # items under an older definition may use other states
             counts[item.state] += 1
     graph = plan_diagram.state_counts_graph(spec, counts)

@@ -30,7 +30,6 @@ import mimetypes
 import os
 import unicodedata
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import URL
 from sqlmodel import Session, col, select
@@ -43,11 +42,12 @@ from workflow.errors import (
 )
 from workflow.files import read_bounded, write_atomically
 from workflow.machine import policy
-from workflow.services.writes import WriteBase, detail
+from workflow.services.reads import deliverable
+from workflow.services.registry import Registry
 from workflow.spec.definition import Role
 from workflow.store import audit, database, seals
-from workflow.store.audit import VerifyReport
 from workflow.store.models import Attachment, AttachmentBlob, AttachmentView
+from workflow.store.store import Store
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 MAX_BYTES_ENV = "CAMPAIGN_MAX_ATTACHMENT_BYTES"
@@ -77,22 +77,24 @@ _COMPRESSED = {
 }
 
 
-class AttachmentOps(WriteBase):
+class Attachments:
     """Attach files to deliverables and serve them back, verified."""
 
-    def __init__(self, *args: Any, max_attachment_bytes: int | None = None,
-                 **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if max_attachment_bytes is not None and max_attachment_bytes < 1:
+    def __init__(self, store: Store, registry: Registry,
+                 max_bytes: int | None = None) -> None:
+        if max_bytes is not None and max_bytes < 1:
             raise InvalidInput("the attachment size limit must be at least 1 byte")
-        self._max_attachment_bytes = max_attachment_bytes
-        self.attachment_store: Path | None = store_directory(self.engine.url)
+        self._store = store
+        self._registry = registry
+        self._max_bytes = max_bytes
+        #: Where the blobs of a file database live (None: in the database).
+        self.directory: Path | None = store_directory(store.engine.url)
 
     @property
-    def max_attachment_bytes(self) -> int:
+    def max_bytes(self) -> int:
         """The size limit: the constructor's, else ``CAMPAIGN_MAX_ATTACHMENT_BYTES``, or 20 MiB."""
-        if self._max_attachment_bytes is not None:
-            return self._max_attachment_bytes
+        if self._max_bytes is not None:
+            return self._max_bytes
         return limit_from_env()
 
     # -- writing ----------------------------------------------------------------------
@@ -105,13 +107,13 @@ class AttachmentOps(WriteBase):
         Only the deliverable's owner or the campaign office may attach.
         """
         name = check_name(path.name if name is None else name)
-        data = read_file(path, self.max_attachment_bytes)
+        data = read_file(path, self.max_bytes)
         sha = hashlib.sha256(data).hexdigest()
         blob_written = False
         try:
-            with self._writing() as session:
-                who = self._actor(session, actor)
-                item = self._state_of(session, deliverable_id)
+            with self._store.writing() as session:
+                who = self._store.actor(session, actor)
+                item = self._store.state_of(session, deliverable_id)
                 role = self._attach_role(who, item.owner_id, item.definition_sha, deliverable_id)
                 if self._find(session, deliverable_id, name) is not None:
                     raise InvalidInput(
@@ -120,7 +122,7 @@ class AttachmentOps(WriteBase):
                     )
                 blob_written = True
                 self._put_blob(session, sha, data)
-                now = self._now()
+                now = self._store.now()
                 row = Attachment(
                     deliverable_id=deliverable_id, name=name, sha256=sha, size=len(data),
                     media_type=media_type(name), author_id=who.id, at=now,
@@ -129,7 +131,7 @@ class AttachmentOps(WriteBase):
                 session.flush()
                 audit.append(
                     session, at=now, actor=who.id, role=role, action="attachment.add",
-                    detail=detail({"deliverable": deliverable_id, "name": name, "sha256": sha,
+                    detail=audit.detail({"deliverable": deliverable_id, "name": name, "sha256": sha,
                                    "size": len(data), "media_type": row.media_type}),
                     seals=[seals.seal(session.connection(), "attachment", row.id)],
                 )
@@ -144,7 +146,7 @@ class AttachmentOps(WriteBase):
         self, who: policy.Actor, owner_id: str, definition_sha: str, deliverable_id: int
     ) -> str | None:
         if who.id == owner_id:
-            spec = self.spec(definition_sha)
+            spec = self._registry.spec(definition_sha)
             return next((r for r in spec.create_roles if who.has(r)), None)
         if who.has(Role.OFFICE):
             return Role.OFFICE.value
@@ -154,11 +156,11 @@ class AttachmentOps(WriteBase):
         )
 
     def _put_blob(self, session: Session, sha: str, data: bytes) -> None:
-        if self.attachment_store is None:
+        if self.directory is None:
             if session.get(AttachmentBlob, sha) is None:
                 session.add(AttachmentBlob(sha256=sha, size=len(data), content=data))
             return
-        target = self.attachment_store / sha[:2] / sha
+        target = self.directory / sha[:2] / sha
         try:
             if _file_holds(target, sha, len(data)):
                 return
@@ -169,7 +171,7 @@ class AttachmentOps(WriteBase):
             return  # it appeared meanwhile; same name, same content
         except OSError as exc:
             raise database.DatabaseUnavailable(
-                f"cannot write the attachment store {self.attachment_store}: "
+                f"cannot write the attachment store {self.directory}: "
                 f"{exc.strerror or exc}") from None
 
     def _discard_unreferenced(self, sha: str) -> None:
@@ -178,10 +180,11 @@ class AttachmentOps(WriteBase):
         Runs under the write lock, so no other attach can start using the blob
         in between; a failure here leaves at most an unreferenced blob.
         """
-        store = self.attachment_store
+        store = self.directory
         if store is None:
             return  # the blob row was rolled back with everything else
-        with contextlib.suppress(Exception), database.write_transaction(self.engine) as session:
+        engine = self._store.engine
+        with contextlib.suppress(Exception), database.write_transaction(engine) as session:
             used = session.exec(
                 select(Attachment.id).where(col(Attachment.sha256) == sha).limit(1)
             ).first()
@@ -194,37 +197,35 @@ class AttachmentOps(WriteBase):
 
     # -- reading ----------------------------------------------------------------------
 
-    def verify(self, digest: str | None = None) -> VerifyReport:
-        """The log's checks (each attachment row is sealed by its event, see
-        :mod:`workflow.store.seals`), plus: its stored bytes still hash to it."""
-        report = super().verify(digest)
-        with self._read() as session:
+    def check_all(self) -> None:
+        """Every attachment's stored bytes still hash to it (each row itself is
+        sealed by its event, see :mod:`workflow.store.seals`)."""
+        with self._store.read() as session:
             rows = session.exec(select(Attachment).order_by(col(Attachment.id))).all()
             stored = [(r.deliverable_id, r.name) for r in rows]
         for deliverable_id, name in stored:
-            self.attachment_data(deliverable_id, name)  # IntegrityError if the bytes changed
-        return report
+            self.data(deliverable_id, name)  # IntegrityError if the bytes changed
 
-    def attachments(self, deliverable_id: int) -> list[AttachmentView]:
+    def of(self, deliverable_id: int) -> list[AttachmentView]:
         """A deliverable's attachments, in the order they were added."""
-        with self._read() as session:
-            self._deliverable(session, deliverable_id)
+        with self._store.read() as session:
+            deliverable(session, deliverable_id)
             rows = session.exec(
                 select(Attachment).where(col(Attachment.deliverable_id) == deliverable_id)
                 .order_by(col(Attachment.id))
             ).all()
             return [_view(r) for r in rows]
 
-    def attachment(self, deliverable_id: int, name: str) -> AttachmentView:
-        with self._read() as session:
+    def get(self, deliverable_id: int, name: str) -> AttachmentView:
+        with self._store.read() as session:
             return _view(self._named(session, deliverable_id, name))
 
-    def attachment_data(self, deliverable_id: int, name: str) -> bytes:
+    def data(self, deliverable_id: int, name: str) -> bytes:
         """The bytes of an attachment, after checking them against its sha256.
 
         Raises :class:`IntegrityError` if they are missing or do not match.
         """
-        with self._read() as session:
+        with self._store.read() as session:
             row = self._named(session, deliverable_id, name)
             sha, size = row.sha256, row.size
             data = self._get_blob(session, sha, size)
@@ -241,10 +242,10 @@ class AttachmentOps(WriteBase):
         return data
 
     def _get_blob(self, session: Session, sha: str, size: int) -> bytes | None:
-        if self.attachment_store is None:
+        if self.directory is None:
             blob = session.get(AttachmentBlob, sha)
             return None if blob is None else blob.content
-        path = self.attachment_store / sha[:2] / sha
+        path = self.directory / sha[:2] / sha
         try:
             with path.open("rb") as stream:
                 return stream.read(size + 1)  # a grown file must not be read whole
@@ -252,11 +253,11 @@ class AttachmentOps(WriteBase):
             return None
         except OSError as exc:
             raise database.DatabaseUnavailable(
-                f"cannot read the attachment store {self.attachment_store}: "
+                f"cannot read the attachment store {self.directory}: "
                 f"{exc.strerror or exc}") from None
 
     def _named(self, session: Session, deliverable_id: int, name: str) -> Attachment:
-        self._deliverable(session, deliverable_id)
+        deliverable(session, deliverable_id)
         row = self._find(session, deliverable_id, name)
         if row is None:
             raise NotFound(f"attachment of deliverable {deliverable_id}", repr(name))

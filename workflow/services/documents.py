@@ -20,13 +20,14 @@ from sqlmodel import col, select
 
 from workflow.errors import InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from workflow.machine import policy
-from workflow.services import move_rules as moves
-from workflow.services.deliverables import DeliverableOps
-from workflow.services.writes import detail
+from workflow.services import move_rules
+from workflow.services.reads import Reads, deliverable
+from workflow.services.registry import Registry
 from workflow.spec import content, sections
 from workflow.spec.definition import Role, SectionSpec, WorkflowSpec
 from workflow.store import audit
 from workflow.store.models import Opinion, OpinionView, Revision, RevisionView, View
+from workflow.store.store import Store
 
 _OPINIONS = Opinion.__table__  # type: ignore[attr-defined]
 _REVISIONS = Revision.__table__  # type: ignore[attr-defined]
@@ -122,8 +123,13 @@ def participant_roles(spec: WorkflowSpec) -> list[str]:
     return list(dict.fromkeys(r for t in spec.transitions for r in t.roles))
 
 
-class DocumentOps(DeliverableOps):
+class Documents:
     """What reviewers read: what changed, what was said about it."""
+
+    def __init__(self, store: Store, registry: Registry, reads: Reads) -> None:
+        self._store = store
+        self._registry = registry
+        self._reads = reads
 
     # -- diffs ----------------------------------------------------------------------
 
@@ -139,7 +145,7 @@ class DocumentOps(DeliverableOps):
         else sees the change from the previous revision.  With only ``to_n``,
         the change from the revision before it.
         """
-        revisions = self.revisions(deliverable_id)
+        revisions = self._reads.revisions(deliverable_id)
         if not revisions:
             raise TransitionNotAllowed("it has no content yet (campaign revise)", deliverable_id)
         numbers = {r.number: r for r in revisions}
@@ -175,7 +181,7 @@ class DocumentOps(DeliverableOps):
         if not reader:
             return None
         latest = revisions[-1]
-        mine = [e for e in self.history(deliverable_id) if e.actor == reader and e.revision]
+        mine = [e for e in self._reads.history(deliverable_id) if e.actor == reader and e.revision]
         if not mine or mine[-1].revision == latest.sha256:
             return None
         matching = [r for r in revisions[:-1] if r.sha256 == mine[-1].revision]
@@ -194,17 +200,18 @@ class DocumentOps(DeliverableOps):
         transitions.  Audited as ``opinion.add``.
         """
         body = (text or "").strip()
-        with self._writing_core() as connection:
-            who = self._actor(connection, actor)
-            item = self._state_of(connection, deliverable_id)
-            spec = self.spec(item.definition_sha)
+        with self._store.writing_core() as connection:
+            who = self._store.actor(connection, actor)
+            item = self._store.state_of(connection, deliverable_id)
+            spec = self._registry.spec(item.definition_sha)
             role = _participant_role(who, item.owner_id, spec, deliverable_id)
             if not body:
                 raise InvalidInput("an opinion needs some text (--text)")
             target = self._opinion_target(connection, deliverable_id, revision, line)
-            now = self._now()  # a remark moves nothing: the version stays (--if-version holds)
+            # A remark moves nothing: the version stays (--if-version holds).
+            now = self._store.now()
             place = audit.position(connection)
-            opinion_id, written = moves.insert_opinion(connection, {
+            opinion_id, written = move_rules.insert_opinion(connection, {
                 "deliverable_id": deliverable_id, "revision_number": target.number,
                 "revision_sha": target.sha256, "line": line, "author_id": who.id,
                 "text": body, "at": now, "event_seq": place.seq,
@@ -213,7 +220,7 @@ class DocumentOps(DeliverableOps):
                 connection, at=now, actor=who.id, role=role, action="opinion.add",
                 deliverable_id=deliverable_id, source=item.state, dest=item.state,
                 comment=body, revision=target.sha256,
-                detail=detail({"revision": target.number, "line": line}),
+                detail=audit.detail({"revision": target.number, "line": line}),
                 seals=[written], at_position=place,
             )
             return OpinionView(
@@ -254,8 +261,8 @@ class DocumentOps(DeliverableOps):
     def opinions(self, deliverable_id: int) -> list[OpinionView]:
         """Every review opinion on a deliverable, oldest first: the reasons of
         returns, rejections and objections, and opinions added on their own."""
-        with self._read() as session:
-            self._deliverable(session, deliverable_id)
+        with self._store.read() as session:
+            deliverable(session, deliverable_id)
             rows = session.exec(
                 select(Opinion).where(col(Opinion.deliverable_id) == deliverable_id)
                 .order_by(col(Opinion.id))
@@ -267,8 +274,8 @@ class DocumentOps(DeliverableOps):
     def check_content(self, deliverable_id: int) -> list[SectionSpec]:
         """The required sections the latest revision lacks (all of them when
         there is no content yet): what a ``content_complete`` move would refuse."""
-        spec = self.definition_for(self.get(deliverable_id))
-        revisions = self.revisions(deliverable_id)
+        spec = self._registry.definition_for(self._reads.get(deliverable_id))
+        revisions = self._reads.revisions(deliverable_id)
         if not revisions:
             return list(spec.required_sections)
         return sections.missing_sections(spec, self.revision_text(deliverable_id, revisions[-1]))
@@ -277,7 +284,7 @@ class DocumentOps(DeliverableOps):
         """A revision's text (a Word file's extracted text), its bytes checked
         against the hash its audit event recorded."""
         return content.text_of(revision.media_type,
-                               self.content(deliverable_id, revision.number))
+                               self._reads.content(deliverable_id, revision.number))
 
 
 def _participant_role(

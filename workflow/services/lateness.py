@@ -22,8 +22,8 @@ from datetime import date, datetime
 from functools import cache
 from typing import TypedDict
 
-from workflow.services.writes import campaign_zone
 from workflow.spec.plan import PlanSpec
+from workflow.store.clock import campaign_zone
 from workflow.store.models import DeliverableView, EventView, UserView, View
 
 #: Whether a deliverable in the given state counts as complete.

@@ -1,11 +1,14 @@
-"""What a move does besides changing state, inside the move's transaction:
-the content check before it, the publicity window around it, and the review
-opinion that quotes a return's reason.  Core statements on the connection.
+"""The rules a definition declares for its moves, checked and written on the
+one move path (:mod:`workflow.services.moves`) inside the move's transaction:
+the content a ``content_complete`` move needs, the publicity window around a
+move, and the review opinion that quotes a return's reason.  Core statements
+on the connection.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -36,6 +39,10 @@ class Move:
     comment: str | None
     today: date
     now: str
+    #: The deliverable's version the move starts from.
+    version: int = 0
+    #: What a type's own rules need beyond the comment (a rating).
+    payload: Mapping[str, str] = field(default_factory=dict)
 
 
 def check_content(

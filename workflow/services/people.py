@@ -12,13 +12,19 @@ from sqlmodel import Session, col, select
 
 from workflow.errors import InvalidInput, NotFound, TransitionNotAllowed
 from workflow.machine import policy
-from workflow.services.writes import WriteBase, check_roles, detail
+from workflow.services.reads import Reads, roles_of
+from workflow.services.rows import check_roles, insert_user
 from workflow.spec.definition import Role
 from workflow.store import audit, seals
 from workflow.store.models import User, UserRole, UserView
+from workflow.store.store import Store
 
 
-class PeopleOps(WriteBase):
+class People:
+    def __init__(self, store: Store, reads: Reads) -> None:
+        self._store = store
+        self._reads = reads
+
     def add_user(
         self, actor: str | None, user_id: str, name: str, roles: Iterable[str],
         unit: str | None = None,
@@ -27,36 +33,36 @@ class PeopleOps(WriteBase):
         roles = tuple(dict.fromkeys(roles))
         policy.check_user_id(user_id)  # before the transaction: bad input opens none
         check_roles(roles)
-        with self._writing() as session:
+        with self._store.writing() as session:
             bootstrap = session.exec(select(User).limit(1)).first() is None
             if bootstrap and Role.OFFICE not in roles:
                 raise InvalidInput("the first user must have the office role (to add the others)")
             if bootstrap and actor not in (None, user_id):
                 raise InvalidInput("the first user adds themselves (--as must be the new id)")
-            admin = None if bootstrap else self._actor(session, actor)
+            admin = None if bootstrap else self._store.actor(session, actor)
             role = policy.require_user_admin(admin)
-            self._insert_user(session, actor or user_id, role, user_id, name, roles, unit)
-        return self.user(user_id)
+            insert_user(self._store, session, actor or user_id, role, user_id, name, roles, unit)
+        return self._reads.user(user_id)
 
     def grant_role(self, actor: str | None, user_id: str, role: str) -> UserView:
         """Give ``user_id`` another role (campaign office only)."""
         check_roles((role,))
-        with self._writing() as session:
+        with self._store.writing() as session:
             who = self._admin(session, actor)
-            if role in self._roles(session, self._existing(session, user_id).id):
+            if role in roles_of(session, self._existing(session, user_id).id):
                 raise InvalidInput(f"{user_id} already has role {role}")
             session.add(UserRole(user_id=user_id, role=role))
             session.flush()
             self._audit_user(session, who, "role.grant", user_id, {"role": role},
                              seals.seal(session.connection(), "user_role", user_id, role))
-        return self.user(user_id)
+        return self._reads.user(user_id)
 
     def revoke_role(self, actor: str | None, user_id: str, role: str) -> UserView:
         """Take a role from ``user_id`` (campaign office only); they keep at least one,
         and the office keeps at least one active member."""
-        with self._writing() as session:
+        with self._store.writing() as session:
             who = self._admin(session, actor)
-            held = self._roles(session, self._existing(session, user_id).id)
+            held = roles_of(session, self._existing(session, user_id).id)
             if role not in held:
                 raise InvalidInput(f"{user_id} does not have role {role}")
             if len(held) == 1:
@@ -68,11 +74,11 @@ class PeopleOps(WriteBase):
             session.flush()
             self._audit_user(session, who, "role.revoke", user_id, {"role": role},
                              seals.removed("user_role", user_id, role))
-        return self.user(user_id)
+        return self._reads.user(user_id)
 
     def deactivate_user(self, actor: str | None, user_id: str) -> UserView:
         """Stop ``user_id`` from acting; their history stays (campaign office only)."""
-        with self._writing() as session:
+        with self._store.writing() as session:
             who = self._admin(session, actor)
             user = self._existing(session, user_id)
             if not user.active:
@@ -85,12 +91,12 @@ class PeopleOps(WriteBase):
             session.flush()
             self._audit_user(session, who, "user.deactivate", user_id, {},
                              seals.seal(session.connection(), "app_user", user_id))
-        return self.user(user_id)
+        return self._reads.user(user_id)
 
     # -- helpers ----------------------------------------------------------------------
 
     def _admin(self, session: Session, actor: str | None) -> policy.Actor:
-        who = self._actor(session, actor)
+        who = self._store.actor(session, actor)
         policy.require_user_admin(who)
         return who
 
@@ -117,6 +123,6 @@ class PeopleOps(WriteBase):
     def _audit_user(self, session: Session, who: policy.Actor, action: str, user_id: str,
                     extra: dict[str, object], written: seals.Seal) -> None:
         audit.append(
-            session, at=self._now(), actor=who.id, role=Role.OFFICE.value, action=action,
-            detail=detail({"user": user_id, **extra}), seals=[written],
+            session, at=self._store.now(), actor=who.id, role=Role.OFFICE.value, action=action,
+            detail=audit.detail({"user": user_id, **extra}), seals=[written],
         )

@@ -4,18 +4,17 @@ The plan asks every rectification measure to name its matter, measures,
 responsible person, deadline and effect (整改事项、整改措施、整改责任、整改时限、
 整改效果), to be made public, carried out and assessed.  Here:
 
-- :meth:`RectificationOps.set_rectification` writes the five fields while the
-  item is a draft; the deliverable's ``due`` becomes the deadline, so an item
-  whose deadline passes before it is done shows as overdue in the report.
-- Generic moves (:meth:`fire`, and so ``campaign do``) of a rectification item
-  carry its rules, checked inside the move's transaction: ``submit`` needs the
-  five fields (the refusal names the missing ones); ``claim_done`` needs a
-  progress note written since the item (re)entered ``in_progress``; ``verify``
-  is refused — it needs a rating, given through :meth:`verify_item`.
-- :meth:`progress_note` records progress while the item is in progress, by its
-  responsible person or its owner.
-- :meth:`verify_item` fires ``verify`` and stores the office's rating in the
-  same transaction, with an audited ``rectification.rate`` event.
+- :meth:`RectificationItems.set` writes the five fields while the item is a
+  draft; the deliverable's ``due`` becomes the deadline, so an item whose
+  deadline passes before it is done shows as overdue in the report.
+- :data:`RULES` are the type's own rules on the one move path
+  (:mod:`workflow.services.moves`), so every move of an item (``campaign do``
+  too) keeps them inside its transaction: ``submit`` needs the five fields
+  (the refusal names the missing ones); ``claim_done`` needs a progress note
+  written since the item (re)entered ``in_progress``; ``verify`` needs a
+  rating, given through :meth:`RectificationItems.verify`, and stores it.
+- :meth:`RectificationItems.note` records progress while the item is in
+  progress, by its responsible person or its owner.
 
 Ratings are the usual four grades of an assessment (测评): 好、较好、一般、差,
 stored in Chinese; ``good``, ``fairly_good``, ``fair`` and ``poor`` are accepted
@@ -35,11 +34,12 @@ from datetime import date
 from sqlalchemy import Connection, func, select
 
 from workflow.errors import InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
-from workflow.machine import policy
-from workflow.services import move_rules as moves
-from workflow.services.deliverables import DeliverableOps
+from workflow.services import move_rules
 from workflow.services.move_rules import Move
-from workflow.services.writes import detail
+from workflow.services.moves import Moves, TypeRules
+from workflow.services.reads import deliverable
+from workflow.services.registry import Registry
+from workflow.services.rows import own_role
 from workflow.spec.definition import Role, WorkflowSpec
 from workflow.store import audit, seals
 from workflow.store.models import (
@@ -51,6 +51,7 @@ from workflow.store.models import (
     RectificationView,
     View,
 )
+from workflow.store.store import Store, bump
 
 TYPE_ID = "rectification_item"
 
@@ -96,37 +97,66 @@ def normalise_rating(rating: str) -> str:
     raise InvalidInput(f"unknown rating {rating!r}: use {known}")
 
 
-class RectificationOps(DeliverableOps):
-    """The five fields, progress notes, the completion claim and the office's rating."""
+def _guard(connection: Connection, move: Move) -> None:
+    """Checked on the move path, after the definition's rules have allowed the move."""
+    trigger = move.transition.trigger
+    if trigger == "verify":
+        _require_rating(move)
+        _require_fields(connection, move.deliverable_id)
+    elif trigger == "submit":
+        _require_fields(connection, move.deliverable_id)
+    elif trigger == "claim_done":
+        _require_progress(connection, move.deliverable_id)
 
-    # -- the generic move path ----------------------------------------------------------
 
-    def fire(
-        self, actor: str | None, deliverable_id: int, trigger: str, comment: str | None = None,
-        expected_version: int | None = None,
-    ) -> EventView:
-        """:meth:`DeliverableOps.fire`, with the rules of rectification items
-        (other types pass through unchanged)."""
-        return self._fire(actor, deliverable_id, trigger, comment, expected_version,
-                          before=self._rectification_rules)
+def _effect(connection: Connection, move: Move, event: EventView) -> None:
+    """A verify stores the office's rating, audited as ``rectification.rate``."""
+    if move.transition.trigger != "verify":
+        return
+    grade = move.payload["rating"]
+    connection.execute(
+        _RECTIFICATIONS.update()
+        .where(_RECTIFICATIONS.c.deliverable_id == move.deliverable_id)
+        .values(rating=grade, rated_by=move.actor, rated_at=move.now))
+    # The transition has just moved the version on by one.
+    version = move.version + 1
+    bump(connection, move.deliverable_id, version, move.dest, move.now)
+    audit.append(
+        connection, at=move.now, actor=move.actor, role=event.role,
+        action="rectification.rate", deliverable_id=move.deliverable_id,
+        source=move.dest, dest=move.dest, revision=event.revision,
+        detail=audit.detail({"rating": grade, "verify_event": event.seq}),
+        seals=[seals.seal(connection, "rectification", move.deliverable_id)],
+    )
 
-    def _rectification_rules(self, connection: Connection, move: Move) -> None:
-        """Checked inside a generic move, after roles and rules have allowed it."""
-        if move.spec.id != TYPE_ID:
-            return
-        trigger = move.transition.trigger
-        if trigger == "verify":
-            raise TransitionNotAllowed(
-                "verify needs the effect's rating: use campaign rectification verify "
-                f"{move.deliverable_id} --rating {'|'.join(RATINGS)}", move.deliverable_id)
-        if trigger == "submit":
-            _require_fields(connection, move.deliverable_id)
-        elif trigger == "claim_done":
-            _require_progress(connection, move.deliverable_id)
+
+def _require_rating(move: Move) -> None:
+    grade = move.payload.get("rating")
+    if grade is None:
+        raise TransitionNotAllowed(
+            "verify needs the effect's rating: use campaign rectification verify "
+            f"{move.deliverable_id} --rating {'|'.join(RATINGS)}", move.deliverable_id)
+    if grade == FAILING:
+        raise TransitionNotAllowed(
+            f"rated {grade}, the effect is not confirmed: reopen it with a reason "
+            f"(campaign do {move.deliverable_id} reopen --comment …)", move.deliverable_id)
+
+
+#: The rectification item's own rules on the one move path.
+RULES = TypeRules(TYPE_ID, guard=_guard, effect=_effect, payload=frozenset({"rating"}))
+
+
+class RectificationItems:
+    """The five fields, progress notes, and the office's rating."""
+
+    def __init__(self, store: Store, registry: Registry, moves: Moves) -> None:
+        self._store = store
+        self._registry = registry
+        self._moves = moves
 
     # -- the five fields -------------------------------------------------------------------
 
-    def set_rectification(
+    def set(
         self, actor: str | None, deliverable_id: int, *, matter: str, measures: str,
         responsible: str, deadline: date, effect: str,
     ) -> RectificationView:
@@ -135,10 +165,10 @@ class RectificationOps(DeliverableOps):
         By its owner or the campaign office; the deliverable's due date
         becomes the deadline.  Audited as ``rectification.set`` with the fields.
         """
-        with self._writing_core() as connection:
-            who = self._actor(connection, actor)
-            item = self._state_of(connection, deliverable_id)
-            spec = self.spec(item.definition_sha)
+        with self._store.writing_core() as connection:
+            who = self._store.actor(connection, actor)
+            item = self._store.state_of(connection, deliverable_id)
+            spec = self._registry.spec(item.definition_sha)
             _require_type(spec, deliverable_id, "has no rectification fields")
             owner = who.id == item.owner_id
             if not owner and not who.has(Role.OFFICE):
@@ -152,7 +182,7 @@ class RectificationOps(DeliverableOps):
                     f"(set in: {', '.join(spec.editable_states)})", deliverable_id)
             fields = _clean(matter=matter, measures=measures, responsible=responsible,
                             effect=effect)
-            self._actor(connection, fields["responsible"])  # NotFound unless a user
+            self._store.actor(connection, fields["responsible"])  # NotFound unless a user
             row = {"matter": fields["matter"], "measures": fields["measures"],
                    "responsible_id": fields["responsible"], "deadline": deadline,
                    "effect": fields["effect"]}
@@ -163,34 +193,34 @@ class RectificationOps(DeliverableOps):
             if not replaced:
                 connection.execute(_RECTIFICATIONS.insert(),
                                    {"deliverable_id": deliverable_id, **row})
-            self._bump(connection, deliverable_id, item.version, item.state)
+            self._store.bump(connection, deliverable_id, item.version, item.state)
             connection.execute(_DELIVERABLES.update()
                                .where(_DELIVERABLES.c.id == deliverable_id)
                                .values(due=deadline))
             written = [seals.seal(connection, "rectification", deliverable_id),
                        seals.seal(connection, "deliverable", deliverable_id)]
             audit.append(
-                connection, at=self._now(), actor=who.id,
-                role=_create_role(who, spec) if owner else Role.OFFICE.value,
+                connection, at=self._store.now(), actor=who.id,
+                role=own_role(who, spec) if owner else Role.OFFICE.value,
                 action="rectification.set", deliverable_id=deliverable_id,
                 source=item.state, dest=item.state,
-                revision=(moves.latest_revision(connection, deliverable_id) or (0, None))[1],
-                detail=detail({**fields, "deadline": deadline.isoformat(),
+                revision=(move_rules.latest_revision(connection, deliverable_id) or (0, None))[1],
+                detail=audit.detail({**fields, "deadline": deadline.isoformat(),
                                "replaced": replaced}),
                 seals=written,
             )
-        return self.rectification(deliverable_id)
+        return self.get(deliverable_id)
 
     # -- progress ----------------------------------------------------------------------------
 
-    def progress_note(self, actor: str | None, deliverable_id: int, text: str) -> EventView:
+    def note(self, actor: str | None, deliverable_id: int, text: str) -> EventView:
         """A progress note while the item is in progress, by its responsible
         person or its owner.  Audited as ``rectification.progress`` (the text
         is the event's comment)."""
-        with self._writing_core() as connection:
-            who = self._actor(connection, actor)
-            item = self._state_of(connection, deliverable_id)
-            spec = self.spec(item.definition_sha)
+        with self._store.writing_core() as connection:
+            who = self._store.actor(connection, actor)
+            item = self._store.state_of(connection, deliverable_id)
+            spec = self._registry.spec(item.definition_sha)
             _require_type(spec, deliverable_id, "takes no progress notes")
             responsible = connection.execute(
                 select(_RECTIFICATIONS.c.responsible_id)
@@ -207,24 +237,24 @@ class RectificationOps(DeliverableOps):
             note = text.strip()
             if not note:
                 raise InvalidInput("a progress note needs text (--text)")
-            now = self._now()
+            now = self._store.now()
             key = connection.execute(_NOTES.insert(), {
                 "deliverable_id": deliverable_id, "author_id": who.id, "text": note, "at": now,
             }).inserted_primary_key
             assert key is not None
-            self._bump(connection, deliverable_id, item.version, item.state)
+            self._store.bump(connection, deliverable_id, item.version, item.state)
             return audit.append(
-                connection, at=now, actor=who.id, role=_create_role(who, spec),
+                connection, at=now, actor=who.id, role=own_role(who, spec),
                 action="rectification.progress", deliverable_id=deliverable_id,
                 source=item.state, dest=item.state, comment=note,
-                detail=detail({"note": key[0],
+                detail=audit.detail({"note": key[0],
                                "as": "owner" if who.id == item.owner_id else "responsible"}),
                 seals=[seals.seal(connection, "progress_note", key[0])],
             )
 
     # -- the office's assessment ---------------------------------------------------------------
 
-    def verify_item(
+    def verify(
         self, actor: str | None, deliverable_id: int, rating: str, comment: str | None = None,
         *, expected_version: int | None = None,
     ) -> EventView:
@@ -232,39 +262,15 @@ class RectificationOps(DeliverableOps):
         audited as ``rectification.rate``) in the same transaction.  Returns
         the verify event."""
         grade = normalise_rating(rating)
-
-        def check(connection: Connection, move: Move) -> None:
-            _require_type(move.spec, deliverable_id, "gets no rating")
-            if grade == FAILING:
-                raise TransitionNotAllowed(
-                    f"rated {grade}, the effect is not confirmed: reopen it with a reason "
-                    f"(campaign do {deliverable_id} reopen --comment …)", deliverable_id)
-            _require_fields(connection, deliverable_id)
-
-        def rate(connection: Connection, move: Move, event: EventView) -> None:
-            connection.execute(
-                _RECTIFICATIONS.update()
-                .where(_RECTIFICATIONS.c.deliverable_id == deliverable_id)
-                .values(rating=grade, rated_by=move.actor, rated_at=move.now))
-            version = self._state_of(connection, deliverable_id).version
-            self._bump(connection, deliverable_id, version, move.dest)
-            audit.append(
-                connection, at=move.now, actor=move.actor, role=event.role,
-                action="rectification.rate", deliverable_id=deliverable_id,
-                source=move.dest, dest=move.dest, revision=event.revision,
-                detail=detail({"rating": grade, "verify_event": event.seq}),
-                seals=[seals.seal(connection, "rectification", deliverable_id)],
-            )
-
-        return self._fire(actor, deliverable_id, "verify", comment, expected_version,
-                          before=check, after=rate)
+        return self._moves.fire(actor, deliverable_id, "verify", comment, expected_version,
+                                payload={"rating": grade})
 
     # -- reads ----------------------------------------------------------------------------------
 
-    def rectification(self, deliverable_id: int) -> RectificationView:
+    def get(self, deliverable_id: int) -> RectificationView:
         """The five fields, the rating, and the progress notes' texts (oldest first)."""
-        with self._read() as session:
-            self._deliverable(session, deliverable_id)
+        with self._store.read() as session:
+            deliverable(session, deliverable_id)
             row = session.get(Rectification, deliverable_id)
             if row is None:
                 raise NotFound("rectification fields of deliverable", deliverable_id)
@@ -278,10 +284,10 @@ class RectificationOps(DeliverableOps):
                 notes=tuple(notes),
             )
 
-    def progress_notes(self, deliverable_id: int) -> list[ProgressNoteView]:
+    def notes(self, deliverable_id: int) -> list[ProgressNoteView]:
         """The progress notes with their authors and times, oldest first."""
-        with self._read() as session:
-            self._deliverable(session, deliverable_id)
+        with self._store.read() as session:
+            deliverable(session, deliverable_id)
             rows = session.execute(
                 select(_NOTES).where(_NOTES.c.deliverable_id == deliverable_id)
                 .order_by(_NOTES.c.id)).all()
@@ -340,8 +346,3 @@ def _clean(**fields: str) -> dict[str, str]:
     if blank:
         raise InvalidInput(f"the rectification field(s) {', '.join(blank)} may not be blank")
     return cleaned
-
-
-def _create_role(actor: policy.Actor, spec: WorkflowSpec) -> str | None:
-    """The role under which ``actor`` works on their own item (as in ``revise``)."""
-    return next((r for r in spec.create_roles if actor.has(r)), None)

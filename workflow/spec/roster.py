@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from workflow.errors import DefinitionError, InvalidInput
+from workflow.errors import DefinitionError, InvalidInput, RosterError
 from workflow.files import read_bounded
 from workflow.spec.definition import KNOWN_ROLES, USER_ID_MAX, USER_ID_PATTERN
 from workflow.spec.loader import parse_yaml
@@ -45,14 +45,6 @@ class Person(BaseModel):
         if unknown:
             raise ValueError(f"unknown role {unknown[0]!r}")
         return tuple(dict.fromkeys(roles))
-
-
-class RosterError(InvalidInput):
-    def __init__(self, file: str, problems: list[str]) -> None:
-        self.file = file
-        self.problems = problems
-        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
-        super().__init__(f"roster {file}: {'; '.join(problems[:3])}{more}; nothing was loaded")
 
 
 def read_roster(path: Path) -> list[Person]:

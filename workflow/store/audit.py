@@ -138,6 +138,11 @@ def append(
     return EventView.model_validate(fields)
 
 
+def detail(data: dict[str, object]) -> str:
+    """An event's ``detail``: canonical JSON, Chinese kept readable."""
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 def as_view(event: AuditEvent) -> EventView:
     return EventView.model_validate(event, from_attributes=True)
 

@@ -31,7 +31,7 @@ from workflow.cli.common import (
 @pass_env
 def attach(env: Env, deliverable_id: int, file: Path, name: str | None, as_json: bool) -> None:
     """Attach a file (docx, pdf, image, ...) to a deliverable (owner or office only)."""
-    view = env.campaign.attach(env.actor, deliverable_id, file, name)
+    view = env.campaign.attachments.attach(env.actor, deliverable_id, file, name)
     if as_json:
         emit_json(view.to_json())
     else:
@@ -64,7 +64,7 @@ def attachments(env: Env, deliverable_id: int, get_name: str | None, out: Path |
 def _list(env: Env, deliverable_id: int, fmt: str) -> None:
     from workflow.store.models import AttachmentView
 
-    items = env.campaign.attachments(deliverable_id)
+    items = env.campaign.attachments.of(deliverable_id)
     emit(fmt, items, lambda: table(
         f"Attachments of #{deliverable_id}",
         [ident("name"), ident("size"), "type", ident("sha256"), ident("by"), words("at")],
@@ -87,8 +87,8 @@ def _write(env: Env, deliverable_id: int, name: str, out: Path, force: bool,
     directory = out.parent if str(out.parent) else Path()
     if not directory.is_dir():
         raise InvalidInput(f"{out}: directory {directory} does not exist")
-    view = env.campaign.attachment(deliverable_id, name)
-    data = env.campaign.attachment_data(deliverable_id, name)  # verified, or raises
+    view = env.campaign.attachments.get(deliverable_id, name)
+    data = env.campaign.attachments.data(deliverable_id, name)  # verified, or raises
     try:
         write_atomically(out, data, overwrite=force)
     except FileExistsError:

@@ -34,7 +34,7 @@ def audit_group() -> None:
 @pass_env
 def audit_verify(env: Env, digest: str | None, fmt: str) -> None:
     """Check every hash link and replay every deliverable; exit 8 if anything is off."""
-    report = env.campaign.verify(digest)
+    report = env.campaign.audit.verify(digest)
     emit(fmt, report, lambda: click.echo(
         f"ok: {plural(report.events, 'event')} and "
         f"{plural(report.deliverables, 'deliverable')} verified; head {report.head}"))
@@ -45,7 +45,7 @@ def audit_verify(env: Env, digest: str | None, fmt: str) -> None:
 @pass_env
 def audit_digest(env: Env, fmt: str) -> None:
     """The head digest (SEQ:SHA256): keep it elsewhere, check it later with verify --digest."""
-    digest = env.campaign.digest()
+    digest = env.campaign.audit.digest()
     emit(fmt, {"digest": digest}, lambda: click.echo(digest or "empty"))
 
 
@@ -59,7 +59,7 @@ def audit_digest(env: Env, fmt: str) -> None:
 def audit_export(env: Env, fmt: str, out: Path | None) -> None:
     """Every audit event, oldest first."""
     terminal = out is None and sys.stdout.isatty()
-    chunks = (_export_text(chunk, fmt, terminal) for chunk in env.campaign.export(fmt))
+    chunks = (_export_text(chunk, fmt, terminal) for chunk in env.campaign.audit.export(fmt))
     if out is None:
         for chunk in chunks:
             click.echo(chunk, nl=False)
@@ -84,7 +84,7 @@ def audit_refusals(env: Env, fmt: str) -> None:
     """Refused attempts (permission denied): who, what, when, why."""
     from workflow.store.models import RefusalView
 
-    rows = env.campaign.refusals()
+    rows = env.campaign.audit.refusals()
     emit(fmt, rows, lambda: table(
         "Refused attempts",
         [ident("id"), words("at"), ident("actor"), ident("action"), ident("#"), "reason"],

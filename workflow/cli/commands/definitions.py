@@ -32,7 +32,7 @@ def definitions() -> None:
 
 def _specs(env: Env, directory: Path | None) -> list[WorkflowSpec]:
     if directory is None:
-        return env.campaign.definitions()
+        return env.campaign.registry.definitions()
     from workflow.spec.loader import load_directory
 
     return [d.spec for d in load_directory(directory)]
@@ -40,7 +40,7 @@ def _specs(env: Env, directory: Path | None) -> list[WorkflowSpec]:
 
 def _spec(env: Env, type_id: str, directory: Path | None) -> WorkflowSpec:
     if directory is None:
-        return env.campaign.definition(type_id)
+        return env.campaign.registry.definition(type_id)
     from workflow.errors import NotFound
 
     for spec in _specs(env, directory):
@@ -127,8 +127,11 @@ def definitions_lint(path: Path | None, fmt: str) -> None:
     emit(fmt, rows, show, header=["code", "severity", "file", "line", "field", "message"])
     errors = errors_in(findings)
     if errors:
+        from workflow.errors import DefinitionError
+
+        # Not raised: the findings are already listed, this line only counts them.
         click.echo(f"campaign: {plural(len(errors), 'error')} in definitions", err=True)
-        sys.exit(7)
+        sys.exit(DefinitionError.exit_code)
     if fmt == "table":
         click.echo(f"ok: {plural(len(findings), 'warning')}" if findings else "ok")
 

@@ -59,9 +59,9 @@ def show(env: Env, deliverable_id: int, fmt: str) -> None:
     """One deliverable: state, owner, latest revision and what can happen next."""
     from workflow.render.reports import next_moves
 
-    view = env.campaign.get(deliverable_id)
+    view = env.campaign.reads.get(deliverable_id)
     moves = next_moves(env.campaign, view)
-    opinions = env.campaign.opinions(deliverable_id)
+    opinions = env.campaign.documents.opinions(deliverable_id)
 
     def show_table() -> None:
         revision = view.revision
@@ -108,8 +108,8 @@ def _events_table(title: str, events: list[EventView]) -> None:
 @pass_env
 def history(env: Env, deliverable_id: int, fmt: str) -> None:
     """Every audited event of one deliverable, and the review opinions given."""
-    events = env.campaign.history(deliverable_id)
-    opinions = env.campaign.opinions(deliverable_id)
+    events = env.campaign.reads.history(deliverable_id)
+    opinions = env.campaign.documents.opinions(deliverable_id)
     # Each event lists the opinions it recorded (a return's reason, an opinion.add).
     by_event: dict[int | None, list[dict[str, Any]]] = {}
     for opinion in opinions:
@@ -144,7 +144,7 @@ def list_(env: Env, type_id: str | None, state: str | None, owner: str | None, o
     if overdue:
         _overdue(env, type_id, state, owner, as_date(today, env), fmt)
         return
-    items = env.campaign.deliverables(type_id, state, owner)
+    items = env.campaign.reads.deliverables(type_id, state, owner)
     emit(fmt, items, lambda: table("Deliverables", [
         ident("id"), ident("type"), "title", ident("owner"), ident("state"), ident("due")],
         ((d.id, d.type, d.title, d.owner, d.state, d.due) for d in items)),
@@ -159,11 +159,11 @@ def _check_filters(env: Env, type_id: str | None, state: str | None,
     from workflow.errors import NotFound
 
     campaign = env.campaign
-    specs = [campaign.definition(type_id)] if type_id else campaign.definitions()
+    specs = [campaign.registry.definition(type_id)] if type_id else campaign.registry.definitions()
     if state is not None and all(state not in {s.name for s in spec.states} for spec in specs):
         raise NotFound(f"state of {type_id}" if type_id else "state", state)
     if owner is not None:
-        campaign.user(owner)
+        campaign.reads.user(owner)
 
 
 def _overdue(env: Env, type_id: str | None, state: str | None, owner: str | None,
@@ -193,7 +193,7 @@ def _who_answers(item: Any) -> str:
 def inbox(env: Env, fmt: str) -> None:
     """What the acting user may act on now."""
     user = env.actor
-    items = env.campaign.inbox(user)
+    items = env.campaign.reads.inbox(user)
     emit(fmt, items, lambda: table(f"Inbox of {user}", [
         ident("id"), ident("type"), "title", ident("state"), ident("due"), words("you may")],
         ((i.deliverable.id, i.deliverable.type, i.deliverable.title, i.deliverable.state,

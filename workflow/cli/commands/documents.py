@@ -45,7 +45,7 @@ def diff(env: Env, deliverable_id: int, from_n: int | None, to_n: int | None,
     last acted on or commented on, everyone else the change from the previous
     revision.  The table format is the diff itself; CSV has one row per line of it.
     """
-    result = env.campaign.diff(deliverable_id, from_n, to_n, reader=env.user)
+    result = env.campaign.documents.diff(deliverable_id, from_n, to_n, reader=env.user)
     old = result.from_revision.number if result.from_revision else None
     rows = [{"from": old, "to": result.to_revision.number, "line": number, "text": text}
             for number, text in enumerate(result.lines, 1)]
@@ -63,7 +63,7 @@ def diff(env: Env, deliverable_id: int, from_n: int | None, to_n: int | None,
 def comment(env: Env, deliverable_id: int, text: str, line: int | None, revision: int | None,
             as_json: bool) -> None:
     """Add a review opinion on a revision, or on one line of it (audited)."""
-    view = env.campaign.add_opinion(env.actor, deliverable_id, text, line=line,
+    view = env.campaign.documents.add_opinion(env.actor, deliverable_id, text, line=line,
                                     revision=revision)
     if as_json:
         emit_json(view.to_json())
@@ -83,8 +83,8 @@ def check(env: Env, deliverable_id: int, fmt: str) -> None:
     from workflow.render.reports import accepted
 
     campaign = env.campaign
-    spec = campaign.definition_for(campaign.get(deliverable_id))
-    missing = campaign.check_content(deliverable_id)
+    spec = campaign.registry.definition_for(campaign.reads.get(deliverable_id))
+    missing = campaign.documents.check_content(deliverable_id)
     gaps = [{"name": s.name, "label": s.label, "accepted": accepted(s)} for s in missing]
 
     def show() -> None:
@@ -101,10 +101,13 @@ def check(env: Env, deliverable_id: int, fmt: str) -> None:
                             for s in spec.required_sections],
                "missing": gaps}, show, rows=gaps, header=["name", "label", "accepted"])
     if missing:
+        from workflow.errors import TransitionNotAllowed
+
+        # Not raised: a submit would be refused, but the line says what check found.
         names = escape_controls("、".join(s.label for s in missing))
         click.echo(f"campaign: deliverable {deliverable_id} lacks "
                    f"{plural(len(missing), 'required section')}: {names}", err=True)
-        sys.exit(4)
+        sys.exit(TransitionNotAllowed.exit_code)
 
 
 def _write_or_echo(out: Path | None, text: str) -> None:
@@ -149,13 +152,13 @@ def dossier_(env: Env, deliverable_id: int, out: Path) -> None:
         from workflow.errors import AuditVerificationFailed
 
         try:
-            env.campaign.verify()
+            env.campaign.audit.verify()
             problem = "audit verification failed"
         except AuditVerificationFailed as failure:
             problem = str(failure)
         click.echo(f"campaign: {problem}; {out} written with a 'verification FAILED' banner",
                    err=True)
-        sys.exit(8)
+        sys.exit(AuditVerificationFailed.exit_code)
     click.echo(f"wrote {out}")
 
 

@@ -51,16 +51,16 @@ def start(env: Env, plan_name: str, roster: Path) -> None:
     actor = env.actor  # who starts it: a usage error before any file is read
     plan = find_plan(plan_name)
     people = read_roster(roster)
-    env.campaign.init(actor=actor)
+    env.campaign.deliverables.init(actor=actor)
     total = len(people) + _required_count(plan.spec, people)
     with Progress(transient=True) as bar:
         task = bar.add_task("starting the campaign", total=total)
-        created = env.campaign.start(actor, plan, people,
+        created = env.campaign.plan.start(actor, plan, people,
                                      progress=lambda _: bar.advance(task))
     click.echo(f"started {escape_controls(plan.spec.id)}: "
                f"{plural(len(people), 'person', 'people')}, "
                f"{plural(len(created), 'required deliverable')}; "
-               f"phase {env.campaign.phase(plan.spec.id)}")
+               f"phase {env.campaign.plan.phase(plan.spec.id)}")
 
 
 def _required_count(plan: Any, people: Any) -> int:
@@ -88,10 +88,10 @@ def phase_status(env: Env, today: datetime | None, fmt: str) -> None:
     CSV: one row per gate item.
     """
     campaign = env.campaign
-    plan, current = campaign.plan(), campaign.phase()
+    plan, current = campaign.plan.spec(), campaign.plan.phase()
     spec = plan.leaf(current)
     gate = [{"label": c.label, "satisfied": c.satisfied, "missing": list(c.missing),
-             "flagged": list(c.flagged)} for c in campaign.gate()]
+             "flagged": list(c.flagged)} for c in campaign.plan.gate()]
     day = as_date(today, env)
     document = {
         "plan": plan.id, "phase": current, "label": spec.label, "label_en": spec.label_en,
@@ -128,7 +128,7 @@ def _print_status(status: dict[str, Any], title: str) -> None:
 @pass_env
 def phase_advance(env: Env, force: bool, reason: str | None, as_json: bool) -> None:
     """Move to the next phase (refused, listing what is missing, unless the gate holds)."""
-    event = env.campaign.advance(env.actor, force=force, reason=reason)
+    event = env.campaign.plan.advance(env.actor, force=force, reason=reason)
     if as_json:
         emit_json(event.to_json())
     else:
@@ -165,7 +165,7 @@ def events_record(env: Env, kind: str, held_on: datetime, days: float, person: s
     from workflow.spec.content import MAX_MINUTES_BYTES, read_content
 
     text = read_content(minutes, MAX_MINUTES_BYTES, "minutes").text if minutes else ""
-    record = env.campaign.record_event(
+    record = env.campaign.records.event(
         env.actor, kind, held_on.date(), days=days, person=person, theme=theme,
         supervisors_invited=supervisors_invited, attendees=attendees, minutes=text)
     if as_json:
@@ -183,7 +183,7 @@ def events_list(env: Env, fmt: str) -> None:
     """Every event record, with the rules it breaks."""
     from workflow.store.models import EventRecordView
 
-    records = env.campaign.event_records()
+    records = env.campaign.plan.event_records()
     emit(fmt, records, lambda: table("Events", [
         ident("id"), ident("kind"), words("date"), ident("person"), "theme", "flags"], (
         (r.id, r.kind, f"{r.held_on} ({r.days:g} d)", r.person, r.theme, "; ".join(r.flags))
@@ -209,7 +209,7 @@ def talks() -> None:
 def talks_record(env: Env, first: str, second: str, held_on: datetime, notes: str,
                  as_json: bool) -> None:
     """Record a talk between two team members (a party recording it confirms it)."""
-    talk = env.campaign.record_talk(env.actor, first, second, held_on.date(), notes)
+    talk = env.campaign.records.talk(env.actor, first, second, held_on.date(), notes)
     if as_json:
         emit_json(talk.to_json())
     else:
@@ -223,7 +223,7 @@ def talks_record(env: Env, first: str, second: str, held_on: datetime, notes: st
 @pass_env
 def talks_confirm(env: Env, talk_id: int, as_json: bool) -> None:
     """Confirm a talk you took part in."""
-    talk = env.campaign.confirm_talk(env.actor, talk_id)
+    talk = env.campaign.records.confirm_talk(env.actor, talk_id)
     if as_json:
         emit_json(talk.to_json())
     else:
@@ -239,8 +239,8 @@ def talks_list(env: Env, fmt: str) -> None:
     from workflow.services.gates import required_pairs
     from workflow.store.models import TalkView
 
-    records = env.campaign.talks()
-    required = len(required_pairs(env.campaign.users()))
+    records = env.campaign.plan.talks()
+    required = len(required_pairs(env.campaign.reads.users()))
     confirmed = sum(1 for t in records if t.confirmed)
     emit(fmt, {"required": required, "talks": records}, lambda: table(
         f"Talks: {len(records)} recorded, {confirmed} confirmed, {required} required",
@@ -264,7 +264,7 @@ def targets_list(env: Env, fmt: str) -> None:
     """Targets against their goals."""
     from workflow.store.models import TargetView
 
-    rows = env.campaign.targets()
+    rows = env.campaign.plan.targets()
     emit(fmt, [{**t.to_json(), "percent": t.percent} for t in rows], lambda: table(
         "Targets", [ident("id"), "target", words("done"), words("goal"), ident("%"),
                     "responsible"],
@@ -280,7 +280,7 @@ def targets_list(env: Env, fmt: str) -> None:
 @pass_env
 def targets_record(env: Env, target_id: str, amount: float, note: str, as_json: bool) -> None:
     """Add progress (an audited entry; totals are never edited)."""
-    target = env.campaign.record_target(env.actor, target_id, amount, note)
+    target = env.campaign.records.target(env.actor, target_id, amount, note)
     if as_json:
         emit_json({**target.to_json(), "percent": target.percent})
     else:

@@ -34,8 +34,8 @@ def object_(env: Env, deliverable_id: int, reason: str, today: datetime | None,
     """Object during publicity: the deliverable goes back to review with your reason."""
     actor = env.actor
     if today is not None:
-        env.campaign.require_today(today.date())
-    event = env.campaign.object_to(actor, deliverable_id, reason)
+        env.campaign.store.require_today(today.date())
+    event = env.campaign.moves.object_to(actor, deliverable_id, reason)
     if as_json:
         emit_json(event.to_json())
     else:
@@ -51,7 +51,7 @@ def object_(env: Env, deliverable_id: int, reason: str, today: datetime | None,
 @pass_env
 def tick(env: Env, today: datetime | None, as_json: bool) -> None:
     """Close the publicity windows that have ended without objection (run daily)."""
-    events = env.campaign.tick(env.actor, today=today.date() if today else None)
+    events = env.campaign.moves.tick(env.actor, today=today.date() if today else None)
     if as_json:
         emit_json(views_json(events))
         return

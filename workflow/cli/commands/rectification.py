@@ -40,7 +40,7 @@ def rectification() -> None:
 def rectification_set(env: Env, deliverable_id: int, matter: str, measures: str,
                       responsible: str, deadline: datetime, effect: str, as_json: bool) -> None:
     """Set (or replace) the five fields of a draft rectification item (owner or office)."""
-    view = env.campaign.set_rectification(
+    view = env.campaign.rectification.set(
         env.actor, deliverable_id, matter=matter, measures=measures, responsible=responsible,
         deadline=deadline.date(), effect=effect)
     if as_json:
@@ -57,7 +57,7 @@ def rectification_set(env: Env, deliverable_id: int, matter: str, measures: str,
 @pass_env
 def rectification_note(env: Env, deliverable_id: int, text: str, as_json: bool) -> None:
     """Add a progress note (in progress; the responsible person or the owner)."""
-    event = env.campaign.progress_note(env.actor, deliverable_id, text)
+    event = env.campaign.rectification.note(env.actor, deliverable_id, text)
     if as_json:
         emit_json(event.to_json())
     else:
@@ -77,12 +77,12 @@ def rectification_note(env: Env, deliverable_id: int, text: str, as_json: bool) 
 def rectification_verify(env: Env, deliverable_id: int, rating: str, comment: str | None,
                          expected_version: int | None, as_json: bool) -> None:
     """Confirm the effect with a rating (campaign office): verification → done."""
-    event = env.campaign.verify_item(env.actor, deliverable_id, rating, comment,
+    event = env.campaign.rectification.verify(env.actor, deliverable_id, rating, comment,
                                      expected_version=expected_version)
     if as_json:
         emit_json(event.to_json())
     else:
-        rated = env.campaign.rectification(deliverable_id).rating
+        rated = env.campaign.rectification.get(deliverable_id).rating
         move = escape_controls(f"rated {rated}: {event.source} → {event.dest}")
         click.echo(f"#{deliverable_id} verified, {move} (event {event.seq})")
 
@@ -99,11 +99,11 @@ def say(line: str) -> None:
 @pass_env
 def rectification_show(env: Env, deliverable_id: int, fmt: str) -> None:
     """The five fields, the rating and the progress notes."""
-    view = env.campaign.rectification(deliverable_id)
-    notes = env.campaign.progress_notes(deliverable_id)
+    view = env.campaign.rectification.get(deliverable_id)
+    notes = env.campaign.rectification.notes(deliverable_id)
 
     def show() -> None:
-        item = env.campaign.get(deliverable_id)
+        item = env.campaign.reads.get(deliverable_id)
         say(f"#{item.id} {item.title} [{item.state} {item.state_label}]")
         for label, value in (("整改事项 matter", view.matter),
                              ("整改措施 measures", view.measures),

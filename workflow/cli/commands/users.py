@@ -46,7 +46,7 @@ def users_add(env: Env, user_id: str, name: str, roles: tuple[str, ...], unit: s
               as_json: bool) -> None:
     """Add a user (by the campaign office; the first user adds themselves)."""
     # No env.actor: on an empty database the first user adds themselves without --as.
-    view = env.campaign.add_user(env.user, user_id, name, roles, unit)
+    view = env.campaign.people.add_user(env.user, user_id, name, roles, unit)
     if as_json:
         emit_json(view.to_json())
     else:
@@ -60,7 +60,7 @@ def users_list(env: Env, fmt: str) -> None:
     """Everyone, with roles, unit and whether they may still act."""
     from workflow.store.models import UserView
 
-    people = env.campaign.users()
+    people = env.campaign.reads.users()
     emit(fmt, people, lambda: table(
         "Users", [ident("id"), "name", words("roles"), "unit", ident("active")],
         ((u.id, u.name, ", ".join(u.roles), u.unit, "yes" if u.active else "no")
@@ -73,7 +73,7 @@ def users_list(env: Env, fmt: str) -> None:
 @json_option
 @pass_env
 def users_grant(env: Env, user_id: str, role: str, as_json: bool) -> None:
-    _changed(env.campaign.grant_role(env.actor, user_id, role), as_json)
+    _changed(env.campaign.people.grant_role(env.actor, user_id, role), as_json)
 
 
 @users.command("revoke")
@@ -83,7 +83,7 @@ def users_grant(env: Env, user_id: str, role: str, as_json: bool) -> None:
 @pass_env
 def users_revoke(env: Env, user_id: str, role: str, as_json: bool) -> None:
     """Take a role from a user (they keep at least one)."""
-    _changed(env.campaign.revoke_role(env.actor, user_id, role), as_json)
+    _changed(env.campaign.people.revoke_role(env.actor, user_id, role), as_json)
 
 
 @users.command("deactivate")
@@ -92,7 +92,7 @@ def users_revoke(env: Env, user_id: str, role: str, as_json: bool) -> None:
 @pass_env
 def users_deactivate(env: Env, user_id: str, as_json: bool) -> None:
     """Stop a user from acting; their history stays."""
-    _changed(env.campaign.deactivate_user(env.actor, user_id), as_json)
+    _changed(env.campaign.people.deactivate_user(env.actor, user_id), as_json)
 
 
 def _changed(view: UserView, as_json: bool) -> None:

@@ -1,0 +1,195 @@
+"""The store every service shares: the connection, the one write transaction,
+the refusal log, the clock, and the reads each write starts with.
+
+A write is one transaction that takes the write lock first (``BEGIN
+IMMEDIATE`` on SQLite).  A permission refusal raised inside it rolls back to
+a savepoint taken at its start and is noted in the refusal log in that same
+transaction: what the refused caller did is undone, the refusal is kept, and
+no second transaction is needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, select
+from sqlmodel import Session
+
+from workflow.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from workflow.machine import policy
+from workflow.store import audit, database, seals
+from workflow.store.clock import Clock, campaign_zone, timestamp, utc_now
+from workflow.store.models import AccessRefusal, Deliverable, Rectification, User, UserRole
+from workflow.store.origin import Origin, detect
+
+_USERS = User.__table__  # type: ignore[attr-defined]
+_ROLES = UserRole.__table__  # type: ignore[attr-defined]
+_DELIVERABLES = Deliverable.__table__  # type: ignore[attr-defined]
+_RECTIFICATIONS = Rectification.__table__  # type: ignore[attr-defined]
+_REFUSALS = AccessRefusal.__table__  # type: ignore[attr-defined]
+
+# Built once: every write runs these.
+_ACTOR = (
+    select(_USERS.c.id, _USERS.c.active, _ROLES.c.role)
+    .outerjoin(_ROLES, _ROLES.c.user_id == _USERS.c.id)
+    .where(_USERS.c.id == bindparam("user"))
+)
+# One round trip for what a move needs, the responsible person included (a
+# rectification item's 整改责任人 answers for it beside its owner).
+_STATE_OF = select(
+    _DELIVERABLES.c.id, _DELIVERABLES.c.definition_sha, _DELIVERABLES.c.owner_id,
+    _DELIVERABLES.c.state, _DELIVERABLES.c.version, _RECTIFICATIONS.c.responsible_id,
+).outerjoin_from(
+    _DELIVERABLES, _RECTIFICATIONS, _RECTIFICATIONS.c.deliverable_id == _DELIVERABLES.c.id,
+).where(_DELIVERABLES.c.id == bindparam("item"))
+_BUMP = (
+    _DELIVERABLES.update()
+    .where(_DELIVERABLES.c.id == bindparam("b_id"),
+           _DELIVERABLES.c.version == bindparam("b_version"))
+    .values(state=bindparam("b_state"), version=bindparam("b_next"),
+            updated_at=bindparam("b_at"))
+)
+
+
+class Store:
+    """Writes take their time from ``clock`` — the real one, or a simulated
+    calendar given through the API (the demo's) — never from a caller's word."""
+
+    def __init__(self, engine: Engine, clock: Clock = utc_now, origin: Origin | None = None
+                 ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.origin = origin or detect()
+        self._schema_checked = False
+
+    # -- time ---------------------------------------------------------------------------
+
+    def now(self) -> str:
+        return timestamp(self.clock())
+
+    def today(self) -> date:
+        """The calendar day where the campaign runs (``CAMPAIGN_TZ``, default Asia/Shanghai)."""
+        return self.clock().astimezone(campaign_zone()).date()
+
+    def require_today(self, day: date) -> None:
+        """Refuse a write that claims to happen on any day but today."""
+        if day != self.today():
+            raise InvalidInput(
+                f"{day} is not today ({self.today()}): a write happens today; --today moves "
+                "only reads and reports")
+
+    def as_of(self, day: date | None) -> date:
+        """The day a write judges windows by: today, or an earlier day a
+        caller names (which can only do less); never a day still to come."""
+        today = self.today()
+        if day is None:
+            return today
+        if day > today:
+            raise InvalidInput(
+                f"{day} is later than today ({today}): a write happens today; --today "
+                "moves only reads and reports")
+        return day
+
+    # -- transactions -------------------------------------------------------------------
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        self.require_schema()
+        with database.read_session(self.engine) as session:
+            yield session
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """One write transaction with the ORM (set-up and records)."""
+        self.require_schema()
+        refusal = None
+        with database.write_transaction(self.engine) as session:
+            session.connection().info[audit.ORIGIN] = self.origin
+            savepoint = session.begin_nested()
+            try:
+                yield session
+            except PermissionDenied as error:
+                savepoint.rollback()
+                self._note_refusal(session.connection(), error)
+                refusal = error
+            else:
+                savepoint.commit()
+        if refusal is not None:
+            raise refusal
+
+    @contextmanager
+    def writing_core(self) -> Iterator[Connection]:
+        """The same on a bare connection: moves need no ORM objects."""
+        self.require_schema()
+        refusal = None
+        with database.write_connection(self.engine) as connection:
+            connection.info[audit.ORIGIN] = self.origin
+            savepoint = connection.begin_nested()
+            try:
+                yield connection
+            except PermissionDenied as error:
+                savepoint.rollback()
+                self._note_refusal(connection, error)
+                refusal = error
+            else:
+                savepoint.commit()
+        if refusal is not None:
+            raise refusal
+
+    def _note_refusal(self, connection: Connection, refusal: PermissionDenied) -> None:
+        connection.execute(_REFUSALS.insert(), seals.chain_refusal(connection, {
+            "at": self.now(), "actor": refusal.actor, "action": refusal.action,
+            "deliverable_id": refusal.deliverable_id, "reason": refusal.reason,
+            **self.origin.fields(),
+        }))
+
+    def require_schema(self) -> None:
+        if self._schema_checked:
+            return
+        # schema_ready never creates a missing file (file: URIs too) and refuses what is not ours.
+        if not database.schema_ready(self.engine):
+            raise NotFound("campaign database (run `campaign init` first)",
+                           self.engine.url.render_as_string(hide_password=True))
+        self._schema_checked = True
+
+    # -- what every write reads first ----------------------------------------------------
+
+    def actor(self, handle: Session | Connection, user_id: str | None) -> policy.Actor:
+        """The acting user with their roles; refused unless they exist and are active."""
+        if not user_id:
+            raise InvalidInput("who is acting? give --as USER or set CAMPAIGN_USER")
+        policy.check_user_id(user_id)
+        rows = database.as_connection(handle).execute(_ACTOR, {"user": user_id}).all()
+        if not rows:
+            raise NotFound("user", user_id)
+        if not rows[0].active:
+            raise PermissionDenied(user_id, "act", "this user has been deactivated")
+        return policy.Actor(user_id, frozenset(r.role for r in rows if r.role))
+
+    def state_of(self, handle: Session | Connection, deliverable_id: int) -> Any:
+        """The columns a move needs (id, definition, owner, state, version,
+        responsible person), without loading an ORM object."""
+        row = database.as_connection(handle).execute(_STATE_OF, {"item": deliverable_id}).first()
+        if row is None:
+            raise NotFound("deliverable", deliverable_id)
+        return row
+
+    def bump(self, handle: Session | Connection, deliverable_id: int, version: int, state: str
+             ) -> None:
+        """Compare-and-set on the version: the optimistic lock that also holds
+        on databases without BEGIN IMMEDIATE."""
+        bump(handle, deliverable_id, version, state, self.now())
+
+
+def bump(handle: Session | Connection, deliverable_id: int, version: int, state: str, at: str
+         ) -> None:
+    """:meth:`Store.bump` at a given time (a move's own ``now``)."""
+    result = database.as_connection(handle).execute(_BUMP, {
+        "b_id": deliverable_id, "b_version": version, "b_state": state,
+        "b_next": version + 1, "b_at": at,
+    })
+    if result.rowcount != 1:
+        raise Conflict(deliverable_id, version, version + 1)
