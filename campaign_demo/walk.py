@@ -24,7 +24,7 @@ from workflow.render.reports import path_diagram, write_campaign_diagrams
 from workflow.spec.content import from_text
 from workflow.spec.loader import load_plan, shipped_plan
 from workflow.spec.roster import read_roster
-from workflow.store.models import DeliverableView
+from workflow.store.views import DeliverableView
 
 Echo = Callable[..., Any]
 Table = Callable[[str | None, list[str], Iterable[Iterable[object]]], None]

@@ -40,7 +40,7 @@ from workflow.spec.content import Content
 from workflow.spec.definition import TransitionSpec, WorkflowSpec
 from workflow.spec.loader import load_file
 from workflow.store.clock import campaign_zone
-from workflow.store.models import DeliverableView, EventView, WindowView
+from workflow.store.views import DeliverableView, EventView, WindowView
 
 COMMENT = "理由"
 USER_IDS: tuple[str, ...] = tuple(p[0] for p in PEOPLE)

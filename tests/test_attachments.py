@@ -34,7 +34,7 @@ from workflow.errors import (
 from workflow.services import attachments as attachments_module
 from workflow.services.attachments import store_directory
 from workflow.store import audit
-from workflow.store.models import DeliverableView
+from workflow.store.views import DeliverableView
 
 
 def _main_with_attachments() -> click.Group:

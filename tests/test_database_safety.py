@@ -33,7 +33,7 @@ from workflow.errors import (
     InvalidInput,
     mask_credentials,
 )
-from workflow.store import database
+from workflow.store import database, schema
 
 REPO = Path(__file__).resolve().parent.parent
 CLI = REPO / "cli.py"
@@ -223,7 +223,7 @@ OTHER_SCHEMAS = [
     Foreign("missing-table", "DROP TABLE progress_note", "incomplete: no table progress_note"),
     Foreign("older-version", "PRAGMA user_version = 0",
             "made by an older version of campaign (schema 0; this build needs schema "
-            f"{database.SCHEMA_VERSION}), and there is no migration yet"),
+            f"{schema.SCHEMA_VERSION}), and there is no migration yet"),
 ]
 
 
@@ -347,7 +347,7 @@ def test_finding_6_a_failed_schema_creation_leaves_no_table(
     def fail(_connection: object) -> None:
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr(database, "_stamp_version", fail)
+    monkeypatch.setattr(schema, "_stamp_version", fail)
     campaign = Campaign.open(f"sqlite:///{path}")
     with pytest.raises(RuntimeError, match="power cut"):
         campaign.deliverables.init()
@@ -375,7 +375,7 @@ def test_finding_6_init_makes_an_empty_file_a_campaign_database(tmp_path: Path) 
     empty = tmp_path / "empty.db"
     empty.write_bytes(b"")
     assert invoke(empty, "init").exit_code == 0
-    assert master(empty)[1] == database.SCHEMA_VERSION
+    assert master(empty)[1] == schema.SCHEMA_VERSION
     assert invoke(empty, "list", "--json").stdout.strip() == "[]"
 
 
@@ -390,14 +390,14 @@ def test_finding_6_reads_never_write(db_path: Path) -> None:
 def test_finding_6_newer_user_version_is_refused_before_writing(
     db_path: Path, argv: list[str]
 ) -> None:
-    newer = database.SCHEMA_VERSION + 1
+    newer = schema.SCHEMA_VERSION + 1
     with sqlite3.connect(db_path) as raw:
         raw.execute(f"PRAGMA user_version = {newer}")
     raw.close()
     before, objects = state(db_path), master(db_path)
     refused(invoke(db_path, *argv), INVALID, f"cannot use database {db_path}",
             f"made by a newer version of campaign (schema {newer}; this build reads "
-            f"schema {database.SCHEMA_VERSION})")
+            f"schema {schema.SCHEMA_VERSION})")
     assert state(db_path) == before
     assert master(db_path) == objects
 
@@ -411,7 +411,7 @@ def test_init_twice_on_our_own_database_is_idempotent(tmp_path: Path) -> None:
     assert again.exit_code == 0, again.output
     assert "none changed" in again.stdout
     assert master(path) == objects
-    assert objects[1] == database.SCHEMA_VERSION == 2
+    assert objects[1] == schema.SCHEMA_VERSION == 2
     with sqlite3.connect(path) as raw:  # WAL is set once, at creation, and stays with the file
         assert raw.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal"
         triggers = {r[0] for r in raw.execute("SELECT name FROM sqlite_master "
@@ -421,13 +421,13 @@ def test_init_twice_on_our_own_database_is_idempotent(tmp_path: Path) -> None:
 
 
 def test_the_schema_does_not_depend_on_what_the_caller_imported(tmp_path: Path) -> None:
-    """A database created by a process that imported only workflow.store.database
+    """A database created by a process that imported only workflow.store.database and .schema
     (not the attachment code, which defines one table) is the same schema the
     command line expects, and the other way round."""
     path = tmp_path / "campaign.db"
-    script = ("import sys; from workflow.store import database; "
-              "engine = database.make_engine(sys.argv[1]); database.create_schema(engine); "
-              "print(database.schema_ready(engine))")
+    script = ("import sys; from workflow.store import database, schema; "
+              "engine = database.make_engine(sys.argv[1]); schema.create_schema(engine); "
+              "print(schema.schema_ready(engine))")
     done = subprocess.run([sys.executable, "-c", script, f"sqlite:///{path}"], cwd=REPO,
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.stdout.strip() == "True", done.stderr

@@ -51,7 +51,7 @@ from workflow.errors import (
     TransitionNotAllowed,
 )
 from workflow.spec.definition import KNOWN_ROLES
-from workflow.store.models import EventView, WindowView
+from workflow.store.views import EventView, WindowView
 
 MOVES = all_moves()
 MOVE_IDS = [f"{t}-{trigger}-from-{source}" for t, trigger, source in MOVES]

@@ -37,7 +37,7 @@ import cli
 from workflow import Campaign
 from workflow.errors import CampaignError, PermissionDenied, TransitionNotAllowed
 from workflow.store.clock import campaign_zone
-from workflow.store.models import EventView
+from workflow.store.views import EventView
 
 FRIDAY = date(2014, 6, 13)
 LAST_DAY = date(2014, 6, 19)  # Fri 13, Mon 16 … Thu 19: five working days

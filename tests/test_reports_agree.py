@@ -37,7 +37,7 @@ from workflow.render.progress import FORMATS, build_report, overdue_items, rende
 from workflow.render.reports import campaign_diagram, next_moves, write_campaign_diagrams
 from workflow.services.lateness import completed_on
 from workflow.spec.plan import GateItem
-from workflow.store.models import EventView
+from workflow.store.views import EventView
 
 STUDY = "implementation.study_and_listen"
 #: The renderings for people (JSON carries the same through its keys, checked apart).

@@ -21,7 +21,7 @@ from plan_helpers import (
 import cli
 from workflow import Campaign
 from workflow.errors import CampaignError, InvalidInput, PermissionDenied
-from workflow.store.models import TargetView
+from workflow.store.views import TargetView
 
 TARGET_IDS = [t.id for t in SPEC.targets]
 

@@ -29,7 +29,7 @@ from workflow.services.documents import DiffResult, describe
 from workflow.spec import content
 from workflow.spec.plan import NoticeSpec
 from workflow.store.clock import campaign_zone
-from workflow.store.models import DeliverableView, EventView, OpinionView, RevisionView, WindowView
+from workflow.store.views import DeliverableView, EventView, OpinionView, RevisionView, WindowView
 
 if TYPE_CHECKING:
     from jinja2.sandbox import SandboxedEnvironment

@@ -65,7 +65,7 @@ from workflow.services.lateness import (
     unit_of,
 )
 from workflow.spec.plan import PlanSpec
-from workflow.store.models import DeliverableView, UserView
+from workflow.store.views import DeliverableView, UserView
 
 __all__ = ["FORMATS", "LateCompletion", "OverdueItem", "Report", "build_report",
            "complete_states", "days_late", "find_overdue", "is_complete", "is_overdue",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from workflow.services.lateness import LateCompletion, OverdueItem
-from workflow.store.models import View
+from workflow.store.views import View
 
 
 class PlanInfo(View):

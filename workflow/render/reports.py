@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from workflow.campaign import Campaign
 from workflow.errors import InvalidInput, NotFound
 from workflow.spec.definition import ROLE_LABELS, Role, SectionSpec, WorkflowSpec
-from workflow.store.models import DeliverableView
+from workflow.store.views import DeliverableView
 
 if TYPE_CHECKING:
     from workflow.render import plan_diagram

@@ -46,8 +46,9 @@ from workflow.services.reads import deliverable
 from workflow.services.registry import Registry
 from workflow.spec.definition import Role
 from workflow.store import audit, database, seals
-from workflow.store.models import Attachment, AttachmentBlob, AttachmentView
+from workflow.store.models import Attachment, AttachmentBlob
 from workflow.store.store import Store
+from workflow.store.views import AttachmentView
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 MAX_BYTES_ENV = "CAMPAIGN_MAX_ATTACHMENT_BYTES"

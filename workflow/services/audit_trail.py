@@ -15,17 +15,9 @@ from workflow.services import authority
 from workflow.services.attachments import Attachments
 from workflow.services.registry import Registry
 from workflow.store import audit, seals
-from workflow.store.models import (
-    AccessRefusal,
-    AuditEvent,
-    Deliverable,
-    EventView,
-    PlanRun,
-    RefusalView,
-    User,
-    UserRole,
-)
+from workflow.store.models import AccessRefusal, AuditEvent, Deliverable, PlanRun, User, UserRole
 from workflow.store.store import Store
+from workflow.store.views import EventView, RefusalView
 
 
 class AuditTrail:

@@ -17,9 +17,10 @@ from workflow.services.rows import add_revision, insert_deliverable, own_role
 from workflow.spec import loader
 from workflow.spec.content import Content
 from workflow.spec.lint import errors_in, lint
-from workflow.store import audit, database, seals
-from workflow.store.models import DeliverableView, RevisionView, WorkflowDefinition
+from workflow.store import audit, schema, seals
+from workflow.store.models import WorkflowDefinition
 from workflow.store.store import Store
+from workflow.store.views import DeliverableView, RevisionView
 
 
 class Deliverables:
@@ -38,7 +39,7 @@ class Deliverables:
             problems = errors_in(lint(item))
             if problems:
                 raise InvalidInput(f"invalid definition {problems[0]}")
-        database.create_schema(self._store.engine)
+        schema.create_schema(self._store.engine)
         with self._store.writing() as session:
             return [d.spec.id for d in loaded if self._store_definition(session, d, actor)]
 

@@ -26,8 +26,9 @@ from workflow.services.registry import Registry
 from workflow.spec import content, sections
 from workflow.spec.definition import Role, SectionSpec, WorkflowSpec
 from workflow.store import audit
-from workflow.store.models import Opinion, OpinionView, Revision, RevisionView, View
+from workflow.store.models import Opinion, Revision
 from workflow.store.store import Store
+from workflow.store.views import OpinionView, RevisionView, View
 
 _OPINIONS = Opinion.__table__  # type: ignore[attr-defined]
 _REVISIONS = Revision.__table__  # type: ignore[attr-defined]

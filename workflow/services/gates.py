@@ -16,7 +16,7 @@ from itertools import combinations
 from workflow.services.lateness import campaign_day
 from workflow.spec.definition import KNOWN_ROLES, ROLE_LABELS, Role, WorkflowSpec
 from workflow.spec.plan import EventSpec, GateItem, PhaseSpec, PlanSpec
-from workflow.store.models import DeliverableView, EventRecordView, EventView, TalkView, UserView
+from workflow.store.views import DeliverableView, EventRecordView, EventView, TalkView, UserView
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from typing import TypedDict
 
 from workflow.spec.plan import PlanSpec
 from workflow.store.clock import campaign_zone
-from workflow.store.models import DeliverableView, EventView, UserView, View
+from workflow.store.views import DeliverableView, EventView, UserView, View
 
 #: Whether a deliverable in the given state counts as complete.
 Accepts = Callable[[DeliverableView, str], bool]

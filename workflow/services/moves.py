@@ -33,8 +33,8 @@ from workflow.services.reads import Reads
 from workflow.services.registry import Registry
 from workflow.spec.definition import Role
 from workflow.store import audit
-from workflow.store.models import EventView
 from workflow.store.store import Store
+from workflow.store.views import EventView
 
 Guard = Callable[[Connection, Move], None]
 Effect = Callable[[Connection, Move, EventView], None]

@@ -16,8 +16,9 @@ from workflow.services.reads import Reads, roles_of
 from workflow.services.rows import check_roles, insert_user
 from workflow.spec.definition import Role
 from workflow.store import audit, seals
-from workflow.store.models import User, UserRole, UserView
+from workflow.store.models import User, UserRole
 from workflow.store.store import Store
+from workflow.store.views import UserView
 
 
 class People:

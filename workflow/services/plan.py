@@ -29,18 +29,9 @@ from workflow.spec.definition import Role
 from workflow.spec.plan import PlanSpec
 from workflow.spec.roster import Person
 from workflow.store import audit, seals
-from workflow.store.models import (
-    EventRecord,
-    EventRecordView,
-    EventView,
-    PlanRun,
-    Talk,
-    TalkView,
-    TargetEntry,
-    TargetView,
-    User,
-)
+from workflow.store.models import EventRecord, PlanRun, Talk, TargetEntry, User
 from workflow.store.store import Store
+from workflow.store.views import EventRecordView, EventView, TalkView, TargetView
 
 Progress = Callable[[str], None]
 

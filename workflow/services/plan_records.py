@@ -19,16 +19,9 @@ from workflow.services.registry import Registry
 from workflow.spec.definition import Role
 from workflow.spec.plan import require_amount
 from workflow.store import audit, seals
-from workflow.store.models import (
-    EventRecord,
-    EventRecordView,
-    Talk,
-    TalkView,
-    TargetEntry,
-    TargetView,
-    User,
-)
+from workflow.store.models import EventRecord, Talk, TargetEntry, User
 from workflow.store.store import Store
+from workflow.store.views import EventRecordView, TalkView, TargetView
 
 
 class PlanRecords:

@@ -18,19 +18,21 @@ from workflow.store import audit
 from workflow.store.models import (
     AuditEvent,
     Deliverable,
-    DeliverableView,
-    EventView,
-    InboxItem,
     PublicityWindow,
     Rectification,
     Revision,
-    RevisionView,
     User,
     UserRole,
+)
+from workflow.store.store import Store
+from workflow.store.views import (
+    DeliverableView,
+    EventView,
+    InboxItem,
+    RevisionView,
     UserView,
     WindowView,
 )
-from workflow.store.store import Store
 
 
 class Reads:

@@ -42,16 +42,9 @@ from workflow.services.registry import Registry
 from workflow.services.rows import own_role
 from workflow.spec.definition import Role, WorkflowSpec
 from workflow.store import audit, seals
-from workflow.store.models import (
-    AuditEvent,
-    Deliverable,
-    EventView,
-    ProgressNote,
-    Rectification,
-    RectificationView,
-    View,
-)
+from workflow.store.models import AuditEvent, Deliverable, ProgressNote, Rectification
 from workflow.store.store import Store, bump
+from workflow.store.views import EventView, RectificationView, View
 
 TYPE_ID = "rectification_item"
 

@@ -14,8 +14,9 @@ from workflow.machine.deliverables import DeliverableMachine, machine_for
 from workflow.spec import loader
 from workflow.spec.definition import WorkflowSpec
 from workflow.spec.plan import PlanSpec
-from workflow.store.models import DeliverableView, PlanRun, WorkflowDefinition
+from workflow.store.models import PlanRun, WorkflowDefinition
 from workflow.store.store import Store
+from workflow.store.views import DeliverableView
 
 
 class Registry:

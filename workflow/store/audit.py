@@ -25,8 +25,9 @@ from sqlmodel import Session, col, select
 from workflow.errors import AuditVerificationFailed, InvalidInput
 from workflow.store import seals as sealing
 from workflow.store.database import as_connection
-from workflow.store.models import AccessRefusal, AuditEvent, Deliverable, EventView
+from workflow.store.models import AccessRefusal, AuditEvent, Deliverable
 from workflow.store.origin import Origin
+from workflow.store.views import EventView
 
 GENESIS = "0" * 64
 

@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from workflow.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from workflow.machine import policy
-from workflow.store import audit, database, seals
+from workflow.store import audit, database, schema, seals
 from workflow.store.clock import Clock, campaign_zone, timestamp, utc_now
 from workflow.store.models import AccessRefusal, Deliverable, Rectification, User, UserRole
 from workflow.store.origin import Origin, detect
@@ -150,7 +150,7 @@ class Store:
         if self._schema_checked:
             return
         # schema_ready never creates a missing file (file: URIs too) and refuses what is not ours.
-        if not database.schema_ready(self.engine):
+        if not schema.schema_ready(self.engine):
             raise NotFound("campaign database (run `campaign init` first)",
                            self.engine.url.render_as_string(hide_password=True))
         self._schema_checked = True

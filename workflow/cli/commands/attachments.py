@@ -62,7 +62,7 @@ def attachments(env: Env, deliverable_id: int, get_name: str | None, out: Path |
 
 
 def _list(env: Env, deliverable_id: int, fmt: str) -> None:
-    from workflow.store.models import AttachmentView
+    from workflow.store.views import AttachmentView
 
     items = env.campaign.attachments.of(deliverable_id)
     emit(fmt, items, lambda: table(

@@ -82,7 +82,7 @@ def _export_text(chunk: str, fmt: str, terminal: bool) -> str:
 @pass_env
 def audit_refusals(env: Env, fmt: str) -> None:
     """Refused attempts (permission denied): who, what, when, why."""
-    from workflow.store.models import RefusalView
+    from workflow.store.views import RefusalView
 
     rows = env.campaign.audit.refusals()
     emit(fmt, rows, lambda: table(

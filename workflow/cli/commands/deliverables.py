@@ -28,7 +28,7 @@ from workflow.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from workflow.store.models import DeliverableView, EventView, OpinionView
+    from workflow.store.views import DeliverableView, EventView, OpinionView
 
 
 def deliverable_row(view: DeliverableView) -> dict[str, Any]:
@@ -40,7 +40,7 @@ def deliverable_row(view: DeliverableView) -> dict[str, Any]:
 
 
 def deliverable_header() -> list[str]:
-    from workflow.store.models import DeliverableView
+    from workflow.store.views import DeliverableView
 
     return [f for f in fields(DeliverableView) if f != "revision"] + [
         "revision", "revision_sha256"]
@@ -120,7 +120,7 @@ def history(env: Env, deliverable_id: int, fmt: str) -> None:
         if opinions:
             _opinions_table(f"Opinions on #{deliverable_id}", opinions)
 
-    from workflow.store.models import EventView
+    from workflow.store.views import EventView
 
     emit(fmt, [{**e.to_json(), "opinions": by_event.get(e.seq, [])} for e in events],
          show_table, rows=[e.to_json() for e in events], header=fields(EventView))

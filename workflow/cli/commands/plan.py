@@ -181,7 +181,7 @@ def events_record(env: Env, kind: str, held_on: datetime, days: float, person: s
 @pass_env
 def events_list(env: Env, fmt: str) -> None:
     """Every event record, with the rules it breaks."""
-    from workflow.store.models import EventRecordView
+    from workflow.store.views import EventRecordView
 
     records = env.campaign.plan.event_records()
     emit(fmt, records, lambda: table("Events", [
@@ -237,7 +237,7 @@ def talks_confirm(env: Env, talk_id: int, as_json: bool) -> None:
 def talks_list(env: Env, fmt: str) -> None:
     """Talks recorded, and how many the plan requires (CSV: one row per talk)."""
     from workflow.services.gates import required_pairs
-    from workflow.store.models import TalkView
+    from workflow.store.views import TalkView
 
     records = env.campaign.plan.talks()
     required = len(required_pairs(env.campaign.reads.users()))
@@ -262,7 +262,7 @@ def targets() -> None:
 @pass_env
 def targets_list(env: Env, fmt: str) -> None:
     """Targets against their goals."""
-    from workflow.store.models import TargetView
+    from workflow.store.views import TargetView
 
     rows = env.campaign.plan.targets()
     emit(fmt, [{**t.to_json(), "percent": t.percent} for t in rows], lambda: table(

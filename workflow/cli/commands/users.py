@@ -24,7 +24,7 @@ from workflow.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from workflow.store.models import UserView
+    from workflow.store.views import UserView
 
 ROLE_HELP = "member, leader, principal, office, supervisor or branch"
 
@@ -58,7 +58,7 @@ def users_add(env: Env, user_id: str, name: str, roles: tuple[str, ...], unit: s
 @pass_env
 def users_list(env: Env, fmt: str) -> None:
     """Everyone, with roles, unit and whether they may still act."""
-    from workflow.store.models import UserView
+    from workflow.store.views import UserView
 
     people = env.campaign.reads.users()
     emit(fmt, people, lambda: table(
