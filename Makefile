@@ -30,6 +30,7 @@ demo: setup
 check: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: check
 	$(BIN)/pytest -q -n auto

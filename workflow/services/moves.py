@@ -73,13 +73,13 @@ class Moves:
         """
         comment = (comment or "").strip() or None
         with self._store.writing_core() as connection:
-            move, role, revision = self._checked(connection, actor, deliverable_id, trigger,
-                                                 comment, expected_version, payload or {})
+            move, role, revision, place = self._checked(
+                connection, actor, deliverable_id, trigger, comment, expected_version,
+                payload or {})
             type_rules = self._type_rules(move)
             if type_rules is not None:
                 type_rules.guard(connection, move)
             self._store.bump(connection, deliverable_id, move.version, move.dest)
-            place = audit.position(connection)
             written = move_rules.record_publicity(connection, move)
             written += move_rules.record_reason(connection, move, revision, place.seq)
             event = audit.append(
@@ -105,10 +105,11 @@ class Moves:
     def _checked(
         self, connection: Connection, actor: str | None, deliverable_id: int, trigger: str,
         comment: str | None, expected_version: int | None, payload: Mapping[str, str],
-    ) -> tuple[Move, str, tuple[int, str]]:
-        """Steps 1–3 up to the type's own rules: the move, the actor's role, the revision."""
+    ) -> tuple[Move, str, tuple[int, str], audit.Position]:
+        """Steps 1–3 up to the type's own rules: the move, the actor's role, the
+        revision, and where the move's audit event goes."""
         who = self._store.actor(connection, actor)
-        item = self._store.state_of(connection, deliverable_id)
+        item = self._store.move_state(connection, deliverable_id)
         if expected_version is not None and expected_version != item.version:
             raise Conflict(deliverable_id, expected_version, item.version)
         spec = self._registry.spec(item.definition_sha)
@@ -119,14 +120,14 @@ class Moves:
             who, policy.Answerable(item.owner_id, item.responsible_id), transition,
             deliverable_id)
         policy.require_reason(transition, comment, deliverable_id)
-        revision = move_rules.latest_revision(connection, deliverable_id)
-        if revision is None:
+        if item.revision_sha is None:
             raise TransitionNotAllowed("it has no content yet (campaign revise)", deliverable_id)
+        revision = (item.revision_number, item.revision_sha)
         move = Move(deliverable_id, spec, transition, item.state, dest, who.id, comment,
                     self._store.today(), self._store.now(), item.version, payload)
         move_rules.check_content(connection, move, revision[1], item.definition_sha)
         move_rules.check_publicity(connection, move)
-        return move, role, revision
+        return move, role, revision, audit.position_of(item)
 
     # -- publicity ------------------------------------------------------------------
 

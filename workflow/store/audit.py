@@ -83,13 +83,15 @@ def _last(column: Any, order: Any) -> Any:
     return sa_select(column).order_by(order.desc()).limit(1).scalar_subquery()
 
 
-# The chain's head and the refusals' head in one round trip: every write runs it.
-_POSITION = sa_select(
-    _last(_EVENTS.c.seq, _EVENTS.c.seq).label("seq"),
-    _last(_EVENTS.c.hash, _EVENTS.c.seq).label("hash"),
+#: The chain's head and the refusals' head, as columns a write's first query
+#: can carry (:func:`position_of` reads them back): every write needs them.
+POSITION_COLUMNS = (
+    _last(_EVENTS.c.seq, _EVENTS.c.seq).label("head_seq"),
+    _last(_EVENTS.c.hash, _EVENTS.c.seq).label("head_hash"),
     _last(_REFUSALS.c.id, _REFUSALS.c.id).label("refusal_id"),
     _last(_REFUSALS.c.hash, _REFUSALS.c.id).label("refusal_hash"),
 )
+_POSITION = sa_select(*POSITION_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -104,9 +106,13 @@ class Position:
 
 def position(session: Session | Connection) -> Position:
     """Read once per event, under the write lock, so nothing moves it until commit."""
-    row = as_connection(session).execute(_POSITION).one()
+    return position_of(as_connection(session).execute(_POSITION).one())
+
+
+def position_of(row: Any) -> Position:
+    """The :class:`Position` in a row that selected :data:`POSITION_COLUMNS`."""
     head = f"{row.refusal_id}:{row.refusal_hash}" if row.refusal_id is not None else None
-    return Position((row.seq or 0) + 1, row.hash or GENESIS, head)
+    return Position((row.head_seq or 0) + 1, row.head_hash or GENESIS, head)
 
 
 ORIGIN = "campaign_origin"

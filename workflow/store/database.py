@@ -24,7 +24,6 @@ import sqlite3
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -58,7 +57,6 @@ DEFAULT_URL = "sqlite:///campaign.db"
 #: How long a writer waits for another's lock before giving up (seconds).
 BUSY_TIMEOUT_ENV = "CAMPAIGN_BUSY_TIMEOUT"
 DEFAULT_BUSY_TIMEOUT = 10.0
-_WRITE = "campaign_write"
 
 # The busy timeout each engine was made with, for the message when it runs out.
 _BUSY_SECONDS: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
@@ -146,7 +144,6 @@ def make_engine(url: str) -> Engine:
 def _sqlite_engine(url: str, seconds: float) -> Engine:
     engine = create_engine(url, connect_args={"timeout": seconds})
     event.listen(engine, "connect", _sqlite_connect(round(seconds * 1000)))
-    event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
@@ -163,11 +160,6 @@ def _sqlite_connect(busy_ms: int) -> Callable[[Any, Any], None]:
         cursor.close()
 
     return connect
-
-
-def _sqlite_begin(connection: Any) -> None:
-    immediate = connection.get_execution_options().get(_WRITE, False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def sqlite_file(url: URL) -> Path | None:
@@ -233,10 +225,20 @@ def translated(engine: Engine) -> Iterator[None]:
 # -- transactions ----------------------------------------------------------------------
 
 
-@cache
-def _writer(engine: Engine) -> Engine:
-    """The same engine, marked so that its transactions begin IMMEDIATE."""
-    return engine.execution_options(**{_WRITE: True})
+def _begin(connection: Connection, *, write: bool) -> None:
+    """Open the database's transaction as its first statement.
+
+    On SQLite the driver's own BEGIN is switched off (see :func:`_sqlite_connect`):
+    a writer takes the write lock with ``BEGIN IMMEDIATE`` before it reads
+    anything, a reader gets a snapshot with a deferred ``BEGIN``.  Issued
+    here rather than from a "begin" event, since any engine event makes
+    SQLAlchemy dispatch events on every statement of every move.
+    """
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    elif write and connection.dialect.name == "postgresql":
+        # One writer at a time keeps the global audit chain linear.
+        connection.execute(text("SELECT pg_advisory_xact_lock(727101)"))
 
 
 @contextmanager
@@ -245,19 +247,16 @@ def write_transaction(engine: Engine) -> Iterator[Session]:
 
     Everything inside commits together or not at all.
     """
-    with translated(engine), Session(_writer(engine)) as session, session.begin():
-        if engine.dialect.name == "postgresql":
-            # One writer at a time keeps the global audit chain linear.
-            session.execute(text("SELECT pg_advisory_xact_lock(727101)"))
+    with translated(engine), Session(engine) as session, session.begin():
+        _begin(session.connection(), write=True)
         yield session
 
 
 @contextmanager
 def write_connection(engine: Engine) -> Iterator[Connection]:
     """Like :func:`write_transaction`, without the ORM: for the hot path of moves."""
-    with translated(engine), _writer(engine).begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(727101)"))
+    with translated(engine), engine.begin() as connection:
+        _begin(connection, write=True)
         yield connection
 
 
@@ -270,4 +269,5 @@ def as_connection(handle: Session | Connection) -> Connection:
 def read_session(engine: Engine) -> Iterator[Session]:
     """A read-only snapshot: one deferred transaction, rolled back on close."""
     with translated(engine), Session(engine) as session:
+        _begin(session.connection(), write=False)
         yield session

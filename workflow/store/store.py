@@ -22,7 +22,14 @@ from workflow.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from workflow.machine import policy
 from workflow.store import audit, database, schema, seals
 from workflow.store.clock import Clock, campaign_zone, timestamp, utc_now
-from workflow.store.models import AccessRefusal, Deliverable, Rectification, User, UserRole
+from workflow.store.models import (
+    AccessRefusal,
+    Deliverable,
+    Rectification,
+    Revision,
+    User,
+    UserRole,
+)
 from workflow.store.origin import Origin, detect
 
 _USERS = User.__table__  # type: ignore[attr-defined]
@@ -45,6 +52,21 @@ _STATE_OF = select(
 ).outerjoin_from(
     _DELIVERABLES, _RECTIFICATIONS, _RECTIFICATIONS.c.deliverable_id == _DELIVERABLES.c.id,
 ).where(_DELIVERABLES.c.id == bindparam("item"))
+_REVISIONS = Revision.__table__  # type: ignore[attr-defined]
+
+
+def _latest(column: Any) -> Any:
+    return (select(column).where(_REVISIONS.c.deliverable_id == _DELIVERABLES.c.id)
+            .order_by(_REVISIONS.c.number.desc()).limit(1).scalar_subquery())
+
+
+# Everything a move reads, in one round trip under the write lock: the
+# deliverable, its latest revision, and where its audit event will go.
+_MOVE_STATE = _STATE_OF.add_columns(
+    _latest(_REVISIONS.c.number).label("revision_number"),
+    _latest(_REVISIONS.c.sha256).label("revision_sha"),
+    *audit.POSITION_COLUMNS,
+)
 _BUMP = (
     _DELIVERABLES.update()
     .where(_DELIVERABLES.c.id == bindparam("b_id"),
@@ -122,20 +144,32 @@ class Store:
 
     @contextmanager
     def writing_core(self) -> Iterator[Connection]:
-        """The same on a bare connection: moves need no ORM objects."""
+        """The same on a bare connection: moves need no ORM objects.
+
+        Every move path checks before it writes, so on SQLite a refusal finds
+        nothing to undo and the savepoint's two statements are saved (a move
+        is this engine's hot path); should a refusal ever follow a write, the
+        transaction is rolled back whole and the refusal noted in one of its own.
+        """
         self.require_schema()
         refusal = None
-        with database.write_connection(self.engine) as connection:
-            connection.info[audit.ORIGIN] = self.origin
-            savepoint = connection.begin_nested()
-            try:
-                yield connection
-            except PermissionDenied as error:
-                savepoint.rollback()
+        try:
+            with database.write_connection(self.engine) as connection:
+                connection.info[audit.ORIGIN] = self.origin
+                undo = _undo_point(connection)
+                try:
+                    yield connection
+                except PermissionDenied as error:
+                    if not undo.rewind():
+                        raise
+                    self._note_refusal(connection, error)
+                    refusal = error
+                else:
+                    undo.release()
+        except PermissionDenied as error:
+            with database.write_connection(self.engine) as connection:
                 self._note_refusal(connection, error)
-                refusal = error
-            else:
-                savepoint.commit()
+            raise
         if refusal is not None:
             raise refusal
 
@@ -177,11 +211,54 @@ class Store:
             raise NotFound("deliverable", deliverable_id)
         return row
 
+    def move_state(self, connection: Connection, deliverable_id: int) -> Any:
+        """:meth:`state_of`, plus the latest revision (``revision_number``,
+        ``revision_sha``: None without content) and the audit chain's
+        position (:func:`~workflow.store.audit.position_of`)."""
+        row = connection.execute(_MOVE_STATE, {"item": deliverable_id}).first()
+        if row is None:
+            raise NotFound("deliverable", deliverable_id)
+        return row
+
     def bump(self, handle: Session | Connection, deliverable_id: int, version: int, state: str
              ) -> None:
         """Compare-and-set on the version: the optimistic lock that also holds
         on databases without BEGIN IMMEDIATE."""
         bump(handle, deliverable_id, version, state, self.now())
+
+
+class _Unwritten:
+    """SQLite's undo point: no savepoint, just whether anything was written since."""
+
+    def __init__(self, dbapi_connection: Any) -> None:
+        self._dbapi = dbapi_connection
+        self._before = dbapi_connection.total_changes
+
+    def rewind(self) -> bool:
+        return bool(self._dbapi.total_changes == self._before)
+
+    def release(self) -> None:
+        pass
+
+
+class _Savepoint:
+    """Any other database's undo point: a savepoint."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._savepoint = connection.begin_nested()
+
+    def rewind(self) -> bool:
+        self._savepoint.rollback()
+        return True
+
+    def release(self) -> None:
+        self._savepoint.commit()
+
+
+def _undo_point(connection: Connection) -> _Unwritten | _Savepoint:
+    if connection.dialect.name == "sqlite":
+        return _Unwritten(connection.connection.dbapi_connection)
+    return _Savepoint(connection)
 
 
 def bump(handle: Session | Connection, deliverable_id: int, version: int, state: str, at: str
