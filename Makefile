@@ -39,7 +39,7 @@ bench: setup
 	$(BIN)/python bench/run.py
 
 diagrams: setup
-	$(BIN)/python -m workflow.render.diagram diagrams
+	$(BIN)/python -m workflow.render.committed_diagrams diagrams
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -19,8 +19,9 @@ from zoneinfo import ZoneInfo
 from campaign_demo import roster as R
 from workflow.campaign import Campaign
 from workflow.errors import PermissionDenied, TransitionNotAllowed
-from workflow.render import diagram, progress
-from workflow.render.reports import path_diagram, write_campaign_diagrams
+from workflow.render import report_build, report_formats, type_diagram
+from workflow.render.campaign_diagrams import write_campaign_diagrams
+from workflow.render.flow_diagrams import path_diagram
 from workflow.spec.content import from_text
 from workflow.spec.loader import load_plan, shipped_plan
 from workflow.spec.roster import read_roster
@@ -59,9 +60,10 @@ def run_demo(directory: Path, echo: Echo, table: Table) -> Campaign:
                  walk.rectify_and_build, walk.summary):
         step()
     _show_history(campaign, walk.self_review, echo)
-    report = progress.build_report(campaign, REPORT_DAY)
-    echo(progress.render(report, "table"))
-    (directory / "report.html").write_text(progress.render(report, "html"), encoding="utf-8")
+    report = report_build.build_report(campaign, REPORT_DAY)
+    echo(report_formats.render(report, "table"))
+    (directory / "report.html").write_text(report_formats.render(report, "html"),
+                                          encoding="utf-8")
     result = campaign.audit.verify()
     echo(f"audit verify: ok — {result.events} events, {result.deliverables} deliverables, "
          f"head {result.head}")
@@ -279,7 +281,7 @@ def _show_history(campaign: Campaign, item: int, echo: Echo) -> None:
 
 def _write_diagrams(campaign: Campaign, directory: Path, item: int, echo: Echo) -> None:
     for spec in campaign.registry.definitions():  # portrait, like the committed ones: fits a page
-        (directory / f"{spec.id}.svg").write_bytes(diagram.render(spec, "svg", layout="tb"))
+        (directory / f"{spec.id}.svg").write_bytes(type_diagram.render(spec, "svg", layout="tb"))
     highlighted = path_diagram(campaign, campaign.reads.get(item), "svg")
     (directory / f"self_review-{item}.svg").write_bytes(highlighted)
     # The running campaign's: met gate items ticked, the forced phase marked.

@@ -189,7 +189,7 @@ def rectification_fields(owner: str) -> dict[str, object]:
 
 
 def needs_rating(type_id: str, trigger: str) -> bool:
-    """A move made with a rating (``verify_item``) rather than a plain ``fire``."""
+    """A move made with a rating (``rectification.verify``) rather than a plain ``fire``."""
     return type_id == RECTIFICATION and trigger == "verify"
 
 

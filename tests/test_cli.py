@@ -28,7 +28,7 @@ from drive import SPECS, complete_text, working_days_after
 
 import cli
 from workflow import Campaign
-from workflow.render.diagram import _CURRENT_FILL, _PATH_COLOUR
+from workflow.render.diagram_style import CURRENT_FILL, PATH_COLOUR
 from workflow.store.store import Store
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -738,17 +738,17 @@ def test_diagram_deliverable_highlights_current_state_and_path(
     marked = run.ok("diagram", "--deliverable", 1, "--format", "dot").stdout
     assert run.ok("diagram", "self_review", "--deliverable", 1, "--format", "dot"
                   ).stdout == marked
-    assert _PATH_COLOUR not in plain and _CURRENT_FILL not in plain
-    assert _PATH_COLOUR in marked and _CURRENT_FILL in marked
+    assert PATH_COLOUR not in plain and CURRENT_FILL not in plain
+    assert PATH_COLOUR in marked and CURRENT_FILL in marked
     current = next(line for line in marked.splitlines() if line.strip().startswith("draft ["))
-    assert _CURRENT_FILL in current  # returned: back in draft
-    taken = [line for line in marked.splitlines() if _PATH_COLOUR in line and "->" in line]
+    assert CURRENT_FILL in current  # returned: back in draft
+    taken = [line for line in marked.splitlines() if PATH_COLOUR in line and "->" in line]
     assert {line.split("->")[0].strip() for line in taken} == {"draft", "review"}
 
     monkeypatch.chdir(tmp_path)
     assert "self_review-1.svg" in run.ok("diagram", "--deliverable", 1).stdout
     svg = (tmp_path / "self_review-1.svg").read_text(encoding="utf-8")
-    assert _PATH_COLOUR in svg.lower()
+    assert PATH_COLOUR in svg.lower()
 
 
 # -- drift guard: README's command list against the CLI -------------------------------------

@@ -16,7 +16,7 @@ from drive import working_days_after
 
 import cli
 from workflow import Campaign
-from workflow.render.diagram import _CURRENT_FILL, _PATH_COLOUR
+from workflow.render.diagram_style import CURRENT_FILL, PATH_COLOUR
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "campaign"
 
@@ -161,8 +161,8 @@ def test_demo_writes_a_diagram_per_type_the_highlighted_one_and_the_campaigns(de
     plain = (demo.out / "self_review.svg").read_text(encoding="utf-8")
     highlighted = (demo.out / f"self_review-{item}.svg").read_text(encoding="utf-8")
     assert "草稿" in plain and "公示" in plain
-    assert _PATH_COLOUR not in plain.lower()
-    assert _PATH_COLOUR in highlighted.lower() and _CURRENT_FILL in highlighted.lower()
+    assert PATH_COLOUR not in plain.lower()
+    assert PATH_COLOUR in highlighted.lower() and CURRENT_FILL in highlighted.lower()
 
 
 def test_demo_database_verifies_through_the_api(demo: Demo) -> None:

@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 
 from workflow.errors import CampaignError, InvalidInput
-from workflow.render.diagram import CJK_FONT, Step, dot_sha256, regenerate, render, stale
+from workflow.render.committed_diagrams import regenerate, stale
+from workflow.render.diagram_style import CJK_FONT
+from workflow.render.graph_output import dot_sha256
+from workflow.render.type_diagram import Step, render
 from workflow.spec.definition import ROLE_LABELS, Role, WorkflowSpec
 from workflow.spec.loader import load_directory, shipped_definitions_dir
 

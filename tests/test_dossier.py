@@ -22,9 +22,10 @@ import cli
 from workflow import Campaign, from_text
 from workflow.cli.commands.documents import COMMANDS as DOCUMENT_COMMANDS
 from workflow.errors import InvalidInput, TransitionNotAllowed
-from workflow.render import dossier
-from workflow.render.diagram import _PATH_COLOUR
-from workflow.render.local_time import local_time
+from workflow.render import dossier, notices
+from workflow.render.diagram_style import PATH_COLOUR
+from workflow.render.local_time import local_day, local_time
+from workflow.render.notice_wording import cn_date
 from workflow.spec.content import Content
 
 V1 = """# 对照检查材料
@@ -150,7 +151,7 @@ def test_the_dossier_holds_the_whole_record(campaign: Campaign) -> None:
     assert "2014-06-10" in html and "公示中" in html
     # The diagram, inline, with the path taken drawn in the path colour.
     assert '<div class="diagram"><svg' in html and "<?xml" not in html
-    assert _PATH_COLOUR in html
+    assert PATH_COLOUR in html
 
 
 @needs_dot
@@ -220,7 +221,7 @@ def test_notice_in_html(campaign: Campaign, run: Invoke) -> None:
     item = in_publicity(campaign)
     window = campaign.reads.windows(item)[-1]
     assert (window.opened_on, window.closes_on) == (APPROVED_AGAIN_ON, date(2014, 6, 16))
-    html = dossier.notice(campaign, item, "html")
+    html = notices.notice(campaign, item, "html")
     assert f"<h1>关于《{TITLE}》的公示</h1>" in html
     assert '<html lang="zh-CN">' in html and '<meta charset="utf-8">' in html
     assert "公示期：自2014年6月10日至2014年6月16日（5个工作日）。" in html
@@ -241,7 +242,7 @@ def test_notice_in_html(campaign: Campaign, run: Invoke) -> None:
 
 def test_notice_in_markdown(campaign: Campaign, run: Invoke, tmp_path: Path) -> None:
     item = in_publicity(campaign)
-    text = dossier.notice(campaign, item, "markdown")
+    text = notices.notice(campaign, item, "markdown")
     assert text.startswith(f"# 关于《{TITLE}》的公示\n")
     assert "**公示期：自2014年6月10日至2014年6月16日（5个工作日）。**" in text
     assert "## 对照检查材料" in text and "每月下基层不少于**五天**。" in text
@@ -254,14 +255,14 @@ def test_notice_in_markdown(campaign: Campaign, run: Invoke, tmp_path: Path) -> 
     assert out.read_text(encoding="utf-8") == text
     assert run("notice", item, "--format", "pdf").exit_code == 2
     with pytest.raises(InvalidInput):
-        dossier.notice(campaign, item, "pdf")
+        notices.notice(campaign, item, "pdf")
 
 
 def test_no_notice_before_publicity(campaign: Campaign, run: Invoke) -> None:
     item = campaign.deliverables.create("leader1", "self_review", TITLE, content=from_text(V1)).id
     campaign.moves.fire("leader1", item, "submit")
     with pytest.raises(TransitionNotAllowed, match="never entered publicity"):
-        dossier.notice(campaign, item, "html")
+        notices.notice(campaign, item, "html")
     result = run("notice", item, "--format", "markdown")
     assert result.exit_code == 4 and result.stdout == ""
     assert result.stderr.splitlines() == [
@@ -273,7 +274,7 @@ def test_no_notice_before_publicity(campaign: Campaign, run: Invoke) -> None:
 def test_a_notice_after_publicity_keeps_its_window(campaign: Campaign) -> None:
     item = in_publicity(campaign)
     at_day(campaign, date(2014, 6, 18)).moves.fire("office1", item, "archive")
-    assert "自2014年6月10日至2014年6月16日" in dossier.notice(campaign, item, "markdown")
+    assert "自2014年6月10日至2014年6月16日" in notices.notice(campaign, item, "markdown")
 
 
 # -- escaping ------------------------------------------------------------------------------------
@@ -287,7 +288,7 @@ def test_every_value_is_escaped(campaign: Campaign) -> None:
     campaign.documents.add_opinion("sup1", item, "<img src=x onerror=alert(1)>")
 
     html, verified = dossier.dossier(campaign, item)
-    notice = dossier.notice(campaign, item, "html")
+    notice = notices.notice(campaign, item, "html")
     for page in (html, notice):
         assert "<script" not in page and "<img" not in page
         assert 'href="javascript:' not in page
@@ -298,7 +299,7 @@ def test_every_value_is_escaped(campaign: Campaign) -> None:
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert verified
 
-    markdown = dossier.notice(campaign, item, "markdown")
+    markdown = notices.notice(campaign, item, "markdown")
     assert markdown.startswith('# 关于《\\<script\\>alert("标题")\\</script\\>&》的公示')
 
 
@@ -312,8 +313,8 @@ def test_a_briefing_without_a_window_is_dated_the_day_it_was_made(campaign: Camp
     campaign.moves.fire("principal1", item, "forward")
     campaign.moves.fire("sup1", item, "approve")
     assert campaign.reads.windows(item) == []
-    text = dossier.notice(campaign, item, "markdown")
+    text = notices.notice(campaign, item, "markdown")
     assert text.startswith("# 关于《民主生活会方案》的通报\n")
-    day = dossier.local_day(campaign.reads.history(item)[-1].at)
-    assert f"通报日期：{dossier.cn_date(day)}。" in text
+    day = local_day(campaign.reads.history(item)[-1].at)
+    assert f"通报日期：{cn_date(day)}。" in text
     assert "campaign object" not in text

@@ -10,17 +10,13 @@ from pathlib import Path
 import pytest
 
 from workflow.errors import InvalidInput
-from workflow.render import diagram
-from workflow.render.diagram import _CURRENT_FILL, _VISITED_FILL, CJK_FONT, dot_sha256
-from workflow.render.plan_diagram import (
-    calendar_graph,
-    phase_graph,
-    regenerate_plan,
-    render_graph,
-    shipped_titles,
-    stale_plan,
-    state_counts_graph,
-)
+from workflow.render import committed_diagrams, type_diagram
+from workflow.render.calendar_diagram import calendar_graph
+from workflow.render.committed_diagrams import regenerate_plan, stale_plan
+from workflow.render.diagram_style import CJK_FONT, CURRENT_FILL, VISITED_FILL
+from workflow.render.graph_output import dot_sha256, render_graph
+from workflow.render.phase_diagram import phase_graph, shipped_titles
+from workflow.render.type_diagram import state_counts_graph
 from workflow.spec.definition import WorkflowSpec
 from workflow.spec.loader import load_directory, load_plan, shipped_definitions_dir, shipped_plan
 from workflow.spec.plan import PlanSpec
@@ -75,12 +71,12 @@ def test_stale_plan_notices_changes_and_missing_files(tmp_path: Path, needs_dot:
 def test_diagram_main_checks_and_writes_the_plan_pictures(
     tmp_path: Path, needs_dot: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert diagram.main(["--check", str(tmp_path)]) == 1
+    assert committed_diagrams.main(["--check", str(tmp_path)]) == 1
     assert "stale diagram: mianyang-2014-phases (run `make diagrams`)" in capsys.readouterr().out
-    assert diagram.main([str(tmp_path)]) == 0
+    assert committed_diagrams.main([str(tmp_path)]) == 0
     assert (tmp_path / "mianyang-2014-calendar.svg").is_file()
     assert (tmp_path / "self_review.dot").is_file()
-    assert diagram.main(["--check", str(tmp_path)]) == 0
+    assert committed_diagrams.main(["--check", str(tmp_path)]) == 0
 
 
 def test_svg_is_stamped_and_carries_the_chinese_text(needs_dot: None) -> None:
@@ -174,9 +170,9 @@ def test_current_phase_is_highlighted_and_earlier_ones_tinted() -> None:
     assert phases_dot("find_and_criticise") == dot  # a leaf's own name will do
     highlighted = [n for _, p in PLAN.leaves() if "penwidth" in node_line(dot, n := p.name)]
     assert highlighted == ["find_and_criticise"]
-    assert _CURRENT_FILL in node_line(dot, "find_and_criticise")
+    assert CURRENT_FILL in node_line(dot, "find_and_criticise")
     for name in ("preparation", "study_and_listen"):
-        assert _VISITED_FILL in node_line(dot, name)
+        assert VISITED_FILL in node_line(dot, name)
     assert node_line(dot, "summary") == node_line(plain, "summary")
     for wrong in ("implementation", "nowhere", "summary.find_and_criticise"):
         with pytest.raises(InvalidInput, match="no phase"):
@@ -245,7 +241,7 @@ def test_state_counts_show_the_numbers(self_review: WorkflowSpec) -> None:
         assert ("penwidth" in line) == bool(number)
         assert ("fontcolor" in line) == (not number)  # empty states are pale
     assert "共 8 份" in dot
-    plain = diagram.render(self_review, "dot").decode("utf-8")
+    plain = type_diagram.render(self_review, "dot").decode("utf-8")
     assert "份" not in plain  # the committed type diagrams are unchanged
 
 

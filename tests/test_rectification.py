@@ -31,7 +31,9 @@ from workflow.errors import (
     PermissionDenied,
     TransitionNotAllowed,
 )
-from workflow.render.progress import build_report, overdue_items, render
+from workflow.render.report_build import build_report
+from workflow.render.report_formats import render
+from workflow.render.report_scope import overdue_items
 from workflow.services.rectification import RATINGS, normalise_rating
 
 OWNER = "leader1"

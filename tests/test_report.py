@@ -20,16 +20,11 @@ from drive import complete_content
 
 from workflow import Campaign, from_text
 from workflow.errors import InvalidInput
-from workflow.render.progress import (
-    FORMATS,
-    Report,
-    build_report,
-    days_late,
-    is_complete,
-    is_overdue,
-    overdue_items,
-    render,
-)
+from workflow.render.report_build import build_report
+from workflow.render.report_formats import FORMATS, render
+from workflow.render.report_model import Report
+from workflow.render.report_scope import overdue_items
+from workflow.services.lateness import days_late, is_complete, is_overdue
 from workflow.spec.loader import load_plan, shipped_plan
 from workflow.spec.roster import read_roster
 

@@ -32,9 +32,13 @@ from plan_helpers import (
 
 from workflow import Campaign, from_text
 from workflow.errors import TransitionNotAllowed
-from workflow.render.plan_diagram import phase_graph, render_graph
-from workflow.render.progress import FORMATS, build_report, overdue_items, render
-from workflow.render.reports import campaign_diagram, next_moves, write_campaign_diagrams
+from workflow.render.campaign_diagrams import campaign_diagram, write_campaign_diagrams
+from workflow.render.graph_output import render_graph
+from workflow.render.json_shapes import next_moves
+from workflow.render.phase_diagram import phase_graph
+from workflow.render.report_build import build_report
+from workflow.render.report_formats import FORMATS, render
+from workflow.render.report_scope import overdue_items
 from workflow.services.lateness import completed_on
 from workflow.spec.plan import GateItem
 from workflow.store.views import EventView

@@ -20,8 +20,9 @@ import pytest
 from workflow import Campaign
 from workflow.errors import InvalidInput
 from workflow.render import dossier
-from workflow.render.diagram import CJK_FONT, render
-from workflow.render.diagram_style import RULE_MARKS
+from workflow.render.diagram_style import CJK_FONT
+from workflow.render.labels import RULE_MARKS
+from workflow.render.type_diagram import render
 from workflow.spec.definition import ROLE_LABELS, Role, WorkflowSpec
 from workflow.spec.loader import load_directory, shipped_definitions_dir
 

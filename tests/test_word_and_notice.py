@@ -28,7 +28,8 @@ import cli
 from workflow import Campaign, read_content
 from workflow.errors import InvalidInput, TransitionNotAllowed
 from workflow.machine import publicity
-from workflow.render import dossier
+from workflow.render import content_html, notices
+from workflow.render.notice_wording import cn_date
 from workflow.spec.content import DOCX, MAX_BYTES, check
 from workflow.spec.loader import parse_plan
 
@@ -118,7 +119,7 @@ def test_finding_13_word_file_content_is_stored_and_its_text_checked(
 
     # The dossier and the notice show the text, escaped.
     latest = campaign.reads.revisions(item.id)[-1]
-    html = dossier.render_content(latest, campaign.reads.content(item.id))
+    html = content_html.render_content(latest, campaign.reads.content(item.id))
     assert html.startswith('<div class="plain">') and SHARPER in html
 
 
@@ -176,7 +177,7 @@ def plan_notice(c: Campaign, fmt: str = "html") -> tuple[int, str]:
     (item, *_) = c.reads.deliverables("self_review")
     at_day(c, MONDAY)
     drive_to(c, item.id, "publicity")
-    return item.id, dossier.notice(c, item.id, fmt)
+    return item.id, notices.notice(c, item.id, fmt)
 
 
 def test_finding_14_notice_issuer_comes_from_the_plan(
@@ -205,13 +206,13 @@ def test_finding_14_notice_issuer_comes_from_the_plan(
     # Outside any campaign: a placeholder, never another unit's name.
     loose = approve_on(campaign, MONDAY)
     assert campaign.reads.get(loose).plan_id is None
-    text = dossier.notice(campaign, loose, "markdown")
+    text = notices.notice(campaign, loose, "markdown")
     assert text.rstrip().endswith("（发布单位）\n\n2014年6月16日") and "绵阳" not in text
 
 
 def test_finding_14_notice_has_no_shell_command(c: Campaign) -> None:
     item, html = plan_notice(c)
-    markdown = dossier.notice(c, item, "markdown")
+    markdown = notices.notice(c, item, "markdown")
     for page in (html, markdown):
         assert "campaign " not in page and "--reason" not in page
         assert ("公示期间（至2014年6月20日止），如有意见或异议，"
@@ -245,8 +246,8 @@ def test_finding_14_five_working_days_span_five_working_days(
     assert (window.opened_on, window.closes_on) == (opened_on, closes_on)
     assert working_days(window.opened_on, window.closes_on) == 5
     assert window_last_day(opened_on, 5) == closes_on  # the tests' helper agrees
-    notice = dossier.notice(campaign, item, "markdown")
-    assert (f"公示期：自{dossier.cn_date(opened_on)}至{dossier.cn_date(closes_on)}"
+    notice = notices.notice(campaign, item, "markdown")
+    assert (f"公示期：自{cn_date(opened_on)}至{cn_date(closes_on)}"
             "（5个工作日）。") in notice
 
 
@@ -265,7 +266,7 @@ def test_finding_14_windows_skip_official_holidays_and_count_makeup_days(
     (window,) = campaign.reads.windows(item)
     assert (window.opened_on, window.closes_on) == (opened_on, closes_on)
     assert working_days(opened_on, closes_on) == 5
-    assert "（5个工作日）" in dossier.notice(campaign, item, "markdown")
+    assert "（5个工作日）" in notices.notice(campaign, item, "markdown")
     # Objections are heard to the last day; the tick ends it the day after.
     assert at_day(campaign, closes_on).moves.tick("office1") == []
     (event,) = at_day(campaign, closes_on + timedelta(days=1)).moves.tick("office1")

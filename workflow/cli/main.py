@@ -1,7 +1,10 @@
 """The ``campaign`` command line: parse, call the workflow API, print.
 
-No SQL, no YAML, no rules live here.  The engine is imported inside each
-command so that ``campaign --help`` costs little more than importing click.
+No SQL, no YAML, no rules live here.  ``campaign --help`` must cost little
+more than importing click, so this module builds no command: :data:`COMMANDS`
+says where each one lives and what ``--help`` lists for it, and a command's
+module (:mod:`workflow.cli.commands`) is imported only when that command runs
+or shows its own help; the engine is imported inside each command.
 Every error the engine raises becomes one line on stderr and its exit code
 (a refusal naming many missing items lists them below that line), and a
 reader closing the pipe early (``campaign list | head -1``) ends it quietly.
@@ -11,36 +14,124 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import date
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from collections.abc import Iterator, Mapping, MutableMapping
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 import click
 
-from workflow.cli.commands.attachments import COMMANDS as ATTACHMENT_COMMANDS
-from workflow.cli.commands.audit import COMMANDS as AUDIT_COMMANDS
-from workflow.cli.commands.definitions import COMMANDS as DEFINITION_COMMANDS
-from workflow.cli.commands.deliverables import COMMANDS as DELIVERABLE_COMMANDS
-from workflow.cli.commands.documents import COMMANDS as DOCUMENT_COMMANDS
-from workflow.cli.commands.plan import COMMANDS as PLAN_COMMANDS
-from workflow.cli.commands.publicity import COMMANDS as PUBLICITY_COMMANDS
-from workflow.cli.commands.rectification import COMMANDS as RECTIFICATION_COMMANDS
-from workflow.cli.commands.users import COMMANDS as USER_COMMANDS
-from workflow.cli.common import (
-    ID,
-    Env,
-    echo_text,
-    emit_json,
-    escape_controls,
-    from_files,
-    json_option,
-    pass_env,
-    table,
-)
 from workflow.errors import EXIT_CODES
 
 if TYPE_CHECKING:
     from workflow.errors import CampaignError
+
+
+class Listed(NamedTuple):
+    """Where a command lives and the line ``campaign --help`` shows for it."""
+
+    module: str  #: under ``workflow.cli.commands``; its ``COMMANDS`` holds the command
+    short_help: str  #: the command's own short help, untruncated
+
+
+#: Every command, by name.  The short help is a copy of the command's, so that
+#: listing the commands imports none of them; tests/test_startup.py holds each
+#: copy to its command.
+COMMANDS: dict[str, Listed] = {
+    "init": Listed("core", "Create the schema and load definitions (safe to run again)."),
+    "new": Listed("core", "Create a deliverable in its initial state."),
+    "revise": Listed("core", "Add a revision of the content (owner, in an editable state)."),
+    "do": Listed("core", "Fire a transition (submit, approve, return, ...)."),
+    "diagram": Listed("core", "Draw a flow with Graphviz: a type, a deliverable's path, state "
+                      "counts, or the campaign."),
+    "demo": Listed("core", "Run the main job on a fresh embedded database and show its audit "
+                   "trail."),
+    "show": Listed("deliverables", "One deliverable: state, owner, latest revision and what can "
+                   "happen next."),
+    "history": Listed("deliverables", "Every audited event of one deliverable, and the review "
+                      "opinions given."),
+    "list": Listed("deliverables", "Deliverables, filtered by type, state or owner; or the "
+                   "overdue ones."),
+    "inbox": Listed("deliverables", "What the acting user may act on now."),
+    "users": Listed("users", "Manage the people taking part (the campaign office)."),
+    "definitions": Listed("definitions", "List, show and lint workflow definitions."),
+    "audit": Listed("audit", "Verify, anchor and export the hash-chained audit log."),
+    "start": Listed("plan", "Start a campaign from PLAN (a plan file, or a shipped plan's name "
+                    "such as mianyang-2014): load it and the roster, create every required "
+                    "deliverable."),
+    "phase": Listed("plan", "The campaign's phases and their gates."),
+    "events": Listed("plan", "Meetings, study sessions and field research the plan requires."),
+    "talks": Listed("plan", "Heart-to-heart talks of the leadership team (谈心谈话)."),
+    "targets": Listed("plan", "The plan's targets (十大惠民行动, 四有四增强) and audited "
+                      "progress."),
+    "report": Listed("plan", "Progress by phase, type, state and unit; overdue items; targets; "
+                     "completion."),
+    "object": Listed("publicity", "Object during publicity: the deliverable goes back to review "
+                     "with your reason."),
+    "tick": Listed("publicity", "Close the publicity windows that have ended without objection "
+                   "(run daily)."),
+    "rectification": Listed("rectification", "Rectification items: the five fields, progress, "
+                            "and the assessment of the effect."),
+    "attach": Listed("attachments", "Attach a file (docx, pdf, image, ...) to a deliverable "
+                     "(owner or office only)."),
+    "attachments": Listed("attachments", "List a deliverable's attachments, or write one "
+                          "(checked against its sha256) to a file."),
+    "diff": Listed("documents", "What changed between two revisions (text: a unified diff; "
+                   "other files: size and hash)."),
+    "comment": Listed("documents", "Add a review opinion on a revision, or on one line of it "
+                      "(audited)."),
+    "check": Listed("documents", "Which required sections the latest revision lacks, without "
+                    "submitting (exit 4 if any)."),
+    "notice": Listed("documents", "The publicity notice (公示) to post; refused (exit 4) if it "
+                     "never entered publicity."),
+    "dossier": Listed("documents", "Everything about a deliverable in one self-contained HTML "
+                      "file."),
+}
+
+
+class LazyCommands(MutableMapping[str, click.Command]):
+    """A group's commands by name, as click keeps them, but each module imported
+    when one of its commands is first looked up.  Names, membership and the
+    listing of ``--help`` (:meth:`listed`) need no import."""
+
+    def __init__(self, table: Mapping[str, Listed]) -> None:
+        self.table = dict(table)
+        self.loaded: dict[str, click.Command] = {}
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self.loaded and name in self.table:
+            self._load(self.table[name].module)
+        return self.loaded[name]
+
+    def _load(self, module: str) -> None:
+        from importlib import import_module
+
+        for command in import_module(f"workflow.cli.commands.{module}").COMMANDS:
+            # setdefault: a command added to the group by hand stays in place.
+            self.loaded.setdefault(command.name, command)
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self.loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self:
+            raise KeyError(name)
+        self.table.pop(name, None)
+        self.loaded.pop(name, None)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.table or name in self.loaded
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*self.table, *self.loaded]))
+
+    def __len__(self) -> int:
+        return len(dict.fromkeys([*self.table, *self.loaded]))
+
+    def listed(self, name: str) -> click.Command:
+        """The command if it is loaded, else a stand-in that carries only its
+        short help: click shortens either to the same line."""
+        if name in self.loaded:
+            return self.loaded[name]
+        return click.Command(name, help=self.table[name].short_help)
 
 
 def _exit_help() -> str:
@@ -70,6 +161,8 @@ class CampaignGroup(click.Group):
         except BrokenPipeError:
             _reader_gone()
         except click.ClickException as error:
+            from workflow.cli.common import escape_controls
+
             hint = " (see --help)" if isinstance(error, click.UsageError) else ""
             click.echo(f"campaign: {escape_controls(error.format_message())}{hint}", err=True)
             sys.exit(error.exit_code)
@@ -94,6 +187,8 @@ class CampaignGroup(click.Group):
         except Exception as error:
             if os.environ.get("CAMPAIGN_DEBUG"):
                 raise
+            from workflow.cli.common import escape_controls
+
             first = escape_controls(str(error).splitlines()[0]) if str(error) else ""
             first = mask_credentials(first)  # a driver's text may quote the --db URL
             click.echo(
@@ -102,11 +197,28 @@ class CampaignGroup(click.Group):
             )
             sys.exit(1)
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """click's listing, from the static table: click's own looks every
+        command up, which would import every command module."""
+        if not isinstance(self.commands, LazyCommands):  # a copy given plain commands
+            super().format_commands(ctx, formatter)
+            return
+        listed = [(name, self.commands.listed(name)) for name in self.list_commands(ctx)]
+        shown = [(name, command) for name, command in listed if not command.hidden]
+        if not shown:
+            return
+        limit = formatter.width - 6 - max(len(name) for name, _ in shown)
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, command.get_short_help_str(limit))
+                                for name, command in shown])
+
 
 def say_error(error: CampaignError) -> None:
     """One ``campaign:`` line on stderr.  A refusal that names what is missing
     (a phase gate: dozens of items, kilobytes on one line) keeps that line a
     summary with the count and lists the items below it, one per indented line."""
+    from workflow.cli.common import escape_controls
+
     items: tuple[str, ...] = getattr(error, "items", ())
     summary: str | None = getattr(error, "summary", None)
     if not items or summary is None:
@@ -133,7 +245,7 @@ def _discard_stdout() -> None:
         sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives to exit
 
 
-@click.group(cls=CampaignGroup, epilog=EXIT_HELP)
+@click.group(cls=CampaignGroup, commands=LazyCommands(COMMANDS), epilog=EXIT_HELP)
 @click.option("--db", envvar="CAMPAIGN_DB", metavar="URL",
               help="Database URL (env CAMPAIGN_DB; default sqlite:///campaign.db).")
 @click.option("--as", "user", envvar="CAMPAIGN_USER", metavar="USER",
@@ -142,158 +254,9 @@ def _discard_stdout() -> None:
 @click.pass_context
 def main(ctx: click.Context, db: str | None, user: str | None) -> None:
     """Run a campaign's paperwork as audited state machines."""
+    from workflow.cli.common import Env  # here: --help ends before this runs
+
     ctx.obj = Env(db, user)
-
-
-@main.command()
-@click.option("--definitions", "definitions_dir", type=click.Path(path_type=Path),
-              help="Directory of definition YAML files (default: the shipped ones).")
-@pass_env
-def init(env: Env, definitions_dir: Path | None) -> None:
-    """Create the schema and load definitions (safe to run again)."""
-    changed = env.campaign.deliverables.init(definitions_dir, actor=env.user or "system")
-    loaded = ", ".join(changed) if changed else "none changed"
-    click.echo(f"initialised; definitions loaded: {escape_controls(loaded)}")
-
-
-# -- deliverables -----------------------------------------------------------------------
-
-
-content_file = click.Path(path_type=Path, dir_okay=False)
-
-
-def _content(path: Path | None) -> Any:
-    if path is None:
-        return None
-    from workflow import read_content
-
-    return read_content(path)
-
-
-@main.command()
-@click.argument("type_id", metavar="TYPE")
-@click.option("--title", required=True, help="What the deliverable is called, as reports show it.")
-@click.option("--owner", metavar="USER", help="Owner (default: the acting user).")
-@click.option("--content", "content_path", type=content_file,
-              help="Text, markdown or Word (.docx) file.")
-@click.option("--due", type=click.DateTime(["%Y-%m-%d"]), help="Due date, YYYY-MM-DD.")
-@json_option
-@pass_env
-def new(env: Env, type_id: str, title: str, owner: str | None, content_path: Path | None,
-        due: Any, as_json: bool) -> None:
-    """Create a deliverable in its initial state."""
-    due_date: date | None = due.date() if due else None
-    view = env.campaign.deliverables.create(env.actor, type_id, title, owner=owner,
-                               content=_content(content_path), due=due_date)
-    if as_json:
-        emit_json(view.to_json())
-    else:
-        click.echo(f"created {view.type} #{view.id} “{escape_controls(view.title)}” "
-                   f"in {view.state}")
-
-
-@main.command()
-@click.argument("deliverable_id", metavar="ID", type=ID)
-@click.option("--content", "content_path", type=content_file, required=True,
-              help="The new revision: a text, markdown or Word (.docx) file.")
-@json_option
-@pass_env
-def revise(env: Env, deliverable_id: int, content_path: Path, as_json: bool) -> None:
-    """Add a revision of the content (owner, in an editable state)."""
-    view = env.campaign.deliverables.revise(env.actor, deliverable_id, _content(content_path))
-    if as_json:
-        emit_json(view.to_json())
-    else:
-        click.echo(f"#{deliverable_id} revision {view.number} sha256 {view.sha256}")
-
-
-@main.command("do")
-@click.argument("deliverable_id", metavar="ID", type=ID)
-@click.argument("trigger", metavar="TRIGGER")
-@click.option("--comment", help="Reason or remark (required for returns and rejections).")
-@click.option("--if-version", "expected_version", type=ID,
-              help="Refuse with a conflict unless the deliverable is at this version.")
-@json_option
-@pass_env
-def do(env: Env, deliverable_id: int, trigger: str, comment: str | None,
-       expected_version: int | None, as_json: bool) -> None:
-    """Fire a transition (submit, approve, return, ...)."""
-    event = env.campaign.moves.fire(env.actor, deliverable_id, trigger, comment, expected_version)
-    if as_json:
-        emit_json(event.to_json())
-    else:
-        click.echo(f"#{deliverable_id} {event.source} --{trigger}--> {event.dest} "
-                   f"(event {event.seq})")
-
-
-# -- diagrams and demo ---------------------------------------------------------------------
-
-
-@main.command()
-@click.argument("type_id", metavar="[TYPE]", required=False)
-@click.option("--format", "fmt", type=click.Choice(["svg", "png", "dot"]), default="svg",
-              show_default=True, help="svg or png (Graphviz), or dot source.")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
-              help="Output file (default: NAME.FORMAT, or stdout for dot).")
-@click.option("--deliverable", "deliverable_id", type=ID,
-              help="Highlight this deliverable's current state and the path it took.")
-@click.option("--counts", is_flag=True,
-              help="With TYPE: how many deliverables sit in each state.")
-@click.option("--campaign", "plan_file", is_flag=False, flag_value="-", default=None,
-              metavar="[FILE]", help="The campaign's phases and gates (the running one, with "
-              "its current phase, or the plan FILE).")
-@click.option("--calendar", is_flag=True,
-              help="The campaign's calendar: phases and due dates (with --campaign FILE, "
-              "that plan's).")
-@click.option("--layout", type=click.Choice(["lr", "tb"]), default=None,
-              help="Left to right (default) or top to bottom (portrait, for a page).")
-@click.option("--labels", type=click.Choice(["short", "full"]), default="short",
-              show_default=True,
-              help="short: each arrow's name, roles and rules in a legend; full: all on it.")
-@click.option("--slide", is_flag=True,
-              help="A 16:9 slide whose labels stay legible (top to bottom unless --layout).")
-@from_files
-@pass_env
-def diagram(env: Env, type_id: str | None, fmt: str, out: Path | None,
-            deliverable_id: int | None, counts: bool, plan_file: str | None, calendar: bool,
-            layout: str | None, labels: str, slide: bool, directory: Path | None) -> None:
-    """Draw a flow with Graphviz: a type, a deliverable's path, state counts, or the campaign."""
-    from workflow.files import write_atomically
-    from workflow.render import reports
-
-    look = reports.Look(layout, labels, slide)
-    if plan_file is not None or calendar:
-        source = None if plan_file in (None, "-") else Path(plan_file)
-        data, name = reports.campaign_diagram(
-            env.campaign if source is None else None, source, calendar, fmt)
-    elif counts:
-        data, name = reports.counts_diagram(env.campaign, type_id, fmt)
-    else:
-        data, name = reports.diagram_bytes(env.campaign if directory is None else None,
-                                           type_id, fmt, deliverable_id, directory, look)
-    if out is None and fmt == "dot":
-        echo_text(data.decode("utf-8"), nl=False)
-        return
-    target = out or Path(f"{name}.{fmt}")
-    write_atomically(target, data)
-    click.echo(f"wrote {target}")
-
-
-@main.command()
-@click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False),
-              default=Path("demo-output"), show_default=True,
-              help="Where the fresh database and diagrams go.")
-def demo(directory: Path) -> None:
-    """Run the main job on a fresh embedded database and show its audit trail."""
-    from campaign_demo.walk import run_demo
-
-    run_demo(directory, echo=click.echo, table=table)
-
-
-for command in (*DELIVERABLE_COMMANDS, *USER_COMMANDS, *DEFINITION_COMMANDS, *AUDIT_COMMANDS,
-                *PLAN_COMMANDS, *PUBLICITY_COMMANDS, *RECTIFICATION_COMMANDS,
-                *ATTACHMENT_COMMANDS, *DOCUMENT_COMMANDS):
-    main.add_command(command)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ and the offset that says so, never a bare time a reader could take for local.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from workflow.store.clock import campaign_zone
 
@@ -41,3 +41,8 @@ def local_time(at: str | datetime | None, *, seconds: bool = False) -> str:
     local = moment.astimezone(campaign_zone())
     shown = local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
     return f"{shown} {offset_text(local.utcoffset())}"
+
+
+def local_day(at: str) -> date:
+    """The campaign's calendar day of an audit timestamp (stored in UTC)."""
+    return parse_stamp(at).astimezone(campaign_zone()).date()

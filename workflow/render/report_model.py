@@ -1,7 +1,8 @@
 """The campaign report's data: frozen views, one per section, and the whole.
 
-Built by :func:`workflow.render.progress.build_report`, drawn by
-:mod:`workflow.render.report_render`; ``Report.to_json()`` is the JSON rendering.
+Built by :func:`workflow.render.report_build.build_report`, laid out by
+:mod:`workflow.render.report_sections` and drawn by :mod:`workflow.render.report_formats`;
+``Report.to_json()`` is the JSON rendering.
 """
 
 from __future__ import annotations

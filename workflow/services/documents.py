@@ -1,9 +1,9 @@
 """Review documents: diffs between revisions, review opinions, content checks.
 
-A reviewer reads what changed since they last looked (:meth:`DocumentOps.diff`),
+A reviewer reads what changed since they last looked (:meth:`Documents.diff`),
 writes opinions (审核意见) on a revision or one line of it
-(:meth:`DocumentOps.add_opinion`), and anyone can ask which required sections
-the latest revision still lacks (:meth:`DocumentOps.check_content`) without
+(:meth:`Documents.add_opinion`), and anyone can ask which required sections
+the latest revision still lacks (:meth:`Documents.check_content`) without
 submitting.  An opinion is part of the deliverable's record: it is written in
 the same audited transaction as an ``opinion.add`` event that bumps the
 deliverable's version, so the audit replay accounts for it.

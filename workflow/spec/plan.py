@@ -127,7 +127,7 @@ class TargetSpec(_Spec):
     whole: bool = True
 
 
-#: What a notice template may use (see :mod:`workflow.render.dossier`).
+#: What a notice template may use (see :mod:`workflow.render.notice_wording`).
 NOTICE_VARIABLES = frozenset({
     "title", "type_title", "kind", "opens", "closes", "working_days", "issued", "contact",
     "issuer", "office",

@@ -72,7 +72,7 @@ def definitions_list(env: Env, directory: Path | None, fmt: str) -> None:
 @pass_env
 def definitions_show(env: Env, type_id: str, directory: Path | None, fmt: str) -> None:
     """One definition: its states and transitions (CSV: one row per transition)."""
-    from workflow.render.reports import definition_json
+    from workflow.render.json_shapes import definition_json
 
     spec = _spec(env, type_id, directory)
     document = definition_json(spec)
@@ -94,7 +94,7 @@ def _print_definition(spec: WorkflowSpec) -> None:
 def _print_requirements(spec: WorkflowSpec) -> None:
     """What a leader must write, and how long it stays public: the rules a
     ``content_complete`` move and a publicity window apply."""
-    from workflow.render.reports import accepted
+    from workflow.render.labels import accepted
 
     if spec.required_sections:
         table("Required sections (content_complete)", ["section", words("accepted as")],

@@ -57,7 +57,7 @@ def next_text(moves: list[dict[str, Any]]) -> str:
 @pass_env
 def show(env: Env, deliverable_id: int, fmt: str) -> None:
     """One deliverable: state, owner, latest revision and what can happen next."""
-    from workflow.render.reports import next_moves
+    from workflow.render.json_shapes import next_moves
 
     view = env.campaign.reads.get(deliverable_id)
     moves = next_moves(env.campaign, view)
@@ -168,7 +168,8 @@ def _check_filters(env: Env, type_id: str | None, state: str | None,
 
 def _overdue(env: Env, type_id: str | None, state: str | None, owner: str | None,
              today: date, fmt: str) -> None:
-    from workflow.render.progress import OverdueItem, overdue_items
+    from workflow.render.report_scope import overdue_items
+    from workflow.services.lateness import OverdueItem
 
     items = [i for i in overdue_items(env.campaign, today)
              if (type_id is None or i.type == type_id) and (state is None or i.state == state)

@@ -80,7 +80,7 @@ def comment(env: Env, deliverable_id: int, text: str, line: int | None, revision
 def check(env: Env, deliverable_id: int, fmt: str) -> None:
     """Which required sections the latest revision lacks, without submitting (exit 4 if
     any).  CSV: one row per missing section."""
-    from workflow.render.reports import accepted
+    from workflow.render.labels import accepted
 
     campaign = env.campaign
     spec = campaign.registry.definition_for(campaign.reads.get(deliverable_id))
@@ -128,9 +128,9 @@ def _write_or_echo(out: Path | None, text: str) -> None:
 @pass_env
 def notice(env: Env, deliverable_id: int, fmt: str, out: Path | None) -> None:
     """The publicity notice (公示) to post; refused (exit 4) if it never entered publicity."""
-    from workflow.render import dossier
+    from workflow.render import notices
 
-    _write_or_echo(out, dossier.notice(env.campaign, deliverable_id, fmt))
+    _write_or_echo(out, notices.notice(env.campaign, deliverable_id, fmt))
 
 
 @click.command("dossier")

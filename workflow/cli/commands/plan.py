@@ -306,8 +306,9 @@ def report(env: Env, fmt: str, today: datetime | None, out: Path | None) -> None
     value), for a spreadsheet to pivot.
     """
     from workflow.files import write_atomically
-    from workflow.render.progress import build_report, render
-    from workflow.render.report_render import render_table
+    from workflow.render.report_build import build_report
+    from workflow.render.report_formats import render
+    from workflow.render.report_text import render_table
 
     built = build_report(env.campaign, as_date(today, env))
     if fmt == "csv":
@@ -333,7 +334,7 @@ REPORT_CSV_HEADER = ("section", "table", "row", "column", "value")
 
 def _report_rows(built: Any) -> Iterator[dict[str, Any]]:
     """The report's lines (table 0) and tables, one cell per row."""
-    from workflow.render.report_render import sections
+    from workflow.render.report_sections import sections
 
     for section in sections(built):
         name = f"{section.title} {section.title_en}"

@@ -1,0 +1,40 @@
+"""How a definition's terms read to people: role names, rule marks, section headings.
+
+One place for the words, so a diagram's legend, the report's required events
+and ``definitions show`` call a role or a rule the same thing.
+"""
+
+from __future__ import annotations
+
+from workflow.spec.definition import ROLE_LABELS, Role, Rule, SectionSpec, TransitionSpec
+
+#: Shown under an edge (full labels) or in the legend so a reader sees the
+#: rule without reading YAML.
+RULE_MARKS: dict[Rule, str] = {
+    Rule.OWNER_ONLY: "仅本人",
+    Rule.NOT_OWNER: "不得自审",
+    Rule.OWNER_OR_RESPONSIBLE: "本人或责任人",
+    Rule.REQUIRES_COMMENT: "须说明理由",
+    Rule.CONTENT_COMPLETE: "内容须完整",
+}
+
+
+def role_label(role: str) -> str:
+    """A role's Chinese name.  Roles stay strings in specs so lint can report
+    unknown ones; those are shown as written."""
+    try:
+        return ROLE_LABELS[Role(role)][0]
+    except ValueError:
+        return role
+
+
+def rule_marks(transition: TransitionSpec) -> str:
+    """The move's rules, in :data:`RULE_MARKS` order, as one line."""
+    return " · ".join(mark for rule, mark in RULE_MARKS.items() if rule in transition.rules)
+
+
+def accepted(section: SectionSpec) -> str:
+    """What a required section may be headed, as a leader reads it."""
+    if section.keywords:
+        return "heading with " + " / ".join(section.keywords)
+    return f"a line matching {section.pattern}"
