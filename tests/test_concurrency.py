@@ -215,20 +215,25 @@ def test_engine_connections_have_the_durable_pragmas(campaign: Campaign, db_path
 
 
 def test_writes_take_the_lock_first(campaign: Campaign) -> None:
-    """Every write transaction starts with BEGIN IMMEDIATE, before it reads anything."""
+    """Every write transaction starts with BEGIN IMMEDIATE, before it reads anything.
+
+    Watched at the driver (SQLite's own trace of what it runs), below the
+    statements a move runs on the driver's cursor without SQLAlchemy."""
     from sqlalchemy import event
 
     item = drive(campaign, "self_review")
     statements: list[str] = []
 
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement.strip().upper())
+    def trace(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.set_trace_callback(lambda sql: statements.append(sql.strip().upper()))
 
-    event.listen(campaign.store.engine, "before_cursor_execute", record)
+    engine = campaign.store.engine
+    engine.dispose()  # new connections, each traced
+    event.listen(engine, "connect", trace)
     try:
         campaign.moves.fire(item.owner, item.id, "submit", COMMENT)
     finally:
-        event.remove(campaign.store.engine, "before_cursor_execute", record)
+        event.remove(engine, "connect", trace)
     begins = [s for s in statements if s.startswith("BEGIN")]
     assert begins and begins[0] == "BEGIN IMMEDIATE"
     assert statements.index("BEGIN IMMEDIATE") < min(

@@ -49,6 +49,10 @@ class DeliverableMachine:
         self._token = _Token()
         self._machine.add_model(self._token, initial=spec.initial)
         self._lock = threading.Lock()
+        # The machine has no conditions and no callbacks, so where a trigger
+        # leads from a state is all it ever answers: each answer it gives is
+        # kept, and asked of it again only for a move it refused.
+        self._answers: dict[tuple[str, str], str] = {}
 
     @property
     def initial(self) -> str:
@@ -63,6 +67,9 @@ class DeliverableMachine:
             )
         if state not in self._states:
             raise InvalidInput(f"{state!r} is not a state of {self.spec.id}")
+        known = self._answers.get((state, trigger))
+        if known is not None:
+            return known
         with self._lock:
             self._machine.set_state(state, model=self._token)
             try:
@@ -74,6 +81,7 @@ class DeliverableMachine:
                 ) from None
             if fired is not True:  # never let a silent False through
                 raise TransitionNotAllowed(f"{trigger!r} did not fire from state {state!r}")
+            self._answers[(state, trigger)] = self._token.state
             return self._token.state
 
     def triggers_from(self, state: str) -> list[str]:

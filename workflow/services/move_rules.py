@@ -20,6 +20,7 @@ from workflow.spec import content, sections
 from workflow.spec.definition import TransitionSpec, WorkflowSpec
 from workflow.store import seals
 from workflow.store.models import Opinion, PublicityWindow, Revision
+from workflow.store.prepared import Prepared
 
 _WINDOWS = PublicityWindow.__table__  # type: ignore[attr-defined]
 _OPINIONS = Opinion.__table__  # type: ignore[attr-defined]
@@ -160,9 +161,9 @@ def record_reason(
 
 def insert_opinion(connection: Connection, opinion: dict[str, Any]) -> tuple[int, seals.Seal]:
     """Store an opinion; returns its id and its seal."""
-    key = connection.execute(_INSERT_OPINION, opinion).inserted_primary_key
+    _, key = _INSERT_OPINION.write(connection, opinion)
     assert key is not None
-    return int(key[0]), seals.seal_values("opinion", {**opinion, "id": key[0]})
+    return key, seals.seal_values("opinion", {**opinion, "id": key})
 
 
 # Built once: every move runs it.
@@ -171,7 +172,7 @@ _LATEST = (
     .where(_REVISIONS.c.deliverable_id == bindparam("item"))
     .order_by(_REVISIONS.c.number.desc()).limit(1)
 )
-_INSERT_OPINION = _OPINIONS.insert()
+_INSERT_OPINION = Prepared(_OPINIONS.insert())
 
 
 def latest_revision(connection: Connection, deliverable_id: int) -> tuple[int, str] | None:

@@ -27,6 +27,7 @@ from workflow.store import seals as sealing
 from workflow.store.database import as_connection
 from workflow.store.models import AccessRefusal, AuditEvent, Deliverable
 from workflow.store.origin import Origin
+from workflow.store.prepared import Prepared
 from workflow.store.views import EventView
 
 GENESIS = "0" * 64
@@ -75,7 +76,7 @@ def head(session: Session) -> AuditEvent | None:
 _EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
 # Built once: on every write's path, statement construction would cost more
 # than the SQL itself.
-_INSERT = _EVENTS.insert()
+_INSERT = Prepared(_EVENTS.insert())
 _REFUSALS = AccessRefusal.__table__  # type: ignore[attr-defined]
 
 
@@ -141,7 +142,7 @@ def append(
     for name in HASHED_FIELDS:
         fields.setdefault(name, None)
     fields["hash"] = event_hash(fields)
-    connection.execute(_INSERT, fields)
+    _INSERT.write(connection, fields)
     return EventView.model_validate(fields)
 
 

@@ -31,6 +31,7 @@ from workflow.store.models import (
     UserRole,
 )
 from workflow.store.origin import Origin, detect
+from workflow.store.prepared import Prepared
 
 _USERS = User.__table__  # type: ignore[attr-defined]
 _ROLES = UserRole.__table__  # type: ignore[attr-defined]
@@ -39,7 +40,7 @@ _RECTIFICATIONS = Rectification.__table__  # type: ignore[attr-defined]
 _REFUSALS = AccessRefusal.__table__  # type: ignore[attr-defined]
 
 # Built once: every write runs these.
-_ACTOR = (
+_ACTOR = Prepared(
     select(_USERS.c.id, _USERS.c.active, _ROLES.c.role)
     .outerjoin(_ROLES, _ROLES.c.user_id == _USERS.c.id)
     .where(_USERS.c.id == bindparam("user"))
@@ -62,12 +63,12 @@ def _latest(column: Any) -> Any:
 
 # Everything a move reads, in one round trip under the write lock: the
 # deliverable, its latest revision, and where its audit event will go.
-_MOVE_STATE = _STATE_OF.add_columns(
+_MOVE_STATE = Prepared(_STATE_OF.add_columns(
     _latest(_REVISIONS.c.number).label("revision_number"),
     _latest(_REVISIONS.c.sha256).label("revision_sha"),
     *audit.POSITION_COLUMNS,
-)
-_BUMP = (
+))
+_BUMP = Prepared(
     _DELIVERABLES.update()
     .where(_DELIVERABLES.c.id == bindparam("b_id"),
            _DELIVERABLES.c.version == bindparam("b_version"))
@@ -196,7 +197,7 @@ class Store:
         if not user_id:
             raise InvalidInput("who is acting? give --as USER or set CAMPAIGN_USER")
         policy.check_user_id(user_id)
-        rows = database.as_connection(handle).execute(_ACTOR, {"user": user_id}).all()
+        rows = _ACTOR.all(database.as_connection(handle), {"user": user_id})
         if not rows:
             raise NotFound("user", user_id)
         if not rows[0].active:
@@ -215,7 +216,7 @@ class Store:
         """:meth:`state_of`, plus the latest revision (``revision_number``,
         ``revision_sha``: None without content) and the audit chain's
         position (:func:`~workflow.store.audit.position_of`)."""
-        row = connection.execute(_MOVE_STATE, {"item": deliverable_id}).first()
+        row = _MOVE_STATE.first(connection, {"item": deliverable_id})
         if row is None:
             raise NotFound("deliverable", deliverable_id)
         return row
@@ -264,9 +265,9 @@ def _undo_point(connection: Connection) -> _Unwritten | _Savepoint:
 def bump(handle: Session | Connection, deliverable_id: int, version: int, state: str, at: str
          ) -> None:
     """:meth:`Store.bump` at a given time (a move's own ``now``)."""
-    result = database.as_connection(handle).execute(_BUMP, {
+    changed, _ = _BUMP.write(database.as_connection(handle), {
         "b_id": deliverable_id, "b_version": version, "b_state": state,
         "b_next": version + 1, "b_at": at,
     })
-    if result.rowcount != 1:
+    if changed != 1:
         raise Conflict(deliverable_id, version, version + 1)
