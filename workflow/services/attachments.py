@@ -42,7 +42,7 @@ from workflow.errors import (
 )
 from workflow.files import read_bounded, write_atomically
 from workflow.machine import policy
-from workflow.services.reads import deliverable
+from workflow.services.reads import deliverable, rows_of
 from workflow.services.registry import Registry
 from workflow.spec.definition import Role
 from workflow.store import audit, database, seals
@@ -210,12 +210,7 @@ class Attachments:
     def of(self, deliverable_id: int) -> list[AttachmentView]:
         """A deliverable's attachments, in the order they were added."""
         with self._store.read() as session:
-            deliverable(session, deliverable_id)
-            rows = session.exec(
-                select(Attachment).where(col(Attachment.deliverable_id) == deliverable_id)
-                .order_by(col(Attachment.id))
-            ).all()
-            return [_view(r) for r in rows]
+            return [_view(r) for r in rows_of(session, Attachment, deliverable_id)]
 
     def get(self, deliverable_id: int, name: str) -> AttachmentView:
         with self._store.read() as session:

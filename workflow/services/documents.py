@@ -16,12 +16,11 @@ from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy import select as select_core
-from sqlmodel import col, select
 
 from workflow.errors import InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from workflow.machine import policy
 from workflow.services import move_rules
-from workflow.services.reads import Reads, deliverable
+from workflow.services.reads import Reads, rows_of
 from workflow.services.registry import Registry
 from workflow.spec import content, sections
 from workflow.spec.definition import Role, SectionSpec, WorkflowSpec
@@ -263,12 +262,7 @@ class Documents:
         """Every review opinion on a deliverable, oldest first: the reasons of
         returns, rejections and objections, and opinions added on their own."""
         with self._store.read() as session:
-            deliverable(session, deliverable_id)
-            rows = session.exec(
-                select(Opinion).where(col(Opinion.deliverable_id) == deliverable_id)
-                .order_by(col(Opinion.id))
-            ).all()
-            return [_opinion_view(r) for r in rows]
+            return [_opinion_view(r) for r in rows_of(session, Opinion, deliverable_id)]
 
     # -- content requirements -----------------------------------------------------------
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
@@ -190,6 +191,15 @@ def deliverable(session: Session, deliverable_id: int) -> Deliverable:
     if row is None:
         raise NotFound("deliverable", deliverable_id)
     return row
+
+
+def rows_of(session: Session, model: type[Any], deliverable_id: int) -> list[Any]:
+    """The rows of ``model``'s table that belong to one deliverable, oldest
+    first; NotFound if there is no such deliverable."""
+    deliverable(session, deliverable_id)
+    return list(session.exec(
+        select(model).where(col(model.deliverable_id) == deliverable_id).order_by(col(model.id))
+    ).all())
 
 
 def roles_of(session: Session, user_id: str) -> tuple[str, ...]:

@@ -37,7 +37,7 @@ from workflow.errors import InvalidInput, NotFound, PermissionDenied, Transition
 from workflow.services import move_rules
 from workflow.services.move_rules import Move
 from workflow.services.moves import Moves, TypeRules
-from workflow.services.reads import deliverable
+from workflow.services.reads import deliverable, rows_of
 from workflow.services.registry import Registry
 from workflow.services.rows import own_role
 from workflow.spec.definition import Role, WorkflowSpec
@@ -280,12 +280,9 @@ class RectificationItems:
     def notes(self, deliverable_id: int) -> list[ProgressNoteView]:
         """The progress notes with their authors and times, oldest first."""
         with self._store.read() as session:
-            deliverable(session, deliverable_id)
-            rows = session.execute(
-                select(_NOTES).where(_NOTES.c.deliverable_id == deliverable_id)
-                .order_by(_NOTES.c.id)).all()
             return [ProgressNoteView(id=r.id, deliverable_id=r.deliverable_id,
-                                     author=r.author_id, text=r.text, at=r.at) for r in rows]
+                                     author=r.author_id, text=r.text, at=r.at)
+                    for r in rows_of(session, ProgressNote, deliverable_id)]
 
 
 # -- checks --------------------------------------------------------------------------------
