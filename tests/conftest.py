@@ -5,13 +5,15 @@ from __future__ import annotations
 import shutil
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import pytest
 from plan_helpers import build_started, copy_db, freeze, new_db, open_db, scratch
+from sqlalchemy import Engine, event
 
 from workflow import Campaign, Content, from_text
 from workflow.spec.definition import WorkflowSpec
@@ -103,6 +105,24 @@ def snapshot(db_path: Path) -> Snapshot:
             raw.execute("SELECT * FROM opinion ORDER BY id").fetchall(),
             raw.execute("SELECT * FROM publicity_window ORDER BY id").fetchall(),
         )
+
+
+@contextmanager
+def driver_trace(engine: Engine) -> Iterator[list[str]]:
+    """Every statement SQLite runs for ``engine`` inside the block, as the
+    driver traces it (beneath SQLAlchemy: a move runs on the driver's cursor)."""
+    statements: list[str] = []
+
+    def trace(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.set_trace_callback(lambda sql: statements.append(sql.strip().upper()))
+
+    engine.dispose()  # new connections, each traced
+    event.listen(engine, "connect", trace)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "connect", trace)
+        engine.dispose()
 
 
 def text(body: str = "正文", spec: WorkflowSpec | None = None) -> Content:

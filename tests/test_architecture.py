@@ -14,9 +14,9 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from conftest import snapshot
+from conftest import driver_trace, snapshot
 from drive import COMMENT, complete_content
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection
 
 import workflow
 from workflow import Campaign, PermissionDenied, TransitionNotAllowed
@@ -149,28 +149,17 @@ def test_a_move_carries_no_payload_its_type_does_not_read(campaign: Campaign) ->
 # -- refusals ----------------------------------------------------------------------------
 
 
-def _transactions(campaign: Campaign) -> list[str]:
-    """The write transactions the engine begins from now on."""
-    begun: list[str] = []
-
-    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        if statement.startswith("BEGIN IMMEDIATE"):
-            begun.append(statement)
-
-    event.listen(campaign.store.engine, "before_cursor_execute", seen)
-    return begun
-
-
 def test_a_permission_refusal_is_noted_in_the_transaction_that_refused_it(
     campaign: Campaign, db_path: Path
 ) -> None:
     spec = campaign.registry.definition("self_review")
     item = campaign.deliverables.create("leader1", "self_review", "材料",
                                         content=complete_content(spec))
-    begun, before = _transactions(campaign), snapshot(db_path)
-    with pytest.raises(PermissionDenied):
+    before = snapshot(db_path)
+    with driver_trace(campaign.store.engine) as statements, pytest.raises(PermissionDenied):
         campaign.moves.fire("member1", item.id, "submit")
-    assert len(begun) == 1
+    assert statements.count("BEGIN IMMEDIATE") == 1
+    assert statements.count("COMMIT") == 1
     assert snapshot(db_path) == before
     assert [r.actor for r in campaign.audit.refusals()] == ["member1"]
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import snapshot
+from conftest import driver_trace, snapshot
 from drive import COMMENT, actor_for, drive, shortest_path, window_rule, working_days_after
 
 from workflow import Campaign
@@ -215,25 +215,10 @@ def test_engine_connections_have_the_durable_pragmas(campaign: Campaign, db_path
 
 
 def test_writes_take_the_lock_first(campaign: Campaign) -> None:
-    """Every write transaction starts with BEGIN IMMEDIATE, before it reads anything.
-
-    Watched at the driver (SQLite's own trace of what it runs), below the
-    statements a move runs on the driver's cursor without SQLAlchemy."""
-    from sqlalchemy import event
-
+    """Every write transaction starts with BEGIN IMMEDIATE, before it reads anything."""
     item = drive(campaign, "self_review")
-    statements: list[str] = []
-
-    def trace(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.set_trace_callback(lambda sql: statements.append(sql.strip().upper()))
-
-    engine = campaign.store.engine
-    engine.dispose()  # new connections, each traced
-    event.listen(engine, "connect", trace)
-    try:
+    with driver_trace(campaign.store.engine) as statements:
         campaign.moves.fire(item.owner, item.id, "submit", COMMENT)
-    finally:
-        event.remove(engine, "connect", trace)
     begins = [s for s in statements if s.startswith("BEGIN")]
     assert begins and begins[0] == "BEGIN IMMEDIATE"
     assert statements.index("BEGIN IMMEDIATE") < min(

@@ -235,7 +235,10 @@ def _begin(connection: Connection, *, write: bool) -> None:
     SQLAlchemy dispatch events on every statement of every move.
     """
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        # On the driver itself, like a move's statements (store/prepared.py).
+        driver = connection.connection.dbapi_connection
+        assert driver is not None
+        driver.execute("BEGIN IMMEDIATE" if write else "BEGIN")
     elif write and connection.dialect.name == "postgresql":
         # One writer at a time keeps the global audit chain linear.
         connection.execute(text("SELECT pg_advisory_xact_lock(727101)"))
