@@ -4,8 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# Graphviz draws the diagrams; a CJK font makes their Chinese labels glyphs, not boxes.
-APT_PACKAGES := graphviz fonts-noto-cjk fontconfig
+# Graphviz draws the diagrams; a CJK font makes their Chinese labels glyphs, not boxes;
+# the tests start throw-away PostgreSQL clusters from Debian's server package.
+APT_PACKAGES := graphviz fonts-noto-cjk fontconfig postgresql
 
 .PHONY: setup system-deps demo test check bench diagrams clean
 
@@ -18,7 +19,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 system-deps:
-	@if command -v dot >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q .; then :; else \
+	@if command -v dot >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q . \
+		&& ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; else \
 		echo "installing $(APT_PACKAGES) from Debian packages"; \
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \

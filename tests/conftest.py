@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import pytest
+from pg_cluster import Cluster, NoServer, cluster
 from plan_helpers import build_started, copy_db, freeze, new_db, open_db, scratch
 from sqlalchemy import Engine, event
 
@@ -105,6 +107,24 @@ def snapshot(db_path: Path) -> Snapshot:
             raw.execute("SELECT * FROM opinion ORDER BY id").fetchall(),
             raw.execute("SELECT * FROM publicity_window ORDER BY id").fetchall(),
         )
+
+
+# -- PostgreSQL: one throw-away cluster per test process, a fresh database per test ---
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    try:
+        with cluster() as started:
+            yield started
+    except NoServer as why:
+        pytest.skip(f"PostgreSQL: {why}")
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Cluster, request: pytest.FixtureRequest) -> str:
+    digest = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:16]
+    return pg_cluster.create_database(f"t_{digest}")
 
 
 @contextmanager
