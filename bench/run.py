@@ -1,4 +1,4 @@
-"""``make bench``: print ONE JSON object with the engine's two performance figures.
+"""``make bench``: print ONE JSON object with the engine's performance figures.
 
 1. Transitions per second that are persisted, permission-checked and audited,
    fired through the engine's Python API (``workflow.Campaign``) on SQLite,
@@ -9,6 +9,11 @@
    reaches at least a quarter of raw SQLite's rate.
 2. Start-up: ``campaign --help`` against ``python -c "import click"`` (median
    wall time of several runs each).  Target: at most 1.5 times slower.
+3. ``audit verify`` (``audit_verify.py``): events per second against plain
+   sha256 of the same canonical bytes in a loop, and the verifying process's
+   peak memory.  Target: 0.8, under 100 MB at 5 M events.
+4. PostgreSQL (``pg_writers.py``): audited transitions per second with one
+   writer and with eight writers on deliverables of their own.  Target: 2x.
 
 Both databases live in one fresh temporary directory, so they share the disk
 and its fsync cost.  Rounds alternate engine and raw so that a noisy neighbour
@@ -34,54 +39,18 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from workflow import Campaign, from_text  # noqa: E402
+from audit_verify import audit_verify  # noqa: E402
+from pg_writers import pg_writers  # noqa: E402
+from workload import CYCLE, CYCLES, DELIVERABLES, ROUNDS, engine_round, engine_setup  # noqa: E402
+
 from workflow.store.audit import GENESIS, HASHED_FIELDS  # noqa: E402
 
-DELIVERABLES = 10  # K deliverables, fired round-robin
-CYCLES = 20  # submit + return per deliverable per round: 2 * K * CYCLES transitions
-ROUNDS = 5
 STARTUP_RUNS = 15
 TARGET_MIN_RATIO = 0.25
 TARGET_MAX_STARTUP = 1.5
-REASON = "“四个剖析”不完整，请补充思想根源"
-# The self-review material's required sections (definitions/self_review.yaml).
-SECTIONS = "".join(f"\n## {head}\n\n正文\n" for head in (
-    "一、存在的主要问题", "二、具体表现", "三、主观原因", "四、思想根源", "五、改进措施"))
-
-# The cycle self_review allows forever, with legal actors: the owner submits,
-# the principal (not the owner) returns it with a reason.
-CYCLE = (("leader1", "submit", None), ("principal1", "return", REASON))
 
 
 # -- 1. transitions ----------------------------------------------------------------
-
-
-def engine_setup(directory: Path) -> tuple[Campaign, list[int]]:
-    campaign = Campaign.open(f"sqlite:///{directory / 'engine.db'}")
-    campaign.deliverables.init(actor="office1")
-    campaign.people.add_user("office1", "office1", "王敏", ["office"], "群教办")
-    campaign.people.add_user("office1", "leader1", "张副主席", ["leader"], "党组")
-    campaign.people.add_user("office1", "principal1", "李书记", ["principal"], "党组")
-    items = [
-        campaign.deliverables.create("leader1", "self_review", f"对照检查材料 {n}",
-                        content=from_text(f"# 对照检查材料 {n}\n{SECTIONS}")).id
-        for n in range(DELIVERABLES)
-    ]
-    for item in items:  # warm up: parse the definition, build the machine
-        for actor, trigger, comment in CYCLE:
-            campaign.moves.fire(actor, item, trigger, comment)
-    return campaign, items
-
-
-def engine_round(campaign: Campaign, items: list[int]) -> tuple[int, float]:
-    fired = 0
-    start = time.perf_counter()
-    for _ in range(CYCLES):
-        for item in items:
-            for actor, trigger, comment in CYCLE:
-                campaign.moves.fire(actor, item, trigger, comment)
-                fired += 1
-    return fired, time.perf_counter() - start
 
 
 _COLUMNS = ", ".join(f'"{name}" TEXT' for name in HASHED_FIELDS if name != "seq")
@@ -228,6 +197,10 @@ def timed(step: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix=".bench-", dir=ROOT) as tmp:
         moves = timed(lambda: transitions(Path(tmp)))
+    with tempfile.TemporaryDirectory(prefix=".bench-", dir=ROOT) as tmp:
+        verify = timed(lambda: audit_verify(Path(tmp)))
+    with tempfile.TemporaryDirectory(prefix=".bench-", dir=ROOT) as tmp:
+        writers = timed(lambda: pg_writers(Path(tmp)))
     output = {
         "machine": {
             "python": platform.python_version(),
@@ -238,6 +211,8 @@ def main() -> int:
         },
         "transitions": moves,
         "startup": timed(startup),
+        "audit_verify": verify,
+        "postgresql_writers": writers,
     }
     print(json.dumps(output, ensure_ascii=False, indent=2))
     return 0
