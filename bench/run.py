@@ -12,7 +12,9 @@
 3. ``audit verify`` (``audit_verify.py``): events per second against plain
    sha256 of the same canonical bytes in a loop, and the verifying process's
    peak memory.  Target: 0.8, under 100 MB at 5 M events.
-4. PostgreSQL (``pg_writers.py``): audited transitions per second with one
+4. Bulk (``bulk_approval.py``): 10,000 deliverables moved by one bulk move,
+   against raw ``executemany`` of the same rows.  Target: 0.3.
+5. PostgreSQL (``pg_writers.py``): audited transitions per second with one
    writer and with eight writers on deliverables of their own.  Target: 2x.
 
 Both databases live in one fresh temporary directory, so they share the disk
@@ -40,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from audit_verify import audit_verify  # noqa: E402
+from bulk_approval import bulk_approval  # noqa: E402
 from pg_writers import pg_writers  # noqa: E402
 from workload import CYCLE, CYCLES, DELIVERABLES, ROUNDS, engine_round, engine_setup  # noqa: E402
 
@@ -200,6 +203,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix=".bench-", dir=ROOT) as tmp:
         verify = timed(lambda: audit_verify(Path(tmp)))
     with tempfile.TemporaryDirectory(prefix=".bench-", dir=ROOT) as tmp:
+        bulk = timed(lambda: bulk_approval(Path(tmp)))
+    with tempfile.TemporaryDirectory(prefix=".bench-", dir=ROOT) as tmp:
         writers = timed(lambda: pg_writers(Path(tmp)))
     output = {
         "machine": {
@@ -212,6 +217,7 @@ def main() -> int:
         "transitions": moves,
         "startup": timed(startup),
         "audit_verify": verify,
+        "bulk_move": bulk,
         "postgresql_writers": writers,
     }
     print(json.dumps(output, ensure_ascii=False, indent=2))
