@@ -62,7 +62,8 @@ def test_the_facade_is_services_built_from_one_store_and_one_registry(
     services = {name: value for name, value in vars(campaign).items()
                 if name not in ("store", "registry")}
     assert set(services) == {"reads", "people", "deliverables", "moves", "documents",
-                             "attachments", "rectification", "plan", "records", "audit"}
+                             "attachments", "rectification", "plan", "records", "audit",
+                             "schema"}
     for service in services.values():
         shared = {name: value for name, value in vars(service).items()
                   if name in ("_store", "_registry")}

@@ -347,7 +347,8 @@ def test_finding_6_a_failed_schema_creation_leaves_no_table(
     def fail(_connection: object) -> None:
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr(schema, "_stamp_version", fail)
+    # The last step of init's transaction, after the migrations made every table.
+    monkeypatch.setattr(schema, "_restore_triggers", fail)
     campaign = Campaign.open(f"sqlite:///{path}")
     with pytest.raises(RuntimeError, match="power cut"):
         campaign.deliverables.init()

@@ -22,6 +22,7 @@ from workflow.services.reads import Reads
 from workflow.services.rectification import RULES as RECTIFICATION_RULES
 from workflow.services.rectification import RectificationItems
 from workflow.services.registry import Registry
+from workflow.services.schema_admin import SchemaAdmin
 from workflow.store import database
 from workflow.store.clock import Clock, utc_now
 from workflow.store.origin import Origin
@@ -45,6 +46,7 @@ class Campaign:
         self.plan = Plan(store, self.registry, self.reads)
         self.records = PlanRecords(store, self.registry, self.reads, self.plan)
         self.audit = AuditTrail(store, self.registry, self.attachments)
+        self.schema = SchemaAdmin(store)
 
     @classmethod
     def open(

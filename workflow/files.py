@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from workflow.errors import InvalidInput, NotFound
@@ -89,7 +89,8 @@ def _kind(mode: int) -> str:
 
 
 def write_atomically(
-    target: Path, data: bytes, *, overwrite: bool = True, private: bool = False
+    target: Path, data: bytes | Iterable[bytes], *, overwrite: bool = True,
+    private: bool = False,
 ) -> None:
     """Write ``target`` via a synced temporary file in its directory, then rename.
 
@@ -106,7 +107,9 @@ def write_atomically(
                                          suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
+            # Chunks are written as they come: an export never sits whole in memory.
+            for chunk in (data,) if isinstance(data, bytes) else data:
+                stream.write(chunk)
             stream.flush()
             os.fsync(stream.fileno())
         if not private:

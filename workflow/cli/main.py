@@ -54,6 +54,7 @@ COMMANDS: dict[str, Listed] = {
     "users": Listed("users", "Manage the people taking part (the campaign office)."),
     "definitions": Listed("definitions", "List, show and lint workflow definitions."),
     "audit": Listed("audit", "Verify, anchor and export the hash-chained audit log."),
+    "db": Listed("db", "The database's schema: its revision, and the upgrade to this build's."),
     "start": Listed("plan", "Start a campaign from PLAN (a plan file, or a shipped plan's name "
                     "such as mianyang-2014): load it and the roster, create every required "
                     "deliverable."),

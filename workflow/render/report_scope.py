@@ -8,22 +8,24 @@ from collections.abc import Sequence
 from datetime import date
 
 from workflow.campaign import Campaign
-from workflow.services.lateness import Accepts, OverdueItem, complete_states, find_overdue
+from workflow.services.lateness import Accepts, OverdueItem, complete_states
 from workflow.spec.plan import PlanSpec
 from workflow.store.views import DeliverableView
 
 
-def overdue_items(campaign: Campaign, today: date, plan_id: str | None = None) -> list[OverdueItem]:
+def overdue_items(campaign: Campaign, today: date, plan_id: str | None = None, *,
+                  type_id: str | None = None, state: str | None = None,
+                  owner: str | None = None) -> list[OverdueItem]:
     """Overdue deliverables of the campaign (and those tied to no campaign):
-    what ``list --overdue`` shows and the report's overdue section lists.
+    what ``list --overdue`` shows (narrowed by its filters) and the report's
+    overdue section lists.  The database finds them (``Reads.overdue``), as
+    :func:`~workflow.services.lateness.find_overdue` would.
 
     With no campaign started, every deliverable counts and "complete" means
     a final state.
     """
     plan = None if plan_id is None and not campaign.plan.plan_ids() else campaign.plan.spec(plan_id)
-    items = in_scope(campaign.reads.deliverables(), plan)
-    return find_overdue(items, plan, campaign.reads.users(), today,
-                        campaign.reads.responsible_persons())
+    return campaign.reads.overdue(today, plan, type_id, state, owner)
 
 
 def in_scope(items: Sequence[DeliverableView], plan: PlanSpec | None) -> list[DeliverableView]:

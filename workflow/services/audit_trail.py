@@ -19,6 +19,9 @@ from workflow.store.models import AccessRefusal, AuditEvent, Deliverable, PlanRu
 from workflow.store.store import Store
 from workflow.store.views import EventView, RefusalView
 
+#: Audit events read per round trip by an export.
+_EXPORT_BATCH = 500
+
 
 class AuditTrail:
     def __init__(self, store: Store, registry: Registry, attachments: Attachments) -> None:
@@ -49,9 +52,12 @@ class AuditTrail:
     def export(self, fmt: str) -> Iterator[str]:
         if fmt not in ("jsonl", "csv"):
             raise InvalidInput(f"unknown export format {fmt!r} (use jsonl or csv)")
+        # Batches off one cursor (a server-side one on PostgreSQL), each event
+        # let go once written: constant memory however long the log.
+        query = select(AuditEvent).order_by(col(AuditEvent.seq)).execution_options(
+            yield_per=_EXPORT_BATCH)
         with self._store.read() as session:
-            events = session.exec(select(AuditEvent).order_by(col(AuditEvent.seq)))
-            yield from audit.export(events, fmt)
+            yield from audit.export(session.exec(query), fmt)
 
     def verify(self, digest: str | None = None) -> audit.VerifyReport:
         """Check the whole chain and the kept digest; every sealed row against

@@ -27,7 +27,8 @@ from sqlalchemy import Connection
 
 from workflow.errors import Conflict, PermissionDenied, TransitionNotAllowed
 from workflow.machine import policy
-from workflow.services import move_rules
+from workflow.services import bulk, move_rules
+from workflow.services.bulk import BulkResult
 from workflow.services.move_rules import Move
 from workflow.services.reads import Reads
 from workflow.services.registry import Registry
@@ -91,6 +92,17 @@ class Moves:
             if type_rules is not None and type_rules.effect is not None:
                 type_rules.effect(connection, move, event)
             return event
+
+    def fire_many(
+        self, actor: str | None, deliverable_ids: Iterable[int], trigger: str,
+        comment: str | None = None, *, on_each: bulk.OnEach | None = None,
+    ) -> BulkResult:
+        """Fire ``trigger`` on each deliverable in turn, each its own :meth:`fire`
+        (its own transaction, checks and audit event), so one refusal never
+        undoes another's move.  ``on_each`` hears every outcome as it comes;
+        an id repeated is refused before anything is fired."""
+        return bulk.fire_each(lambda item: self.fire(actor, item, trigger, comment),
+                              trigger, deliverable_ids, on_each)
 
     def _type_rules(self, move: Move) -> TypeRules | None:
         """The rules of the deliverable's type; a payload they do not read is refused."""

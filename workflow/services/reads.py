@@ -6,15 +6,20 @@ Nothing here writes.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
+from sqlalchemy import func
+from sqlalchemy import select as core_select
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from workflow.errors import ContentIntegrityError, NotFound
-from workflow.machine import policy
+from workflow.services import listing, overdue, permissions
+from workflow.services.lateness import OverdueItem
 from workflow.services.registry import Registry
+from workflow.spec.plan import PlanSpec
 from workflow.store import audit
 from workflow.store.models import (
     AuditEvent,
@@ -53,26 +58,65 @@ class Reads:
     def users(self) -> list[UserView]:
         with self._store.read() as session:
             rows = session.exec(select(User).order_by(col(User.id))).all()
-            return [_user_view(r, roles_of(session, r.id)) for r in rows]
+            held: dict[str, list[str]] = {}
+            for user_id, role in session.exec(
+                    select(UserRole.user_id, UserRole.role).order_by(col(UserRole.role))).all():
+                held.setdefault(user_id, []).append(role)
+            return [_user_view(r, tuple(held.get(r.id, ()))) for r in rows]
 
     # -- deliverables -------------------------------------------------------------
 
     def get(self, deliverable_id: int) -> DeliverableView:
+        query = listing.views_select().where(listing.DELIVERABLES.c.id == deliverable_id)
         with self._store.read() as session:
-            return self.view(session, deliverable(session, deliverable_id))
+            row = session.connection().execute(query).first()
+            if row is None:
+                raise NotFound("deliverable", deliverable_id)
+            return listing.to_view(self._registry.spec(row.definition_sha), row)
 
     def deliverables(
-        self, type_id: str | None = None, state: str | None = None, owner: str | None = None
+        self, type_id: str | None = None, state: str | None = None, owner: str | None = None,
+        *, limit: int | None = None, after: int | None = None,
     ) -> list[DeliverableView]:
-        query = select(Deliverable).order_by(col(Deliverable.id))
-        if type_id:
-            query = query.where(col(Deliverable.type_id) == type_id)
-        if state:
-            query = query.where(col(Deliverable.state) == state)
-        if owner:
-            query = query.where(col(Deliverable.owner_id) == owner)
+        """Deliverables by id, each filter applied when given; ``limit`` of
+        them after id ``after`` (keyset paging: pass the last id seen)."""
+        return list(self.iter_deliverables(type_id, state, owner, limit=limit, after=after))
+
+    def iter_deliverables(
+        self, type_id: str | None = None, state: str | None = None, owner: str | None = None,
+        *, limit: int | None = None, after: int | None = None,
+    ) -> Iterator[DeliverableView]:
+        """:meth:`deliverables`, one at a time off the cursor: constant memory
+        however many there are (the read transaction stays open while iterating)."""
+        query = listing.views_select()
+        for column, wanted in (("type_id", type_id), ("state", state), ("owner_id", owner)):
+            if wanted:
+                query = query.where(listing.DELIVERABLES.c[column] == wanted)
+        query = listing.paged(query, limit, after)
         with self._store.read() as session:
-            return [self.view(session, d) for d in session.exec(query).all()]
+            rows = session.connection().execution_options(stream_results=True).execute(query)
+            yield from listing.to_views(self._registry.spec, rows)
+
+    def state_counts(self, type_id: str) -> dict[str, int]:
+        """How many deliverables of ``type_id`` sit in each state (any definition)."""
+        column = listing.DELIVERABLES.c
+        query = (core_select(column.state, func.count()).where(column.type_id == type_id)
+                 .group_by(column.state))
+        with self._store.read() as session:
+            return {state: count for state, count in session.connection().execute(query)}
+
+    def overdue(self, today: date, plan: PlanSpec | None, type_id: str | None = None,
+                state: str | None = None, owner: str | None = None) -> list[OverdueItem]:
+        """What :func:`~workflow.services.lateness.find_overdue` finds among the
+        plan's deliverables and those tied to none (every one without a plan),
+        asked of the database; each filter applied when given."""
+        with self._store.read() as session:
+            connection = session.connection()
+            complete = overdue.complete_rows(
+                plan, listing.definitions_in_use(connection), self._registry.spec)
+            rows = connection.execute(
+                overdue.overdue_select(today, plan, complete, type_id, state, owner))
+            return [overdue.overdue_item(row, today, self._registry.spec) for row in rows]
 
     def revision(self, deliverable_id: int, number: int | None = None) -> RevisionView:
         revisions = self.revisions(deliverable_id)
@@ -106,30 +150,23 @@ class Reads:
                 f"its content (sha256 {actual[:12]}…) is not the text its audit event recorded")
         return data
 
-    def inbox(self, actor: str | None) -> list[InboxItem]:
-        """What ``actor`` may act on now: every trigger their roles and the rules allow.
+    def inbox(self, actor: str | None, *, limit: int | None = None, after: int | None = None
+              ) -> list[InboxItem]:
+        """What ``actor`` may act on now: every trigger their roles and the rules
+        allow, by deliverable id; ``limit`` of them after id ``after``.
 
         A deliverable without content moves nowhere (the engine refuses every
         trigger until it has a revision), so it offers no trigger; its owner
-        still finds it here, with none, while it is editable: theirs to revise."""
+        still finds it here, with none, while it is editable: theirs to revise.
+        The database answers from a table of the definitions' permissions
+        (:mod:`workflow.services.permissions`), as ``policy.may_fire`` would."""
         with self._store.read() as session:
             who = self._store.actor(session, actor)
-            rows = session.exec(select(Deliverable).order_by(col(Deliverable.id))).all()
-            answerable = _answerable(session, rows)
-            with_content = set(session.exec(select(Revision.deliverable_id).distinct()).all())
-            items = []
-            for row in rows:
-                spec = self._registry.spec(row.definition_sha)
-                triggers = tuple(
-                    t.trigger for t in spec.transitions_from(row.state)
-                    if policy.may_fire(who, answerable[row.id or 0], t)
-                ) if row.id in with_content else ()
-                to_revise = (row.id not in with_content and row.owner_id == who.id
-                             and row.state in spec.editable_states)
-                if triggers or to_revise:
-                    items.append(InboxItem(deliverable=self.view(session, row),
-                                           triggers=triggers))
-            return items
+            connection = session.connection()
+            in_use = [(sha, self._registry.spec(sha))
+                      for _, sha in listing.definitions_in_use(connection)]
+            rows = connection.execute(permissions.inbox_select(who, in_use, limit, after))
+            return permissions.inbox_items(rows, self._registry.spec)
 
     def responsible_persons(self) -> dict[int, str]:
         """Deliverable id → responsible person (整改责任人), for every rectification
@@ -169,18 +206,6 @@ class Reads:
             for e in self.history(deliverable_id)
             if e.action == "transition"
         ]
-
-    def view(self, session: Session, row: Deliverable) -> DeliverableView:
-        """A deliverable as the API shows it, with its state's label and latest revision."""
-        state = self._registry.spec(row.definition_sha).state(row.state)
-        revisions = revision_rows(session, row.id or 0)
-        return DeliverableView(
-            id=row.id or 0, type=row.type_id, definition_sha256=row.definition_sha,
-            title=row.title, plan_id=row.plan_id, phase=row.phase, owner=row.owner_id,
-            state=row.state, state_label=state.label, final=state.final, version=row.version,
-            due=row.due, created_at=row.created_at, updated_at=row.updated_at,
-            revision=revision_view(revisions[-1]) if revisions else None,
-        )
 
 
 # -- reads inside a caller's transaction --------------------------------------------
@@ -229,13 +254,6 @@ def _recorded_revisions(session: Session, deliverable_id: int) -> set[str]:
     return {r for r in session.exec(
         select(AuditEvent.revision).where(col(AuditEvent.deliverable_id) == deliverable_id)
     ).all() if r}
-
-
-def _answerable(session: Session, rows: Sequence[Deliverable]) -> dict[int, policy.Answerable]:
-    """Who answers for each deliverable: owner, and responsible person if any."""
-    responsible = _responsible(session)
-    return {row.id or 0: policy.Answerable(row.owner_id, responsible.get(row.id or 0))
-            for row in rows}
 
 
 def _responsible(session: Session) -> dict[int, str]:

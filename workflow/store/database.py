@@ -95,8 +95,15 @@ def redact(message: str, url: str | URL) -> str:
     if isinstance(url, URL):
         if url.password:
             secrets.add(str(url.password))
+        if url.host and "@" in url.host:  # the rest of a password with an unescaped "@"
+            secrets.add(url.host.rsplit("@", 1)[0])
     else:
-        secrets.update(url_passwords(url))
+        for written in url_passwords(url):
+            secrets.add(written)
+            # An unescaped "@" in the password: a parser may have read the rest
+            # as the host, and the driver quotes that host back.
+            if "@" in written:
+                secrets.add(written.split("@", 1)[1])
         try:
             password = make_url(url).password
         except Exception:  # unparsable: the regex above found what there is

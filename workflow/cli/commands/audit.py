@@ -66,7 +66,7 @@ def audit_export(env: Env, fmt: str, out: Path | None) -> None:
         return
     from workflow.files import write_atomically
 
-    write_atomically(out, "".join(chunks).encode("utf-8"))
+    write_atomically(out, (chunk.encode("utf-8") for chunk in chunks))
 
 
 def _export_text(chunk: str, fmt: str, terminal: bool) -> str:

@@ -16,8 +16,10 @@ from workflow.cli.common import (
     ID,
     Env,
     echo_text,
+    emit_csv,
     emit_json,
     escape_controls,
+    format_option,
     from_files,
     json_option,
     pass_env,
@@ -88,22 +90,83 @@ def revise(env: Env, deliverable_id: int, content_path: Path, as_json: bool) -> 
 
 
 @click.command("do")
-@click.argument("deliverable_id", metavar="ID", type=ID)
-@click.argument("trigger", metavar="TRIGGER")
-@click.option("--comment", help="Reason or remark (required for returns and rejections).")
+@click.argument("target", metavar="ID", required=False)
+@click.argument("trigger", metavar="TRIGGER", required=False)
+@click.option("--comment", help="Reason or remark (required for returns and rejections); "
+              "with --bulk, given with every move.")
 @click.option("--if-version", "expected_version", type=ID,
-              help="Refuse with a conflict unless the deliverable is at this version.")
-@json_option
+              help="Refuse with a conflict unless the deliverable is at this version "
+              "(not with --bulk).")
+@click.option("--bulk", is_flag=True, help="Fire TRIGGER on many deliverables, each its own "
+              "audited move: ID is then a FILE of ids (one a line, - for stdin), or give "
+              "--type, --state or --owner instead.")
+@click.option("--type", "type_id", metavar="TYPE",
+              help="With --bulk: the deliverables of this type (as campaign list).")
+@click.option("--state", metavar="STATE",
+              help="With --bulk: the deliverables in this state (as campaign list).")
+@click.option("--owner", metavar="USER",
+              help="With --bulk: this user's deliverables (as campaign list).")
+@click.option("--batch", type=ID, metavar="N",
+              help="With --bulk: moves between progress updates (default 100); each move "
+              "still commits on its own.")
+@format_option()
 @pass_env
-def do(env: Env, deliverable_id: int, trigger: str, comment: str | None,
-       expected_version: int | None, as_json: bool) -> None:
-    """Fire a transition (submit, approve, return, ...)."""
+@click.pass_context
+def do(ctx: click.Context, env: Env, target: str | None, trigger: str | None,
+       comment: str | None, expected_version: int | None, bulk: bool, type_id: str | None,
+       state: str | None, owner: str | None, batch: int | None, fmt: str) -> None:
+    """Fire a transition (submit, approve, return, ...).
+
+    \b
+      campaign do ID TRIGGER
+      campaign do --bulk FILE TRIGGER      ids one a line; - reads stdin
+      campaign do --bulk --type T [--state S] [--owner U] TRIGGER
+
+    With --bulk, the ids are taken once, then each deliverable gets its own
+    move through the one move path: its own checks, transaction and audit
+    event, so a refusal never undoes another's move. In FILE, blank lines and
+    # comments are ignored; a bad or repeated id is refused (exit 7) before
+    anything is fired. The summary names each refused id and why (--format
+    json|csv: every id). Exit 0 when every move went through; else the code
+    all the refusals share (3 permission, 4 not allowed now, 6 not found, ...),
+    or 4 when they differ.
+    """
+    filters = {"--type": type_id, "--state": state, "--owner": owner, "--batch": batch}
+    if not bulk:
+        given = [name for name, value in filters.items() if value is not None]
+        if given:
+            raise click.UsageError(f"{given[0]} goes with --bulk")
+        _do_one(ctx, env, target, trigger, comment, expected_version, fmt)
+        return
+    if expected_version is not None:
+        raise click.UsageError("--if-version cannot go with --bulk: each move is checked "
+                               "against the version it finds")
+    from workflow.cli import bulk as bulk_moves
+
+    bulk_moves.run(ctx, env, target, trigger, comment, (type_id, state, owner), batch or 100,
+                   fmt)
+
+
+def _argument(ctx: click.Context, name: str) -> click.Parameter:
+    return next(p for p in ctx.command.params if p.name == name)
+
+
+def _do_one(ctx: click.Context, env: Env, target: str | None, trigger: str | None,
+            comment: str | None, expected_version: int | None, fmt: str) -> None:
+    """``campaign do ID TRIGGER``: one move, printed as a sentence, JSON or CSV."""
+    for name, value in (("target", target), ("trigger", trigger)):
+        if value is None:
+            raise click.MissingParameter(ctx=ctx, param=_argument(ctx, name))
+    assert target is not None and trigger is not None
+    deliverable_id = ID.convert(target, _argument(ctx, "target"), ctx)
     event = env.campaign.moves.fire(env.actor, deliverable_id, trigger, comment, expected_version)
-    if as_json:
-        emit_json(event.to_json())
-    else:
+    if fmt == "table":
         click.echo(f"#{deliverable_id} {event.source} --{trigger}--> {event.dest} "
                    f"(event {event.seq})")
+    elif fmt == "json":
+        emit_json(event.to_json())
+    else:
+        emit_csv([event.to_json()])
 
 
 # -- diagrams and demo ---------------------------------------------------------------------

@@ -26,6 +26,7 @@ from workflow.cli.common import (
     when,
     words,
 )
+from workflow.cli.streaming import stream_csv, stream_json
 
 if TYPE_CHECKING:
     from workflow.store.views import DeliverableView, EventView, OpinionView
@@ -126,6 +127,14 @@ def history(env: Env, deliverable_id: int, fmt: str) -> None:
          show_table, rows=[e.to_json() for e in events], header=fields(EventView))
 
 
+def paging(function: Any) -> Any:
+    """``--limit N`` and ``--after ID``: a page of the result, by deliverable id."""
+    function = click.option("--after", type=ID, metavar="ID", help="Only deliverables with "
+                            "an id above this one (the last id of the previous page).")(function)
+    return click.option("--limit", type=click.IntRange(min=1), metavar="N",
+                        help="At most N deliverables, by id.")(function)
+
+
 @click.command("list")
 @click.option("--type", "type_id", metavar="TYPE",
               help="Only this deliverable type (exit 6 if there is no such type).")
@@ -133,22 +142,34 @@ def history(env: Env, deliverable_id: int, fmt: str) -> None:
               "the --type has no such state, or without --type if no type has it).")
 @click.option("--owner", metavar="USER", help="Only this user's deliverables (exit 6 if "
               "there is no such user).")
-@click.option("--overdue", is_flag=True, help="Only items past their due date, not complete.")
+@click.option("--overdue", is_flag=True, help="Only items past their due date, not complete "
+              "(latest first: --limit keeps the latest, --after does not apply).")
 @today_option
+@paging
 @format_option()
 @pass_env
 def list_(env: Env, type_id: str | None, state: str | None, owner: str | None, overdue: bool,
-          today: datetime | None, fmt: str) -> None:
+          today: datetime | None, limit: int | None, after: int | None, fmt: str) -> None:
     """Deliverables, filtered by type, state or owner; or the overdue ones."""
     _check_filters(env, type_id, state, owner)
     if overdue:
-        _overdue(env, type_id, state, owner, as_date(today, env), fmt)
+        if after is not None:
+            raise click.UsageError("--after pages by id; --overdue lists latest first "
+                                   "(use --limit)")
+        _overdue(env, type_id, state, owner, as_date(today, env), fmt, limit)
         return
-    items = env.campaign.reads.deliverables(type_id, state, owner)
-    emit(fmt, items, lambda: table("Deliverables", [
+    reads = env.campaign.reads
+    if fmt != "table":  # JSON and CSV stream: a large list is never held whole
+        items = reads.iter_deliverables(type_id, state, owner, limit=limit, after=after)
+        if fmt == "json":
+            stream_json(d.to_json() for d in items)
+        else:
+            stream_csv((deliverable_row(d) for d in items), deliverable_header())
+        return
+    views = reads.deliverables(type_id, state, owner, limit=limit, after=after)
+    table("Deliverables", [
         ident("id"), ident("type"), "title", ident("owner"), ident("state"), ident("due")],
-        ((d.id, d.type, d.title, d.owner, d.state, d.due) for d in items)),
-        rows=[deliverable_row(d) for d in items], header=deliverable_header())
+        ((d.id, d.type, d.title, d.owner, d.state, d.due) for d in views))
 
 
 def _check_filters(env: Env, type_id: str | None, state: str | None,
@@ -167,13 +188,12 @@ def _check_filters(env: Env, type_id: str | None, state: str | None,
 
 
 def _overdue(env: Env, type_id: str | None, state: str | None, owner: str | None,
-             today: date, fmt: str) -> None:
+             today: date, fmt: str, limit: int | None) -> None:
     from workflow.render.report_scope import overdue_items
     from workflow.services.lateness import OverdueItem
 
-    items = [i for i in overdue_items(env.campaign, today)
-             if (type_id is None or i.type == type_id) and (state is None or i.state == state)
-             and (owner is None or i.owner == owner)]
+    items = overdue_items(env.campaign, today, type_id=type_id, state=state, owner=owner)
+    items = items if limit is None else items[:limit]
     emit(fmt, items, lambda: table(
         f"Overdue on {today}",
         [ident("id"), "title", "owner", "unit", ident("due"), ident("late"), ident("state")],
@@ -189,12 +209,13 @@ def _who_answers(item: Any) -> str:
 
 
 @click.command()
+@paging
 @format_option()
 @pass_env
-def inbox(env: Env, fmt: str) -> None:
+def inbox(env: Env, limit: int | None, after: int | None, fmt: str) -> None:
     """What the acting user may act on now."""
     user = env.actor
-    items = env.campaign.reads.inbox(user)
+    items = env.campaign.reads.inbox(user, limit=limit, after=after)
     emit(fmt, items, lambda: table(f"Inbox of {user}", [
         ident("id"), ident("type"), "title", ident("state"), ident("due"), words("you may")],
         ((i.deliverable.id, i.deliverable.type, i.deliverable.title, i.deliverable.state,
