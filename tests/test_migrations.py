@@ -103,7 +103,6 @@ def test_a_release_database_reads_as_revision_0001_before_its_upgrade(release_db
                       "pending": revisions.pending("0001"), "stamped": False,
                       "upgrade_needed": True}
     assert "made before migrations" in invoke(release_db, "db", "status").stdout
-    assert invoke(release_db, "list", "--json").exit_code == 0
 
 
 def test_upgrading_a_release_database_keeps_every_row_and_its_audit(release_db: Path) -> None:
@@ -158,24 +157,22 @@ def test_a_revision_this_build_does_not_know_is_refused_as_newer(release_db: Pat
     assert rows(release_db) == before
 
 
-def test_an_older_revision_asks_for_db_upgrade_and_the_upgrade_runs(
-    release_db: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """As a build with a revision 0002 would see a database at 0001: reads and
-    writes are refused naming `campaign db upgrade`; nothing is written."""
-    assert invoke(release_db, "db", "upgrade").exit_code == 0
-    monkeypatch.setattr(revisions, "REVISIONS", ("0001", "0002"))
-    monkeypatch.setattr(revisions, "HEAD", "0002")
+def test_an_older_revision_asks_for_db_upgrade_and_the_upgrade_runs(release_db: Path) -> None:
+    """This build's head is past 0001: on a database at 0001 reads and writes
+    are refused naming `campaign db upgrade`, and nothing is written."""
+    assert revisions.HEAD != "0001"
     before = rows(release_db)
     for argv in (["list"], ["audit", "verify"], ["--as", "wangmin", "users", "grant", "lisi",
                                                  "leader"]):
         result = invoke(release_db, *argv)
         assert result.exit_code == INVALID, (argv, result.output)
-        assert "revision 0001, older than this build's 0002: run `campaign db upgrade`" in (
-            result.stderr)
+        assert (f"revision 0001, older than this build's {revisions.HEAD}: run "
+                "`campaign db upgrade`") in result.stderr
     assert rows(release_db) == before
     status = json.loads(invoke(release_db, "db", "status", "--json").stdout)
-    assert status["pending"] == ["0002"] and status["upgrade_needed"] is True
+    assert status["pending"] == revisions.pending("0001") and status["upgrade_needed"] is True
+    assert invoke(release_db, "db", "upgrade").exit_code == 0
+    assert invoke(release_db, "list").exit_code == 0
 
 
 def test_db_upgrade_does_not_create_a_database(tmp_path: Path) -> None:
@@ -222,14 +219,26 @@ def test_a_model_change_without_a_migration_is_caught(tmp_path: Path) -> None:
             for change in found] == [("add_column", None)]
 
 
+#: What revision 0002 added on a server, and Alembic's stamp: without them, a
+#: database is what release 0.1 made.
+RELEASE_UNDO = (
+    "DROP INDEX ix_deliverable_type_state", "DROP INDEX ix_deliverable_definition_state",
+    "DROP INDEX ix_deliverable_due",
+    *(f"DROP TRIGGER audit_event_{t} ON audit_event"
+      for t in ("no_update", "no_delete", "no_truncate")),
+    "DROP FUNCTION audit_event_append_only()", "DROP TABLE alembic_version",
+)
+
+
 def test_a_pre_migration_postgresql_database_is_adopted(pg_url: str) -> None:
     """On a server the 0.1 marker is the one-row schema_meta table."""
     engine = database.make_engine(pg_url)
     schema.create_schema(engine)
-    with engine.begin() as connection:
-        connection.execute(text("DROP TABLE alembic_version"))
+    with engine.begin() as connection:  # back to exactly what 0.1 made
+        for statement in RELEASE_UNDO:
+            connection.execute(text(statement))
     assert schema.schema_revision(engine) == schema.Found("0001", False)
     assert schema.upgrade_schema(engine) == schema.Found("0001", False)
-    assert schema.schema_revision(engine) == schema.Found("0001", True)
+    assert schema.schema_revision(engine) == schema.Found(revisions.HEAD, True)
     with create_engine(pg_url).connect() as connection:
         assert connection.execute(text("SELECT version FROM schema_meta")).scalar() == 2

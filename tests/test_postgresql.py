@@ -102,7 +102,8 @@ def test_a_refusal_on_postgresql_is_noted_and_changes_nothing(pg: Campaign, pg_u
     ("UPDATE deliverable SET state = 'archived'", "deliverable"),
     ("UPDATE revision SET content = convert_to('篡改', 'UTF8')", "revision"),
     ("UPDATE user_role SET role = 'office' WHERE user_id = 'leader1'", "role"),
-    ("UPDATE audit_event SET comment = 'x' WHERE seq = 2", "event 2"),
+    ("ALTER TABLE audit_event DISABLE TRIGGER USER; "
+     "UPDATE audit_event SET comment = 'x' WHERE seq = 2", "event 2"),
 ])
 def test_an_edit_outside_the_engine_is_caught_on_postgresql(
     pg: Campaign, pg_url: str, edit: str, named: str
@@ -112,6 +113,18 @@ def test_an_edit_outside_the_engine_is_caught_on_postgresql(
     sql(pg_url, edit)
     with pytest.raises(AuditVerificationFailed, match=named):
         pg.audit.verify()
+
+
+@pytest.mark.parametrize("edit", [
+    "UPDATE audit_event SET comment = 'x' WHERE seq = 2",
+    "DELETE FROM audit_event WHERE seq = 2",
+    "TRUNCATE audit_event",
+])
+def test_the_audit_log_is_append_only_on_postgresql(pg: Campaign, pg_url: str, edit: str) -> None:
+    submitted(pg)
+    with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+        sql(pg_url, edit)
+    pg.audit.verify()
 
 
 RACER = r"""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Column, LargeBinary, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -46,6 +46,14 @@ class UserRole(SQLModel, table=True):
 
 
 class Deliverable(SQLModel, table=True):
+    # For the reads answered in SQL: the inbox's join with the permission table,
+    # state counts, and the overdue range (migration 0002).
+    __table_args__ = (
+        Index("ix_deliverable_type_state", "type_id", "state"),
+        Index("ix_deliverable_definition_state", "definition_sha", "state"),
+        Index("ix_deliverable_due", "due", "id"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     type_id: str = Field(index=True)
     definition_sha: str = Field(foreign_key="workflow_definition.sha256")
