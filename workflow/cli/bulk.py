@@ -53,13 +53,7 @@ def select_ids(campaign: Campaign, type_id: str | None, state: str | None,
                owner: str | None) -> tuple[int, ...]:
     """The ids ``campaign list --type --state --owner`` shows, taken once, before
     any move: a filter naming nothing that exists is not found (exit 6), as there."""
-    from workflow.errors import NotFound
-
-    specs = [campaign.registry.definition(type_id)] if type_id else campaign.registry.definitions()
-    if state is not None and all(state not in {s.name for s in spec.states} for spec in specs):
-        raise NotFound(f"state of {type_id}" if type_id else "state", state)
-    if owner is not None:
-        campaign.reads.user(owner)
+    campaign.reads.check_filters(type_id, state, owner)
     return tuple(d.id for d in campaign.reads.deliverables(type_id=type_id, state=state,
                                                            owner=owner))
 

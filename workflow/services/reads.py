@@ -74,6 +74,19 @@ class Reads:
                 raise NotFound("deliverable", deliverable_id)
             return listing.to_view(self._registry.spec(row.definition_sha), row)
 
+    def check_filters(self, type_id: str | None = None, state: str | None = None,
+                      owner: str | None = None) -> None:
+        """A list filter naming nothing that exists is a mistake, not an empty
+        answer: an unknown type, a state no (such) type has, or an unknown user
+        is not found (exit 6), as ``show 99`` is."""
+        specs = ([self._registry.definition(type_id)] if type_id
+                 else self._registry.definitions())
+        if state is not None and all(state not in {s.name for s in spec.states}
+                                     for spec in specs):
+            raise NotFound(f"state of {type_id}" if type_id else "state", state)
+        if owner is not None:
+            self.user(owner)
+
     def deliverables(
         self, type_id: str | None = None, state: str | None = None, owner: str | None = None,
         *, limit: int | None = None, after: int | None = None,

@@ -151,7 +151,7 @@ def paging(function: Any) -> Any:
 def list_(env: Env, type_id: str | None, state: str | None, owner: str | None, overdue: bool,
           today: datetime | None, limit: int | None, after: int | None, fmt: str) -> None:
     """Deliverables, filtered by type, state or owner; or the overdue ones."""
-    _check_filters(env, type_id, state, owner)
+    env.campaign.reads.check_filters(type_id, state, owner)
     if overdue:
         if after is not None:
             raise click.UsageError("--after pages by id; --overdue lists latest first "
@@ -171,20 +171,6 @@ def list_(env: Env, type_id: str | None, state: str | None, owner: str | None, o
         ident("id"), ident("type"), "title", ident("owner"), ident("state"), ident("due")],
         ((d.id, d.type, d.title, d.owner, d.state, d.due) for d in views))
 
-
-def _check_filters(env: Env, type_id: str | None, state: str | None,
-                   owner: str | None) -> None:
-    """A filter naming nothing that exists is a mistake, not an empty answer:
-    ``--type nonesuch`` (or a state the type does not have, or an unknown user)
-    is not found (exit 6), as ``show 99`` is."""
-    from workflow.errors import NotFound
-
-    campaign = env.campaign
-    specs = [campaign.registry.definition(type_id)] if type_id else campaign.registry.definitions()
-    if state is not None and all(state not in {s.name for s in spec.states} for spec in specs):
-        raise NotFound(f"state of {type_id}" if type_id else "state", state)
-    if owner is not None:
-        campaign.reads.user(owner)
 
 
 def _overdue(env: Env, type_id: str | None, state: str | None, owner: str | None,
