@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import snapshot
+from conftest import driver_trace, snapshot
 from drive import drive, refusal_count
 
 import cli
@@ -292,6 +292,29 @@ def test_fire_many_reports_each_outcome_as_it_comes(
     assert [o.event.comment for o in result.moved if o.event] == ["同意"] * 3
     with pytest.raises(InvalidInput, match="ids repeat: 1"):
         campaign.moves.fire_many(PRINCIPAL, [1, 2, 1], "forward")
+
+
+def test_a_batch_of_moves_commits_once_and_a_refusal_undoes_only_its_own_move(
+    campaign: Campaign, items: dict[str, list[int]]
+) -> None:
+    ids = [*items["review"][:2], items["own"][0], items["review"][2], *items["draft"]]
+    with driver_trace(campaign.store.engine) as statements:
+        result = campaign.moves.fire_many(PRINCIPAL, ids, "forward", "同意", batch=3)
+    assert statements.count("BEGIN IMMEDIATE") == 2  # batches of 3 and 2
+    assert statements.count("COMMIT") == 2
+    assert [o.moved for o in result.outcomes] == [True, True, False, True, False]
+    assert [o.deliverable_id for o in result.moved] == items["review"]
+    assert [len(forwards(campaign, i)) for i in ids] == [1, 1, 0, 1, 0]
+    assert [r.actor for r in campaign.audit.refusals()] == [PRINCIPAL]
+    campaign.audit.verify()
+
+
+def test_only_moves_run_inside_a_batch(campaign: Campaign) -> None:
+    with campaign.store.batch(), pytest.raises(InvalidInput, match="only moves"):
+        campaign.people.add_user("office1", "newcomer", "新人", ["member"], "机关")
+    with campaign.store.batch(), pytest.raises(InvalidInput, match="cannot open another"), \
+            campaign.store.batch():
+        pass
 
 
 def test_a_database_error_stops_the_run_and_skips_the_rest() -> None:

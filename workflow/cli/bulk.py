@@ -111,7 +111,8 @@ def run(ctx: click.Context, env: Env, target: str | None, trigger: str | None,
     ids = (read_ids(target) if target is not None
            else select_ids(env.campaign, type_id, state, owner))
     with progress(len(ids), trigger, batch) as on_each:
-        result = env.campaign.moves.fire_many(actor, ids, trigger, comment, on_each=on_each)
+        result = env.campaign.moves.fire_many(actor, ids, trigger, comment, batch=batch,
+                                              on_each=on_each)
     emit_summary(result, fmt)
     if result.exit_code:
         click.echo(failure_line(result), err=True)

@@ -11,6 +11,7 @@ which deliverables the run covers.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from workflow.errors import (
@@ -25,6 +26,8 @@ from workflow.store.views import EventView
 MAX_ID = 2**63 - 1
 
 Fire = Callable[[int], EventView]
+#: Opens the transaction a batch of moves shares.
+Transaction = Callable[[], AbstractContextManager[object]]
 
 
 @dataclass(frozen=True)
@@ -77,27 +80,49 @@ class BulkResult:
 
 
 def fire_each(fire: Fire, trigger: str, ids: Iterable[int],
-              on_each: OnEach | None = None) -> BulkResult:
+              on_each: OnEach | None = None, *, batch: int = 1,
+              transaction: Transaction = nullcontext) -> BulkResult:
     """Call ``fire`` on each id in order, recording what became of it.
 
-    A refusal (any engine error about this one deliverable) is that id's
+    The ids go in batches of ``batch``, each batch inside one ``transaction``
+    (the store's: one commit for the batch, each move in a savepoint of its
+    own).  ``on_each`` hears a batch's outcomes once it has committed.  A
+    refusal (any engine error about this one deliverable) is that id's
     outcome and the run goes on; an error of the database itself stops it,
-    since every later move would meet it too.  Anything else is a bug and
-    propagates: the moves made before it stay made.
+    since every later move would meet it too — and if a batch's commit fails,
+    its moves are not made, so they count as not attempted.  Anything else is
+    a bug and propagates: the batches committed before it stay made.
     """
     wanted = unique_ids(ids)
     outcomes: list[Outcome] = []
-    for position, deliverable_id in enumerate(wanted):
+    for start in range(0, len(wanted), max(batch, 1)):
+        chunk = wanted[start:start + max(batch, 1)]
+        done: list[Outcome] = []
         try:
-            outcome = Outcome(deliverable_id, event=fire(deliverable_id))
-        except CampaignError as error:
-            outcome = Outcome(deliverable_id, error=error)
-        outcomes.append(outcome)
-        if on_each is not None:
+            with transaction():
+                _fire_chunk(fire, chunk, done)
+        except DatabaseUnavailable as error:
+            return BulkResult(trigger, tuple(outcomes), wanted[start:], error)
+        outcomes += done
+        for outcome in done if on_each is not None else ():
+            assert on_each is not None
             on_each(outcome)
-        if isinstance(outcome.error, DatabaseUnavailable):
-            return BulkResult(trigger, tuple(outcomes), wanted[position + 1:], outcome.error)
+        stopped = done[-1].error if done else None
+        if isinstance(stopped, DatabaseUnavailable):
+            return BulkResult(trigger, tuple(outcomes), wanted[start + len(done):], stopped)
     return BulkResult(trigger, tuple(outcomes))
+
+
+def _fire_chunk(fire: Fire, chunk: tuple[int, ...], done: list[Outcome]) -> None:
+    """Fire on each id of one batch until the end, or a database error."""
+    for deliverable_id in chunk:
+        try:
+            done.append(Outcome(deliverable_id, event=fire(deliverable_id)))
+        except DatabaseUnavailable as error:
+            done.append(Outcome(deliverable_id, error=error))
+            return
+        except CampaignError as error:
+            done.append(Outcome(deliverable_id, error=error))
 
 
 def unique_ids(ids: Iterable[int]) -> tuple[int, ...]:

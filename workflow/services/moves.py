@@ -95,14 +95,18 @@ class Moves:
 
     def fire_many(
         self, actor: str | None, deliverable_ids: Iterable[int], trigger: str,
-        comment: str | None = None, *, on_each: bulk.OnEach | None = None,
+        comment: str | None = None, *, batch: int = 100,
+        on_each: bulk.OnEach | None = None,
     ) -> BulkResult:
         """Fire ``trigger`` on each deliverable in turn, each its own :meth:`fire`
-        (its own transaction, checks and audit event), so one refusal never
-        undoes another's move.  ``on_each`` hears every outcome as it comes;
-        an id repeated is refused before anything is fired."""
+        (its own checks and audit event, in a savepoint of its own), so one
+        refusal never undoes another's move; ``batch`` moves share one
+        transaction (:meth:`Store.batch`: one commit each).  ``on_each`` hears
+        each outcome once its batch committed; an id repeated is refused
+        before anything is fired."""
         return bulk.fire_each(lambda item: self.fire(actor, item, trigger, comment),
-                              trigger, deliverable_ids, on_each)
+                              trigger, deliverable_ids, on_each, batch=batch,
+                              transaction=self._store.batch)
 
     def _type_rules(self, move: Move) -> TypeRules | None:
         """The rules of the deliverable's type; a payload they do not read is refused."""

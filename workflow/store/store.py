@@ -87,6 +87,8 @@ class Store:
         self.clock = clock
         self.origin = origin or detect()
         self._schema_checked = False
+        #: The transaction a batch of moves shares (:meth:`batch`), while one is open.
+        self._batch: Connection | None = None
 
     # -- time ---------------------------------------------------------------------------
 
@@ -125,8 +127,27 @@ class Store:
             yield session
 
     @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Moves made inside share one write transaction, each in a savepoint of
+        its own: one commit (one fsync) for the batch, while a move refused or
+        failed is undone alone (a refusal still noted).  Only moves run
+        inside; the batch commits when the block ends."""
+        if self._batch is not None:
+            raise InvalidInput("a batch of moves cannot open another")
+        self.require_schema()
+        with database.write_connection(self.engine) as connection:
+            connection.info[audit.ORIGIN] = self.origin
+            self._batch = connection
+            try:
+                yield
+            finally:
+                self._batch = None
+
+    @contextmanager
     def writing(self) -> Iterator[Session]:
         """One write transaction with the ORM (set-up and records)."""
+        if self._batch is not None:  # it would wait for the batch's own lock
+            raise InvalidInput("only moves run inside a batch of moves")
         self.require_schema()
         refusal = None
         with database.write_transaction(self.engine) as session:
@@ -152,6 +173,9 @@ class Store:
         is this engine's hot path); should a refusal ever follow a write, the
         transaction is rolled back whole and the refusal noted in one of its own.
         """
+        if self._batch is not None:
+            yield from self._in_batch(self._batch)
+            return
         self.require_schema()
         refusal = None
         try:
@@ -173,6 +197,21 @@ class Store:
             raise
         if refusal is not None:
             raise refusal
+
+    def _in_batch(self, connection: Connection) -> Iterator[Connection]:
+        """One move of a batch, in a savepoint of the batch's transaction."""
+        savepoint = _move_savepoint(connection)
+        try:
+            yield connection
+        except PermissionDenied as error:
+            savepoint.rewind()
+            self._note_refusal(connection, error)
+            raise
+        except BaseException:
+            savepoint.rewind()
+            raise
+        else:
+            savepoint.release()
 
     def _note_refusal(self, connection: Connection, refusal: PermissionDenied) -> None:
         connection.execute(_REFUSALS.insert(), seals.chain_refusal(connection, {
@@ -254,6 +293,31 @@ class _Savepoint:
 
     def release(self) -> None:
         self._savepoint.commit()
+
+
+class _DriverSavepoint:
+    """A savepoint SQLite runs on its own cursor: a bulk move takes one per
+    move, and SQLAlchemy's compiles its statements anew each time."""
+
+    _NAME = "campaign_move"
+
+    def __init__(self, driver: Any) -> None:
+        self._driver = driver
+        driver.execute(f"SAVEPOINT {self._NAME}")
+
+    def rewind(self) -> bool:
+        self._driver.execute(f"ROLLBACK TO {self._NAME}")
+        self._driver.execute(f"RELEASE {self._NAME}")
+        return True
+
+    def release(self) -> None:
+        self._driver.execute(f"RELEASE {self._NAME}")
+
+
+def _move_savepoint(connection: Connection) -> _DriverSavepoint | _Savepoint:
+    if connection.dialect.name == "sqlite":
+        return _DriverSavepoint(connection.connection.dbapi_connection)
+    return _Savepoint(connection)
 
 
 def _undo_point(connection: Connection) -> _Unwritten | _Savepoint:

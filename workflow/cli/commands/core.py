@@ -107,8 +107,8 @@ def revise(env: Env, deliverable_id: int, content_path: Path, as_json: bool) -> 
 @click.option("--owner", metavar="USER",
               help="With --bulk: this user's deliverables (as campaign list).")
 @click.option("--batch", type=ID, metavar="N",
-              help="With --bulk: moves between progress updates (default 100); each move "
-              "still commits on its own.")
+              help="With --bulk: moves per transaction (default 100), one commit each; a "
+              "refused move is undone alone, and the bar moves once a batch commits.")
 @format_option()
 @pass_env
 @click.pass_context
