@@ -44,6 +44,7 @@ from workflow.files import read_bounded, write_atomically
 from workflow.machine import policy
 from workflow.services.reads import deliverable, rows_of
 from workflow.services.registry import Registry
+from workflow.services.rows import own_role
 from workflow.spec.definition import Role
 from workflow.store import audit, database, seals
 from workflow.store.models import Attachment, AttachmentBlob
@@ -147,8 +148,7 @@ class Attachments:
         self, who: policy.Actor, owner_id: str, definition_sha: str, deliverable_id: int
     ) -> str | None:
         if who.id == owner_id:
-            spec = self._registry.spec(definition_sha)
-            return next((r for r in spec.create_roles if who.has(r)), None)
+            return own_role(who, self._registry.spec(definition_sha))
         if who.has(Role.OFFICE):
             return Role.OFFICE.value
         raise PermissionDenied(

@@ -22,6 +22,7 @@ from workflow.machine import policy
 from workflow.services import move_rules
 from workflow.services.reads import Reads, rows_of
 from workflow.services.registry import Registry
+from workflow.services.rows import own_role
 from workflow.spec import content, sections
 from workflow.spec.definition import Role, SectionSpec, WorkflowSpec
 from workflow.store import audit
@@ -287,7 +288,7 @@ def _participant_role(
 ) -> str | None:
     """The role under which ``actor`` gives an opinion; raises if they take no part."""
     if actor.id == owner_id:
-        return next((r for r in spec.create_roles if actor.has(r)), None)
+        return own_role(actor, spec)
     if actor.has(Role.OFFICE):
         return Role.OFFICE.value
     role = next((r for r in participant_roles(spec) if actor.has(r)), None)

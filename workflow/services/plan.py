@@ -260,10 +260,6 @@ def _owners(
     return holders[:1]
 
 
-def _role(who: policy.Actor) -> str | None:
-    return min(who.roles) if who.roles else None
-
-
 def _event_view(row: EventRecord) -> EventRecordView:
     return EventRecordView(
         id=row.id or 0, kind=row.kind, held_on=row.held_on, days=row.days, person=row.person,
