@@ -49,9 +49,9 @@ def pg_writers(directory: Path) -> dict[str, Any]:
     try:
         with cluster() as server:
             url = server.create_database("bench")
-            campaign, items = engine_setup(directory, url)
+            campaign, items = engine_setup(directory, url, units=WRITERS)
             campaign.store.engine.dispose()
-            per_writer = [items[n::WRITERS] for n in range(WRITERS)]
+            per_writer = [items[n::WRITERS] for n in range(WRITERS)]  # one unit each
             one = _rate(url, [items])
             eight = _rate(url, per_writer)
     except NoServer as why:
@@ -64,7 +64,9 @@ def pg_writers(directory: Path) -> dict[str, Any]:
         "target_min": TARGET_MIN_RATIO,
         "met": ratio >= TARGET_MIN_RATIO,
         "seconds_each": SECONDS,
-        "limit": "one global audit chain: every write takes one advisory lock "
-                 "(pg_advisory_xact_lock) so that the chain stays linear; writers of "
-                 "different units therefore queue behind one head",
+        "limit": None if ratio >= TARGET_MIN_RATIO else (
+            "each unit's moves go into its own audit chain, so writers of different units "
+            "no longer queue behind one head; what is left is this machine: two cores for "
+            "eight Python writers and the server, each move a transaction with its own "
+            "commit (fsync)"),
     }

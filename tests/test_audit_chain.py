@@ -1,10 +1,12 @@
-"""The audit chain: it verifies and replays after real work, and every kind of
+"""The audit chains: they verify and replay after real work, and every kind of
 tampering done behind the engine's back with raw sqlite3 is caught — the first
-bad event named where there is one."""
+bad event named where there is one.  Events about a deliverable link into the
+chain of its owner's unit, the rest into the global chain."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -20,12 +22,12 @@ from drive import COMMENT, SPECS, advance, complete_content, drive
 
 from workflow import Campaign
 from workflow.errors import AuditVerificationFailed, CampaignError, InvalidInput
-from workflow.store.audit import EXPORT_FIELDS, GENESIS, HASHED_FIELDS, event_hash
+from workflow.store.audit import CHAINED_FIELDS, EXPORT_FIELDS, GENESIS, event_hash
 
 #: A reason with everything CSV and JSON must survive: Chinese, full-width and
 #: ASCII punctuation, quotes, a comma and a line break.
 REASON = '“四个剖析”不到位，"思想根源"挖得不深,\n请补充具体表现'
-COLUMNS = ", ".join(HASHED_FIELDS)
+COLUMNS = ", ".join(CHAINED_FIELDS)
 
 
 @pytest.fixture
@@ -57,13 +59,39 @@ def events(db_path: Path) -> list[dict[str, Any]]:
         return [dict(r) for r in raw.execute("SELECT * FROM audit_event ORDER BY seq")]
 
 
-def transition_in_the_middle(db_path: Path) -> int:
-    """The seq of a transition event well inside the chain (not first, not last)."""
+def chains(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The log's chains, each in its own order."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        found.setdefault(row["chain"], []).append(row)
+    return found
+
+
+def chain_around(db_path: Path, seq: int) -> list[dict[str, Any]]:
+    """The chain event ``seq`` belongs to."""
     rows = events(db_path)
-    seqs = [r["seq"] for r in rows if r["action"] == "transition"]
-    middle = seqs[len(seqs) // 2]
+    chain = next(r["chain"] for r in rows if r["seq"] == seq)
+    return chains(rows)[chain]
+
+
+def next_in_chain(db_path: Path, seq: int) -> int:
+    """The seq of the event after ``seq`` in its chain: the first link a change to it breaks."""
+    chain = chain_around(db_path, seq)
+    index = next(i for i, r in enumerate(chain) if r["seq"] == seq)
+    return int(chain[index + 1]["seq"])
+
+
+def transition_in_the_middle(db_path: Path) -> int:
+    """The seq of a transition event well inside its chain (two events before
+    it there, two after) and inside the log."""
+    rows = events(db_path)
+    candidates = [
+        row["seq"] for chain in chains(rows).values() for i, row in enumerate(chain)
+        if row["action"] == "transition" and 2 <= i < len(chain) - 2
+    ]
+    middle = sorted(candidates)[len(candidates) // 2]
     assert 1 < middle < rows[-1]["seq"] - 1
-    return middle
+    return int(middle)
 
 
 @contextmanager
@@ -81,18 +109,30 @@ def tamper(db_path: Path) -> Iterator[sqlite3.Connection]:
 
 
 def rehash_from(raw: sqlite3.Connection, seq: int) -> None:
-    """What a careful forger does: recompute every hash from ``seq`` on."""
-    rows = raw.execute(f"SELECT {COLUMNS} FROM audit_event WHERE seq >= ? ORDER BY seq",
-                       (seq,)).fetchall()
-    previous = raw.execute("SELECT hash FROM audit_event WHERE seq = ?", (seq - 1,)).fetchone()
+    """What a careful forger does: recompute every hash of the chain from ``seq`` on."""
+    chain, place = raw.execute("SELECT chain, chain_seq FROM audit_event WHERE seq = ?",
+                               (seq,)).fetchone()
+    rows = raw.execute(f"SELECT {COLUMNS} FROM audit_event WHERE chain = ? AND chain_seq >= ? "
+                       "ORDER BY chain_seq", (chain, place)).fetchall()
+    previous = raw.execute("SELECT hash FROM audit_event WHERE chain = ? AND chain_seq = ?",
+                           (chain, place - 1)).fetchone()
     previous_hash = previous[0] if previous else GENESIS
-    raw.execute("UPDATE audit_event SET hash = 'x' || seq WHERE seq >= ?", (seq,))
+    raw.execute("UPDATE audit_event SET hash = 'x' || seq WHERE chain = ? AND chain_seq >= ?",
+                (chain, place))
     for values in rows:
-        fields = dict(zip(HASHED_FIELDS, values, strict=True))
+        fields = dict(zip(CHAINED_FIELDS, values, strict=True))
         fields["prev_hash"] = previous_hash
         previous_hash = event_hash(fields)
         raw.execute("UPDATE audit_event SET prev_hash = ?, hash = ? WHERE seq = ?",
                     (fields["prev_hash"], previous_hash, fields["seq"]))
+
+
+def heads_digest(rows: list[dict[str, Any]]) -> str:
+    """The digest as the README defines it: the last seq, and sha256 over each
+    chain's head (``chain place hash`` lines, sorted by chain)."""
+    lines = "\n".join(f"{name} {chain[-1]['chain_seq']} {chain[-1]['hash']}"
+                      for name, chain in sorted(chains(rows).items()))
+    return f"{rows[-1]['seq']}:{hashlib.sha256(lines.encode()).hexdigest()}"
 
 
 def verify_fails(campaign: Campaign, digest: str | None = None) -> AuditVerificationFailed:
@@ -111,11 +151,15 @@ def test_a_realistic_log_verifies_and_replays(worked: Campaign, db_path: Path) -
     report = worked.audit.verify()
     assert report.events == len(rows)
     assert report.deliverables == len(worked.reads.deliverables())
-    assert report.head == worked.audit.digest() == f"{rows[-1]['seq']}:{rows[-1]['hash']}"
+    assert report.head == worked.audit.digest() == heads_digest(rows)
     assert [r["seq"] for r in rows] == list(range(1, len(rows) + 1))
-    assert rows[0]["prev_hash"] == GENESIS
-    for before, after in pairwise(rows):
-        assert after["prev_hash"] == before["hash"]
+    # People and definitions in the global chain; each deliverable in its owner's unit's.
+    assert set(chains(rows)) == {"global", "unit:党组", "unit:保障部"}
+    for chain in chains(rows).values():
+        assert [r["chain_seq"] for r in chain] == list(range(1, len(chain) + 1))
+        assert chain[0]["prev_hash"] == GENESIS
+        for before, after in pairwise(chain):
+            assert after["prev_hash"] == before["hash"]
     assert all(event_hash(r) == r["hash"] for r in rows)
     # A refusal is kept apart: no event names the refused actor.
     assert worked.audit.refusals()[-1].actor == "member2"
@@ -183,27 +227,35 @@ def test_an_edited_event_with_its_own_hash_recomputed_breaks_the_next_link(
     with tamper(db_path) as raw:
         raw.execute("UPDATE audit_event SET comment = ?, hash = ? WHERE seq = ?",
                     (row["comment"], event_hash(row), seq))
-    assert verify_fails(worked).seq == seq + 1
+    assert verify_fails(worked).seq == next_in_chain(db_path, seq)
 
 
 def test_a_deleted_event_in_the_middle_is_named(worked: Campaign, db_path: Path) -> None:
     seq = transition_in_the_middle(db_path)
+    after = next_in_chain(db_path, seq)
     with tamper(db_path) as raw:
         raw.execute("DELETE FROM audit_event WHERE seq = ?", (seq,))
     error = verify_fails(worked)
-    assert error.seq == seq + 1
+    assert error.seq == after
+    assert "missing" in str(error)
 
 
 def test_a_deleted_middle_event_with_the_chain_renumbered_and_rehashed_is_caught_by_replay(
     worked: Campaign, db_path: Path
 ) -> None:
     seq = transition_in_the_middle(db_path)
+    chain = chain_around(db_path, seq)
+    after = next_in_chain(db_path, seq)
+    place = next(r["chain_seq"] for r in chain if r["seq"] == seq)
     with tamper(db_path) as raw:
         raw.execute("DELETE FROM audit_event WHERE seq = ?", (seq,))
-        raw.execute("UPDATE audit_event SET seq = -(seq - 1) WHERE seq > ?", (seq,))
-        raw.execute("UPDATE audit_event SET seq = -seq WHERE seq < 0")
-        rehash_from(raw, seq)
-    verify_fails(worked)
+        # The chain's later places one down (through negatives: the index is unique).
+        raw.execute("UPDATE audit_event SET chain_seq = -(chain_seq - 1) WHERE chain = ? "
+                    "AND chain_seq > ?", (chain[0]["chain"], place))
+        raw.execute("UPDATE audit_event SET chain_seq = -chain_seq WHERE chain_seq < 0")
+        rehash_from(raw, after)
+    error = verify_fails(worked)
+    assert "chain" not in str(error)  # every chain links; the replay disagrees
 
 
 def test_a_deleted_last_event_is_caught_by_replay(worked: Campaign, db_path: Path) -> None:
@@ -221,33 +273,40 @@ def test_a_deleted_last_event_is_caught_by_replay(worked: Campaign, db_path: Pat
 
 def test_a_forged_event_inserted_in_the_middle_is_named(worked: Campaign, db_path: Path) -> None:
     seq = transition_in_the_middle(db_path)
-    rows = {r["seq"]: r for r in events(db_path)}
-    forged = dict(rows[seq - 1])
-    forged.update(seq=seq, actor="sup1", role="supervisor", comment="伪造的审批",
-                  prev_hash=rows[seq - 1]["hash"])
+    chain = chain_around(db_path, seq)
+    index = next(i for i, r in enumerate(chain) if r["seq"] == seq)
+    before, original = chain[index - 1], chain[index]
+    forged = dict(before)
+    forged.update(seq=seq, chain_seq=original["chain_seq"], actor="sup1", role="supervisor",
+                  comment="伪造的审批", prev_hash=before["hash"])
     forged["hash"] = event_hash(forged)
     with tamper(db_path) as raw:
         raw.execute("UPDATE audit_event SET seq = -(seq + 1) WHERE seq >= ?", (seq,))
         raw.execute("UPDATE audit_event SET seq = -seq WHERE seq < 0")
+        raw.execute("UPDATE audit_event SET chain_seq = -(chain_seq + 1) WHERE chain = ? AND "
+                    "chain_seq >= ?", (original["chain"], original["chain_seq"]))
+        raw.execute("UPDATE audit_event SET chain_seq = -chain_seq WHERE chain_seq < 0")
         names = ", ".join(forged)
         raw.execute(f"INSERT INTO audit_event ({names}) VALUES ({', '.join('?' * len(forged))})",
                     tuple(forged.values()))
     # The forged event links to its predecessor and hashes correctly; the
     # original event after it no longer links.
-    assert verify_fails(worked).seq == seq + 1
+    error = verify_fails(worked)
+    assert error.seq == seq + 1 and "chain broken" in str(error)
 
 
 def test_two_swapped_events_are_named(worked: Campaign, db_path: Path) -> None:
     seq = transition_in_the_middle(db_path)
+    after = next_in_chain(db_path, seq)
     rows = {r["seq"]: r for r in events(db_path)}
-    columns = [c for c in rows[seq] if c != "seq"]
+    columns = [c for c in rows[seq] if c not in ("seq", "chain_seq")]
     assignments = ", ".join(f"{c} = ?" for c in columns)
     with tamper(db_path) as raw:
         raw.execute("UPDATE audit_event SET hash = 'swap' WHERE seq = ?", (seq,))
         raw.execute(f"UPDATE audit_event SET {assignments} WHERE seq = ?",
-                    (*(rows[seq][c] for c in columns), seq + 1))
+                    (*(rows[seq][c] for c in columns), after))
         raw.execute(f"UPDATE audit_event SET {assignments} WHERE seq = ?",
-                    (*(rows[seq + 1][c] for c in columns), seq))
+                    (*(rows[after][c] for c in columns), seq))
     assert verify_fails(worked).seq == seq
 
 
@@ -285,14 +344,38 @@ def test_a_rehashed_chain_passes_alone_but_not_against_the_kept_digest(
 # -- digests --------------------------------------------------------------------------
 
 
-def test_digest_is_seq_and_sha256_of_the_head(worked: Campaign, db_path: Path) -> None:
+def test_digest_is_the_last_seq_and_sha256_of_every_chains_head(
+        worked: Campaign, db_path: Path) -> None:
     digest = worked.audit.digest()
     assert digest is not None
     assert re.fullmatch(r"[1-9][0-9]*:[0-9a-f]{64}", digest)
     rows = events(db_path)
-    assert digest == f"{len(rows)}:{rows[-1]['hash']}"
+    assert digest == heads_digest(rows) and digest.startswith(f"{len(rows)}:")
     assert worked.audit.verify(digest).digest == digest
     assert worked.audit.verify(digest.upper()).digest == digest
+
+
+def test_a_digest_pins_every_chain_not_only_the_last_events(
+        worked: Campaign, db_path: Path) -> None:
+    """A chain rewritten before the kept digest — here one whose head is
+    not the log's last event — fails against it."""
+    digest = worked.audit.digest()
+    rows = events(db_path)
+    quiet = min(chains(rows).values(), key=lambda chain: chain[-1]["seq"])
+    assert quiet[-1]["seq"] < rows[-1]["seq"]
+    with tamper(db_path) as raw:
+        raw.execute("UPDATE audit_event SET comment = '改写' WHERE seq = ?", (quiet[-1]["seq"],))
+        rehash_from(raw, quiet[-1]["seq"])
+    worked.audit.verify()
+    assert "digest" in str(verify_fails(worked, digest))
+
+
+def test_a_digest_kept_as_the_head_events_seq_and_hash_still_verifies(
+        worked: Campaign, db_path: Path) -> None:
+    """The form digests had before the log was partitioned (the head event's
+    own ``seq:hash``) is still accepted for the event it names."""
+    last = events(db_path)[-1]
+    assert worked.audit.verify(f"{last['seq']}:{last['hash']}")
 
 
 def test_a_digest_the_log_never_reached_fails(worked: Campaign) -> None:
@@ -339,13 +422,13 @@ def check_rows(rows: list[dict[str, Any]], db_path: Path) -> None:
     """One row per event, in order, every hash recomputable from the row alone."""
     stored = events(db_path)
     assert len(rows) == len(stored)
-    previous = GENESIS
+    previous: dict[str, str] = {}
     for row, event in zip(rows, stored, strict=True):
         assert set(row) == set(EXPORT_FIELDS)
         assert row == event
-        assert row["prev_hash"] == previous
+        assert row["prev_hash"] == previous.get(row["chain"], GENESIS)
         assert event_hash(row) == row["hash"]
-        previous = row["hash"]
+        previous[row["chain"]] = row["hash"]
 
 
 def test_export_jsonl_round_trips(worked: Campaign, db_path: Path) -> None:
@@ -363,7 +446,7 @@ def parse_csv(text: str) -> list[dict[str, Any]]:
     rows = []
     for raw in reader:
         row: dict[str, Any] = {k: (v if v != "" else None) for k, v in raw.items()}
-        for number in ("seq", "deliverable_id"):
+        for number in ("seq", "deliverable_id", "chain_seq"):
             row[number] = int(row[number]) if row[number] is not None else None
         rows.append(row)
     return rows

@@ -201,13 +201,18 @@ def test_finding_2_an_edited_refusal_shows(sealed: tuple[Campaign, Path]) -> Non
 
 def _append_forged(path: Path, **fields: Any) -> None:
     """What an attacker with the file does: drop the triggers, append an event
-    with a correct hash after the head."""
+    with a correct hash after the head of the deliverable's chain."""
     with sqlite3.connect(path) as connection:
         connection.row_factory = sqlite3.Row
-        last = connection.execute("SELECT * FROM audit_event ORDER BY seq DESC LIMIT 1").fetchone()
-        event = {name: None for name in audit.HASHED_FIELDS}
-        event.update(seq=last["seq"] + 1, prev_hash=last["hash"], at="2014-06-20T01:00:00.0Z",
-                     **fields)
+        chain = connection.execute(
+            "SELECT chain FROM audit_event WHERE deliverable_id = ? ORDER BY seq DESC LIMIT 1",
+            (fields["deliverable_id"],)).fetchone()["chain"]
+        last = connection.execute("SELECT * FROM audit_event WHERE chain = ? ORDER BY chain_seq "
+                                  "DESC LIMIT 1", (chain,)).fetchone()
+        seq = connection.execute("SELECT max(seq) FROM audit_event").fetchone()[0]
+        event = {name: None for name in audit.CHAINED_FIELDS}
+        event.update(seq=seq + 1, chain=chain, chain_seq=last["chain_seq"] + 1,
+                     prev_hash=last["hash"], at="2014-06-20T01:00:00.0Z", **fields)
         event["hash"] = audit.event_hash(event)
         columns = ", ".join(event)
         connection.execute(f"INSERT INTO audit_event ({columns}) VALUES "

@@ -51,15 +51,31 @@ def invoke(db: Path | str, *argv: str) -> Result:
     return result
 
 
+#: Columns later revisions added (0003: an event's chain and place there),
+#: NULL on every row a release database already held.
+ADDED = {"audit_event": ("chain", "chain_seq")}
+
+
 def rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of every campaign table, in a stable order (Alembic's own table aside)."""
+    """Every row of every campaign table, in a stable order (Alembic's own table
+    aside), without the columns later revisions added (:data:`ADDED`), which
+    must be NULL on the rows of release 0.1."""
     with sqlite3.connect(path) as raw:
+        raw.row_factory = sqlite3.Row
         names = [r[0] for r in raw.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'alembic_version'")]
-        found = {name: sorted(raw.execute(f'SELECT * FROM "{name}"').fetchall(), key=repr)
+        found = {name: sorted((_release_columns(name, row) for row in
+                               raw.execute(f'SELECT * FROM "{name}"')), key=repr)
                  for name in names}
     raw.close()
     return found
+
+
+def _release_columns(table: str, row: sqlite3.Row) -> tuple[object, ...]:
+    added = ADDED.get(table, ())
+    values = dict(row)
+    assert all(values[name] is None for name in added if name in values)
+    return tuple(value for name, value in values.items() if name not in added)
 
 
 def marks(path: Path) -> tuple[int, list[str], set[str]]:
@@ -130,6 +146,28 @@ def test_the_command_line_works_on_an_upgraded_release_database(release_db: Path
                   str(Path(cli.__file__).parent / "examples" / "self-review-v2.md")
                   ).exit_code == 0
     assert invoke(release_db, "audit", "verify").exit_code == 0
+
+
+def test_a_digest_kept_before_the_upgrade_still_proves_the_log_extends_it(
+        release_db: Path) -> None:
+    """Release 0.1's digest was the head event's ``seq:hash``; after the
+    upgrade, new events go into chains of their own and that digest holds."""
+    with sqlite3.connect(release_db) as raw:
+        seq, value = raw.execute(
+            "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1").fetchone()
+    raw.close()
+    assert invoke(release_db, "db", "upgrade").exit_code == 0
+    assert invoke(release_db, "--as", "lishuji", "comment", "11", "--text", "已阅").exit_code == 0
+    assert invoke(release_db, "--as", "wangmin", "users", "grant", "lisi", "leader"
+                  ).exit_code == 0
+    with sqlite3.connect(release_db) as raw:
+        chains = dict(raw.execute("SELECT chain, count(*) FROM audit_event WHERE chain IS NOT "
+                                  "NULL GROUP BY chain").fetchall())
+    raw.close()
+    assert chains.get("global") == 1 and len(chains) == 2  # the grant, and the remark's unit
+    assert invoke(release_db, "audit", "verify", "--digest", f"{seq}:{value}").exit_code == 0
+    forged = f"{seq}:{'0' * 64}"
+    assert invoke(release_db, "audit", "verify", "--digest", forged).exit_code == 8
 
 
 def test_init_adopts_a_release_database_too(release_db: Path) -> None:
@@ -219,9 +257,11 @@ def test_a_model_change_without_a_migration_is_caught(tmp_path: Path) -> None:
             for change in found] == [("add_column", None)]
 
 
-#: What revision 0002 added on a server, and Alembic's stamp: without them, a
-#: database is what release 0.1 made.
+#: What revisions 0002 and 0003 added on a server, and Alembic's stamp:
+#: without them, a database is what release 0.1 made.
 RELEASE_UNDO = (
+    "DROP INDEX ux_audit_event_chain", "ALTER TABLE audit_event DROP COLUMN chain",
+    "ALTER TABLE audit_event DROP COLUMN chain_seq", "DROP SEQUENCE audit_event_seq",
     "DROP INDEX ix_deliverable_type_state", "DROP INDEX ix_deliverable_definition_state",
     "DROP INDEX ix_deliverable_due",
     *(f"DROP TRIGGER audit_event_{t} ON audit_event"

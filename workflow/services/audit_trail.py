@@ -14,7 +14,7 @@ from workflow.machine.phases import PhaseMachine, phase_machine
 from workflow.services import authority
 from workflow.services.attachments import Attachments
 from workflow.services.registry import Registry
-from workflow.store import audit, seals
+from workflow.store import audit, chains, seals
 from workflow.store.models import AccessRefusal, AuditEvent, Deliverable, PlanRun, User, UserRole
 from workflow.store.store import Store
 from workflow.store.views import EventView, RefusalView
@@ -47,7 +47,7 @@ class AuditTrail:
 
     def digest(self) -> str | None:
         with self._store.read() as session:
-            return audit.format_digest(audit.head(session))
+            return chains.digest(session.connection())
 
     def export(self, fmt: str) -> Iterator[str]:
         if fmt not in ("jsonl", "csv"):

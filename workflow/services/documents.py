@@ -25,7 +25,7 @@ from workflow.services.registry import Registry
 from workflow.services.rows import own_role
 from workflow.spec import content, sections
 from workflow.spec.definition import Role, SectionSpec, WorkflowSpec
-from workflow.store import audit
+from workflow.store import audit, chains
 from workflow.store.models import Opinion, Revision
 from workflow.store.store import Store
 from workflow.store.views import OpinionView, RevisionView, View
@@ -211,7 +211,7 @@ class Documents:
             target = self._opinion_target(connection, deliverable_id, revision, line)
             # A remark moves nothing: the version stays (--if-version holds).
             now = self._store.now()
-            place = audit.position(connection)
+            place = chains.position(connection, deliverable_id)
             opinion_id, written = move_rules.insert_opinion(connection, {
                 "deliverable_id": deliverable_id, "revision_number": target.number,
                 "revision_sha": target.sha256, "line": line, "author_id": who.id,

@@ -33,7 +33,7 @@ from workflow.services.move_rules import Move
 from workflow.services.reads import Reads
 from workflow.services.registry import Registry
 from workflow.spec.definition import Role
-from workflow.store import audit
+from workflow.store import audit, chains
 from workflow.store.store import Store
 from workflow.store.views import EventView
 
@@ -121,7 +121,7 @@ class Moves:
     def _checked(
         self, connection: Connection, actor: str | None, deliverable_id: int, trigger: str,
         comment: str | None, expected_version: int | None, payload: Mapping[str, str],
-    ) -> tuple[Move, str, tuple[int, str], audit.Position]:
+    ) -> tuple[Move, str, tuple[int, str], chains.Position]:
         """Steps 1–3 up to the type's own rules: the move, the actor's role, the
         revision, and where the move's audit event goes."""
         who = self._store.actor(connection, actor)
@@ -143,7 +143,7 @@ class Moves:
                     self._store.today(), self._store.now(), item.version, payload)
         move_rules.check_content(connection, move, revision[1], item.definition_sha)
         move_rules.check_publicity(connection, move)
-        return move, role, revision, audit.position_of(item)
+        return move, role, revision, chains.position_of(item)
 
     # -- publicity ------------------------------------------------------------------
 

@@ -1,11 +1,12 @@
 """The hash-chained audit log.
 
 Each event's hash is sha256 over a canonical encoding of all its fields,
-including its sequence number and the previous event's hash.  Editing,
-deleting, inserting or reordering rows breaks the chain at the first touched
-event.  Someone who rewrites every later hash too produces a consistent chain
-— that is what the digest is for: keep ``seq:hash`` of the head somewhere
-else, and ``verify --digest`` proves today's log still contains it.
+including its place in its chain and the previous event's hash there (the
+chains: :mod:`workflow.store.chains`).  Editing, deleting, inserting or
+reordering rows breaks a chain at the first touched event.  Someone who
+rewrites every later hash too produces a consistent chain — that is what the
+digest is for: keep it somewhere else, and ``verify --digest`` proves
+today's log still extends it.
 """
 
 from __future__ import annotations
@@ -19,18 +20,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from workflow.errors import AuditVerificationFailed, InvalidInput
+from workflow.store import chains
 from workflow.store import seals as sealing
 from workflow.store.database import as_connection
-from workflow.store.models import AccessRefusal, AuditEvent, Deliverable
+from workflow.store.models import AuditEvent, Deliverable
 from workflow.store.origin import Origin
 from workflow.store.prepared import Prepared
 from workflow.store.views import EventView
 
-GENESIS = "0" * 64
+GENESIS = chains.GENESIS
 
 HASHED_FIELDS: tuple[str, ...] = (
     "seq",
@@ -52,13 +53,21 @@ HASHED_FIELDS: tuple[str, ...] = (
     "prev_hash",
 )
 
-EXPORT_FIELDS: tuple[str, ...] = (*HASHED_FIELDS, "hash")
+#: The fields hashed for an event that belongs to a chain (every event since
+#: migration 0003).
+CHAINED_FIELDS: tuple[str, ...] = (*HASHED_FIELDS, "chain", "chain_seq")
+
+EXPORT_FIELDS: tuple[str, ...] = (*CHAINED_FIELDS, "hash")
 
 
 def canonical(fields: Mapping[str, Any]) -> bytes:
-    """Sorted keys, no whitespace, UTF-8: one byte string per event, forever."""
+    """Sorted keys, no whitespace, UTF-8: one byte string per event, forever.
+
+    An event written before chains were partitioned has none, and is hashed
+    without the chain's two fields, as it was then."""
+    names = HASHED_FIELDS if fields.get("chain") is None else CHAINED_FIELDS
     return json.dumps(
-        {name: fields[name] for name in HASHED_FIELDS},
+        {name: fields[name] for name in names},
         sort_keys=True,
         ensure_ascii=False,
         separators=(",", ":"),
@@ -69,51 +78,10 @@ def event_hash(fields: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical(fields)).hexdigest()
 
 
-def head(session: Session) -> AuditEvent | None:
-    return session.exec(select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(1)).first()
-
-
 _EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
 # Built once: on every write's path, statement construction would cost more
 # than the SQL itself.
 _INSERT = Prepared(_EVENTS.insert())
-_REFUSALS = AccessRefusal.__table__  # type: ignore[attr-defined]
-
-
-def _last(column: Any, order: Any) -> Any:
-    return sa_select(column).order_by(order.desc()).limit(1).scalar_subquery()
-
-
-#: The chain's head and the refusals' head, as columns a write's first query
-#: can carry (:func:`position_of` reads them back): every write needs them.
-POSITION_COLUMNS = (
-    _last(_EVENTS.c.seq, _EVENTS.c.seq).label("head_seq"),
-    _last(_EVENTS.c.hash, _EVENTS.c.seq).label("head_hash"),
-    _last(_REFUSALS.c.id, _REFUSALS.c.id).label("refusal_id"),
-    _last(_REFUSALS.c.hash, _REFUSALS.c.id).label("refusal_hash"),
-)
-_POSITION = sa_select(*POSITION_COLUMNS)
-
-
-@dataclass(frozen=True)
-class Position:
-    """Where the next event goes: its sequence number, the hash it links to,
-    and the refusals' head it records."""
-
-    seq: int
-    prev_hash: str
-    refusal_head: str | None
-
-
-def position(session: Session | Connection) -> Position:
-    """Read once per event, under the write lock, so nothing moves it until commit."""
-    return position_of(as_connection(session).execute(_POSITION).one())
-
-
-def position_of(row: Any) -> Position:
-    """The :class:`Position` in a row that selected :data:`POSITION_COLUMNS`."""
-    head = f"{row.refusal_id}:{row.refusal_hash}" if row.refusal_id is not None else None
-    return Position((row.head_seq or 0) + 1, row.head_hash or GENESIS, head)
 
 
 ORIGIN = "campaign_origin"
@@ -122,18 +90,22 @@ ORIGIN = "campaign_origin"
 
 def append(
     session: Session | Connection, *, seals: Iterable[sealing.Seal] = (),
-    at_position: Position | None = None, **fields: Any,
+    at_position: chains.Position | None = None, **fields: Any,
 ) -> EventView:
     """Add the next event to the chain inside the caller's write transaction.
 
     ``seals`` are the rows the event wrote (:func:`workflow.store.seals.seal`); the
     event also records the head of the refusals' chain and the transaction's
     origin (channel, login, host).  ``at_position`` is the :func:`position`
-    the caller read in this transaction, if it needed the sequence number first.
+    the caller read in this transaction, if it needed the sequence number
+    first; otherwise the event goes into its deliverable's chain, or the
+    global one (:mod:`workflow.store.chains`).
     """
     connection = as_connection(session)
-    place = at_position or position(connection)
+    place = at_position or chains.position(connection, fields.get("deliverable_id"))
     fields["seq"] = place.seq
+    fields["chain"] = place.chain
+    fields["chain_seq"] = place.chain_seq
     fields["prev_hash"] = place.prev_hash
     fields["sealed"] = sealing.encode(seals, place.refusal_head)
     origin: Origin | None = connection.info.get(ORIGIN)
@@ -175,43 +147,10 @@ class VerifyReport:
                 "rows": self.rows, "digest": self.head}
 
 
-def format_digest(event: AuditEvent | None) -> str | None:
-    return f"{event.seq}:{event.hash}" if event else None
-
-
 def verify_chain(events: Iterable[AuditEvent], digest: str | None = None) -> str | None:
-    """Check every link; return the head digest.  Raises on the first bad event."""
-    expected_seq, previous, last = 1, GENESIS, None
-    wanted = _parse_digest(digest) if digest else None
-    seen_digest = wanted is None
-    for event in events:
-        if event.seq != expected_seq:
-            problem = "missing event(s) before it (deleted?)" if event.seq > expected_seq else (
-                "sequence out of order")
-            raise AuditVerificationFailed(event.seq, problem)
-        if event.prev_hash != previous:
-            raise AuditVerificationFailed(
-                event.seq, "chain broken: event inserted, deleted or reordered before it")
-        if event_hash(event.model_dump()) != event.hash:
-            raise AuditVerificationFailed(event.seq, "content does not match its hash (edited)")
-        if wanted and event.seq == wanted[0]:
-            if event.hash != wanted[1]:
-                raise AuditVerificationFailed(event.seq, "does not match the kept digest")
-            seen_digest = True
-        previous, last, expected_seq = event.hash, event, expected_seq + 1
-    if not seen_digest:
-        assert wanted is not None
-        raise AuditVerificationFailed(
-            wanted[0], "the log no longer reaches the kept digest (truncated?)")
-    return format_digest(last)
-
-
-def _parse_digest(digest: str) -> tuple[int, str]:
-    seq, _, value = digest.partition(":")
-    decimal = seq.isascii() and seq.isdecimal()
-    if not decimal or len(value) != 64 or value.strip("0123456789abcdefABCDEF"):
-        raise InvalidInput(f"digest {digest!r} is not of the form SEQ:SHA256")
-    return int(seq), value.lower()
+    """Check every link of every chain and a kept digest; return today's
+    digest.  Raises on the first bad event."""
+    return chains.verify(events, lambda event: event_hash(event.model_dump()), digest)
 
 
 NextState = Callable[[Deliverable, str, str], str]

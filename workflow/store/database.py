@@ -34,10 +34,14 @@ from sqlalchemy import (
     Engine,
     create_engine,
     event,
+    func,
+    literal,
     make_url,
+    select,
     text,
 )
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from workflow.errors import (
@@ -193,7 +197,7 @@ def _translation(error: BaseException, engine: Engine) -> CampaignError | None:
     pgcode = str(getattr(orig, "pgcode", "") or "")
     message = str(orig)
     where = describe_location(engine.url)
-    if (code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or pgcode == "55P03"
+    if (code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or pgcode in ("55P03", "40P01", "40001")
             or "database is locked" in message or "database is busy" in message):
         return DatabaseBusy(where, _BUSY_SECONDS.get(engine, DEFAULT_BUSY_TIMEOUT))
     if code == "SQLITE_READONLY_DIRECTORY":
@@ -232,7 +236,7 @@ def translated(engine: Engine) -> Iterator[None]:
 # -- transactions ----------------------------------------------------------------------
 
 
-def _begin(connection: Connection, *, write: bool) -> None:
+def _begin(connection: Connection, *, write: bool, shared: bool = False) -> None:
     """Open the database's transaction as its first statement.
 
     On SQLite the driver's own BEGIN is switched off (see :func:`_sqlite_connect`):
@@ -247,8 +251,42 @@ def _begin(connection: Connection, *, write: bool) -> None:
         assert driver is not None
         driver.execute("BEGIN IMMEDIATE" if write else "BEGIN")
     elif write and connection.dialect.name == "postgresql":
-        # One writer at a time keeps the global audit chain linear.
-        connection.execute(text("SELECT pg_advisory_xact_lock(727101)"))
+        lock = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        connection.execute(text(f"SELECT {lock}({_LOG_LOCK})"))
+
+
+# Advisory locks on a server; on SQLite, BEGIN IMMEDIATE already serialises
+# every writer.  A move holds the log's lock shared and its chain's lock
+# (workflow.store.chains): moves in different chains run side by side.  Every
+# other write holds the log's lock exclusively, so a role change, say, is
+# ordered after every move in flight and before every later one.
+_LOG_LOCK = 727101
+_CHAIN_LOCK = 727102  # with a second key: hashtext(chain)
+_REFUSAL_LOCK = 727103
+
+
+def chain_lock(chain: ColumnElement[str]) -> ColumnElement[Any]:
+    """SQL holding the audit chain named by ``chain`` until commit (on a server)."""
+    return func.pg_advisory_xact_lock(_CHAIN_LOCK, func.hashtext(chain))
+
+
+def lock_chain(connection: Connection, chain: str) -> None:
+    """Hold one audit chain until commit (a server's writers queue per chain)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(chain_lock(literal(chain))))
+
+
+def lock_refusals(connection: Connection) -> None:
+    """Hold the refusals' chain until commit."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(f"SELECT pg_advisory_xact_lock({_REFUSAL_LOCK})"))
+
+
+def lock_log(connection: Connection) -> None:
+    """Wait for every write in flight and hold off new ones until this
+    transaction ends: the log's heads, read now, are where it stands."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(f"SELECT pg_advisory_xact_lock({_LOG_LOCK})"))
 
 
 @contextmanager
@@ -263,10 +301,15 @@ def write_transaction(engine: Engine) -> Iterator[Session]:
 
 
 @contextmanager
-def write_connection(engine: Engine) -> Iterator[Connection]:
-    """Like :func:`write_transaction`, without the ORM: for the hot path of moves."""
+def write_connection(engine: Engine, *, shared: bool = False) -> Iterator[Connection]:
+    """Like :func:`write_transaction`, without the ORM: for the hot path of moves.
+
+    ``shared``: the writes inside lock each audit chain they append to
+    (:func:`lock_chain`), so on a server they share the log with other such
+    writers instead of holding it alone.
+    """
     with translated(engine), engine.begin() as connection:
-        _begin(connection, write=True)
+        _begin(connection, write=True, shared=shared)
         yield connection
 
 

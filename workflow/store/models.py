@@ -90,7 +90,13 @@ class AuditEvent(SQLModel, table=True):
     """Append-only and hash-chained; see :mod:`workflow.store.audit`."""
 
     __tablename__ = "audit_event"
+    # A chain's head is its highest chain_seq: every write reads it (migration 0003).
+    __table_args__ = (
+        Index("ux_audit_event_chain", "chain", "chain_seq", unique=True),
+    )
 
+    #: The log's order across chains (gaps are allowed: a server hands it out
+    #: from a sequence that a rolled-back write does not give back).
     seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     at: str
     actor: str
@@ -110,6 +116,11 @@ class AuditEvent(SQLModel, table=True):
     channel: str | None = None
     os_user: str | None = None
     host: str | None = None
+    #: The chain the event links into (``global``, or ``unit:<owner's unit>``)
+    #: and its place there; both NULL on events written before chains were
+    #: partitioned, which belong to the global chain at ``seq``.
+    chain: str | None = None
+    chain_seq: int | None = None
     prev_hash: str
     hash: str = Field(unique=True)
 

@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, Table, bindparam, select
 
 from workflow.errors import AuditVerificationFailed
+from workflow.store.database import lock_refusals
 from workflow.store.models import (
     AccessRefusal,
     Attachment,
@@ -170,6 +171,7 @@ REFUSAL_FIELDS = ("id", "at", "actor", "action", "deliverable_id", "reason", "ch
 
 def chain_refusal(connection: Connection, fields: dict[str, Any]) -> dict[str, Any]:
     """``fields`` of a new refusal with its place in the refusals' own chain."""
+    lock_refusals(connection)
     last = connection.execute(_REFUSAL_HEAD).first()
     fields = {**fields, "id": last.id + 1 if last else 1,
               "prev_hash": last.hash if last else GENESIS}

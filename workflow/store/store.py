@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from workflow.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from workflow.machine import policy
-from workflow.store import audit, database, schema, seals
+from workflow.store import audit, chains, database, schema, seals
 from workflow.store.clock import Clock, campaign_zone, timestamp, utc_now
 from workflow.store.models import (
     AccessRefusal,
@@ -61,13 +61,21 @@ def _latest(column: Any) -> Any:
             .order_by(_REVISIONS.c.number.desc()).limit(1).scalar_subquery())
 
 
+_OWNER = _USERS.alias("owner")
+_CHAIN = chains.unit_chain(_OWNER.c.unit)
 # Everything a move reads, in one round trip under the write lock: the
 # deliverable, its latest revision, and where its audit event will go.
-_MOVE_STATE = Prepared(_STATE_OF.add_columns(
-    _latest(_REVISIONS.c.number).label("revision_number"),
-    _latest(_REVISIONS.c.sha256).label("revision_sha"),
-    *audit.POSITION_COLUMNS,
-))
+_MOVE_STATE = Prepared(
+    _STATE_OF.add_columns(
+        _latest(_REVISIONS.c.number).label("revision_number"),
+        _latest(_REVISIONS.c.sha256).label("revision_sha"),
+        *chains.position_columns(_CHAIN),
+    ).join(_OWNER, _OWNER.c.id == _DELIVERABLES.c.owner_id)
+)
+# On a server, the move's chain is held before its head is read.
+_LOCK_CHAIN = select(database.chain_lock(_CHAIN)).select_from(
+    _DELIVERABLES.join(_OWNER, _OWNER.c.id == _DELIVERABLES.c.owner_id)
+).where(_DELIVERABLES.c.id == bindparam("item"))
 _BUMP = Prepared(
     _DELIVERABLES.update()
     .where(_DELIVERABLES.c.id == bindparam("b_id"),
@@ -135,7 +143,7 @@ class Store:
         if self._batch is not None:
             raise InvalidInput("a batch of moves cannot open another")
         self.require_schema()
-        with database.write_connection(self.engine) as connection:
+        with database.write_connection(self.engine, shared=True) as connection:
             connection.info[audit.ORIGIN] = self.origin
             self._batch = connection
             try:
@@ -179,7 +187,7 @@ class Store:
         self.require_schema()
         refusal = None
         try:
-            with database.write_connection(self.engine) as connection:
+            with database.write_connection(self.engine, shared=True) as connection:
                 connection.info[audit.ORIGIN] = self.origin
                 undo = _undo_point(connection)
                 try:
@@ -254,7 +262,9 @@ class Store:
     def move_state(self, connection: Connection, deliverable_id: int) -> Any:
         """:meth:`state_of`, plus the latest revision (``revision_number``,
         ``revision_sha``: None without content) and the audit chain's
-        position (:func:`~workflow.store.audit.position_of`)."""
+        position (:func:`~workflow.store.chains.position_of`)."""
+        if connection.dialect.name != "sqlite":  # SQLite's writer holds everything already
+            connection.execute(_LOCK_CHAIN, {"item": deliverable_id})
         row = _MOVE_STATE.first(connection, {"item": deliverable_id})
         if row is None:
             raise NotFound("deliverable", deliverable_id)

@@ -73,6 +73,9 @@ class EventView(View):
     channel: str | None = None
     os_user: str | None = None
     host: str | None = None
+    #: The chain it links into and its place there (None before chains: the global one).
+    chain: str | None = None
+    chain_seq: int | None = None
     prev_hash: str
     hash: str
 
