@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -174,3 +175,47 @@ def test_eight_writers_on_postgresql_lose_no_update_and_leave_a_chain_that_verif
         transitions = len(pg.reads.path(item))
         assert pg.reads.get(item).version == 1 + transitions
     assert pg.audit.verify().events == len(pg.audit.events())
+
+
+# -- chains: writers of different units do not queue behind one head ------------------
+
+
+def _in_thread(work: Callable[[], object]) -> tuple[threading.Thread, list[object]]:
+    done: list[object] = []
+    thread = threading.Thread(target=lambda: done.append(work()), daemon=True)
+    thread.start()
+    return thread, done
+
+
+def test_a_move_in_another_unit_does_not_wait_for_an_open_one(pg: Campaign, pg_url: str) -> None:
+    """A batch holding a move of 党组 open: a move of 保障部 goes through at
+    once, a second move of 党组 and a role change wait for the batch to commit
+    — and afterwards the log's order is the order they happened in."""
+    pg.people.add_user("office1", "leader3", "赵部长", ["leader"], "保障部")
+    pg.people.add_user("office1", "member1", "赵一", ["member"], "保障部")
+    spec = pg.registry.definition("self_review")
+    first, second = (pg.deliverables.create("leader1", "self_review", f"材料{n}",
+                                            content=complete_content(spec)).id for n in (1, 2))
+    other = pg.deliverables.create("leader3", "self_review", "保障部的材料",
+                                   content=complete_content(spec)).id
+    elsewhere = Campaign.open(pg_url)
+    with pg.store.batch():
+        pg.moves.fire("leader1", first, "submit")
+        quick, quick_done = _in_thread(lambda: elsewhere.moves.fire("leader3", other, "submit"))
+        quick.join(timeout=30)
+        assert quick_done, "a move in another unit waited for the open one"
+        same, same_done = _in_thread(lambda: elsewhere.moves.fire("leader1", second, "submit"))
+        grant, grant_done = _in_thread(
+            lambda: elsewhere.people.grant_role("office1", "member1", "leader"))
+        same.join(timeout=1.5)
+        grant.join(timeout=0.5)
+        assert not same_done and not grant_done  # both queue behind the open batch
+    same.join(timeout=30)
+    grant.join(timeout=30)
+    assert same_done and grant_done
+    chains = dict(sql(pg_url, "SELECT chain, count(*) FROM audit_event GROUP BY chain"))
+    assert chains["unit:保障部"] == 2 and chains["unit:党组"] == 4  # creations and submits
+    seq = {(e.action, e.deliverable_id): e.seq for e in pg.audit.events()}
+    assert seq[("role.grant", None)] > seq[("transition", first)]
+    pg.audit.verify()
+    elsewhere.store.engine.dispose()

@@ -2,10 +2,13 @@
 the refusal log, the clock, and the reads each write starts with.
 
 A write is one transaction that takes the write lock first (``BEGIN
-IMMEDIATE`` on SQLite).  A permission refusal raised inside it rolls back to
-a savepoint taken at its start and is noted in the refusal log in that same
-transaction: what the refused caller did is undone, the refusal is kept, and
-no second transaction is needed.
+IMMEDIATE`` on SQLite; on a server, the audit log's advisory lock: see
+:mod:`workflow.store.database`).  A permission refusal raised inside it is
+undone and noted in the refusal log: what the refused caller did is undone,
+the refusal is kept.  Where it can, the refusal is noted in that same
+transaction (after a savepoint, or on SQLite with nothing to undo); a move
+refused on a server is rolled back whole and noted in a transaction of its
+own (:meth:`Store.writing_core`).
 """
 
 from __future__ import annotations
@@ -180,6 +183,9 @@ class Store:
         nothing to undo and the savepoint's two statements are saved (a move
         is this engine's hot path); should a refusal ever follow a write, the
         transaction is rolled back whole and the refusal noted in one of its own.
+        A server cannot tell whether anything was written, and a savepoint
+        there costs two round trips on every move: there a refusal always
+        rolls its transaction back and is noted in one of its own.
         """
         if self._batch is not None:
             yield from self._in_batch(self._batch)
@@ -292,7 +298,7 @@ class _Unwritten:
 
 
 class _Savepoint:
-    """Any other database's undo point: a savepoint."""
+    """A server's undo point for one move of a batch: a savepoint."""
 
     def __init__(self, connection: Connection) -> None:
         self._savepoint = connection.begin_nested()
@@ -330,10 +336,20 @@ def _move_savepoint(connection: Connection) -> _DriverSavepoint | _Savepoint:
     return _Savepoint(connection)
 
 
-def _undo_point(connection: Connection) -> _Unwritten | _Savepoint:
+class _RollBack:
+    """A server's undo point for a single move: the whole transaction."""
+
+    def rewind(self) -> bool:
+        return False
+
+    def release(self) -> None:
+        pass
+
+
+def _undo_point(connection: Connection) -> _Unwritten | _RollBack:
     if connection.dialect.name == "sqlite":
         return _Unwritten(connection.connection.dbapi_connection)
-    return _Savepoint(connection)
+    return _RollBack()
 
 
 def bump(handle: Session | Connection, deliverable_id: int, version: int, state: str, at: str
