@@ -19,7 +19,7 @@ from conftest import driver_trace, snapshot
 from drive import drive, refusal_count
 
 import cli
-from workflow import Campaign, DatabaseBusy, InvalidInput, PermissionDenied
+from workflow import Campaign, DatabaseBusy, Interrupted, InvalidInput, PermissionDenied
 from workflow.services.bulk import fire_each
 from workflow.store.views import EventView
 
@@ -327,3 +327,26 @@ def test_a_database_error_stops_the_run_and_skips_the_rest() -> None:
     assert list(result.outcomes) == heard
     assert result.skipped == (2, 3)
     assert result.exit_code == 9
+
+
+def test_ctrl_c_during_a_bulk_move_keeps_the_committed_batches_and_says_so(
+        campaign: Campaign, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C in the middle of the second batch: the first batch stays made,
+    the open one is undone, the rest are not attempted, and the result says
+    so with exit 130 (the CLI prints its summary from it)."""
+    ids = [drive(campaign, "self_review").id for _ in range(5)]
+    owner = campaign.reads.get(ids[0]).owner
+    fire = campaign.moves.fire
+
+    def interrupted_at_the_fourth(actor: str | None, item: int, *args: Any, **kw: Any) -> Any:
+        if item == ids[3]:
+            raise KeyboardInterrupt
+        return fire(actor, item, *args, **kw)
+
+    monkeypatch.setattr(campaign.moves, "fire", interrupted_at_the_fourth)
+    result = campaign.moves.fire_many(owner, ids, "submit", batch=2)
+    assert [o.deliverable_id for o in result.moved] == ids[:2]
+    assert result.skipped == tuple(ids[2:])
+    assert isinstance(result.stopped, Interrupted) and result.exit_code == 130
+    assert [campaign.reads.get(i).state for i in ids] == ["review"] * 2 + ["draft"] * 3
+    campaign.audit.verify()

@@ -136,13 +136,27 @@ class DatabaseBusy(DatabaseUnavailable):
 
     exit_code = 9
 
-    def __init__(self, where: str, waited: float) -> None:
+    def __init__(self, where: str, waited: float, *, deadlock: bool = False) -> None:
         self.where = where
         self.waited = waited
+        self.deadlock = deadlock
+        why = ("two writers waited for each other's locks and the server gave up this one"
+               if deadlock else
+               f"waited {waited:g} s; CAMPAIGN_BUSY_TIMEOUT sets the wait")
         super().__init__(
-            f"database is busy (locked by another writer); try again: {where} "
-            f"(waited {waited:g} s; CAMPAIGN_BUSY_TIMEOUT sets the wait)"
+            f"database is busy (locked by another writer); try again: {where} ({why})"
         )
+
+
+class Interrupted(CampaignError):
+    """A run of many moves stopped by the user (Ctrl-C): the batches committed
+    before it stay made, the rest were not attempted."""
+
+    exit_code = 130
+
+    def __init__(self) -> None:
+        super().__init__("interrupted: the moves listed as made are made; the rest were not "
+                         "attempted")
 
 
 class DatabaseReadOnly(DatabaseUnavailable):
@@ -266,4 +280,5 @@ EXIT_CODES: tuple[ExitCode, ...] = (
     _declared_by(IntegrityFailure, "audit verification failed, or stored content fails its hash"),
     _declared_by(DatabaseBusy, "database busy (locked by another writer)"),
     _declared_by(DatabaseReadOnly, "database read-only"),
+    _declared_by(Interrupted, "interrupted (Ctrl-C during a bulk move)"),
 )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from workflow.errors import (
     CampaignError,
     DatabaseUnavailable,
+    Interrupted,
     InvalidInput,
     TransitionNotAllowed,
 )
@@ -90,7 +91,8 @@ def fire_each(fire: Fire, trigger: str, ids: Iterable[int],
     refusal (any engine error about this one deliverable) is that id's
     outcome and the run goes on; an error of the database itself stops it,
     since every later move would meet it too — and if a batch's commit fails,
-    its moves are not made, so they count as not attempted.  Anything else is
+    its moves are not made, so they count as not attempted.  Ctrl-C stops it
+    the same way, the open batch undone.  Anything else is
     a bug and propagates: the batches committed before it stay made.
     """
     wanted = unique_ids(ids)
@@ -103,6 +105,8 @@ def fire_each(fire: Fire, trigger: str, ids: Iterable[int],
                 _fire_chunk(fire, chunk, done)
         except DatabaseUnavailable as error:
             return BulkResult(trigger, tuple(outcomes), wanted[start:], error)
+        except KeyboardInterrupt:  # the open batch rolled back; say what stands
+            return BulkResult(trigger, tuple(outcomes), wanted[start:], Interrupted())
         outcomes += done
         for outcome in done if on_each is not None else ():
             assert on_each is not None

@@ -197,7 +197,9 @@ def _translation(error: BaseException, engine: Engine) -> CampaignError | None:
     pgcode = str(getattr(orig, "pgcode", "") or "")
     message = str(orig)
     where = describe_location(engine.url)
-    if (code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or pgcode in ("55P03", "40P01", "40001")
+    if pgcode in ("40P01", "40001"):  # deadlock, serialization: the server chose this one
+        return DatabaseBusy(where, 0, deadlock=True)
+    if (code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or pgcode == "55P03"
             or "database is locked" in message or "database is busy" in message):
         return DatabaseBusy(where, _BUSY_SECONDS.get(engine, DEFAULT_BUSY_TIMEOUT))
     if code == "SQLITE_READONLY_DIRECTORY":
