@@ -8,7 +8,6 @@ import copy
 import hashlib
 import json
 import os
-import sqlite3
 from pathlib import Path
 from typing import NamedTuple
 
@@ -16,6 +15,7 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 from conftest import DEFINITIONS, snapshot
+from plan_helpers import execute, query, query_all
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
@@ -96,20 +96,63 @@ def sha(data: bytes) -> str:
 
 
 # -- what is on disk and in the database, computed without asking the engine --------------
+#
+# Beside a SQLite file the blobs are files in ``<name>.attachments/``; on PostgreSQL
+# they are rows of ``attachment_blob``.  The helpers below read (and damage) either.
 
 
-def store(db_path: Path) -> Path:
-    return db_path.parent / f"{db_path.stem}.attachments"
+def store(db_url: str) -> Path | None:
+    """The blob directory beside a SQLite file; None where blobs are kept in the database."""
+    if not db_url.startswith("sqlite:///"):
+        return None
+    db = Path(db_url.removeprefix("sqlite:///"))
+    return db.parent / f"{db.stem}.attachments"
 
 
-def blob(db_path: Path, digest: str) -> Path:
-    return store(db_path) / digest[:2] / digest
+def blob(db_url: str, digest: str) -> Path:
+    """Where the file store keeps ``digest`` (SQLite only)."""
+    root = store(db_url)
+    assert root is not None, "blobs are files only beside a SQLite database"
+    return root / digest[:2] / digest
 
 
-def store_files(db_path: Path) -> list[Path]:
+def store_files(db_url: str) -> list[Path]:
     """Everything under the store (blobs, stray temporary files, empty directories)."""
-    root = store(db_path)
-    return sorted(root.rglob("*")) if root.exists() else []
+    root = store(db_url)
+    return sorted(root.rglob("*")) if root is not None and root.exists() else []
+
+
+def blob_rows(db_url: str) -> dict[str, bytes]:
+    return {digest: bytes(content) for digest, content in
+            query(db_url, "SELECT sha256, content FROM attachment_blob")}
+
+
+def stored(db_url: str, digest: str) -> bytes | None:
+    """The bytes kept for ``digest``: its file beside a SQLite database, its row on a server."""
+    if store(db_url) is None:
+        return blob_rows(db_url).get(digest)
+    path = blob(db_url, digest)
+    return path.read_bytes() if path.exists() else None
+
+
+def rewrite(db_url: str, digest: str, data: bytes | None) -> None:
+    """Replace the bytes kept for ``digest`` behind the engine's back (None: remove them)."""
+    if store(db_url) is None:
+        if data is None:
+            execute(db_url, "DELETE FROM attachment_blob WHERE sha256 = :d", d=digest)
+        else:
+            execute(db_url, "UPDATE attachment_blob SET content = :data WHERE sha256 = :d",
+                    data=data, d=digest)
+    elif data is None:
+        blob(db_url, digest).unlink()
+    else:
+        blob(db_url, digest).write_bytes(data)
+
+
+def flip_a_byte(db_url: str, digest: str, at: int = 5) -> None:
+    data = bytearray(stored(db_url, digest) or b"")
+    data[at] ^= 0xFF
+    rewrite(db_url, digest, bytes(data))
 
 
 class State(NamedTuple):
@@ -120,13 +163,20 @@ class State(NamedTuple):
     store_files: list[Path]
 
 
-def state(db_path: Path) -> State:
+def state(db_url: str) -> State:
     """Everything a refused or failed attach must leave as it was."""
-    with sqlite3.connect(db_path) as raw:
-        rows = raw.execute(
-            "SELECT deliverable_id, name, sha256, size FROM attachment ORDER BY id").fetchall()
-        blobs = [r[0] for r in raw.execute("SELECT sha256 FROM attachment_blob ORDER BY 1")]
-    return State(snapshot(db_path), rows, blobs, store(db_path).exists(), store_files(db_path))
+    rows, blobs = query_all(
+        db_url, "SELECT deliverable_id, name, sha256, size FROM attachment ORDER BY id",
+        "SELECT sha256 FROM attachment_blob ORDER BY 1")
+    root = store(db_url)
+    return State(snapshot(db_url), rows, [r[0] for r in blobs],
+                 root is not None and root.exists(), store_files(db_url))
+
+
+def no_store(db_url: str) -> bool:
+    """No blob directory was made (there is none on a server)."""
+    root = store(db_url)
+    return root is None or not root.exists()
 
 
 # -- attaching and reading back --------------------------------------------------------------
@@ -134,14 +184,14 @@ def state(db_path: Path) -> State:
 
 @pytest.mark.parametrize(("name", "data", "media_type"), KINDS, ids=[k[0] for k in KINDS])
 def test_attach_any_file_and_get_it_back(
-    campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path,
+    campaign: Campaign, db_url: str, item: DeliverableView, inbox: Path,
     name: str, data: bytes, media_type: str,
 ) -> None:
     view = campaign.attachments.attach(OWNER, item.id, source(inbox, name, data))
 
     assert (view.deliverable_id, view.name, view.media_type) == (item.id, name, media_type)
     assert (view.sha256, view.size, view.author) == (sha(data), len(data), OWNER)
-    assert blob(db_path, sha(data)).read_bytes() == data
+    assert stored(db_url, sha(data)) == data
     assert campaign.attachments.of(item.id) == [view]
     assert campaign.attachments.get(item.id, name) == view
     assert campaign.attachments.data(item.id, name) == data
@@ -166,7 +216,7 @@ def test_given_name_is_used_instead_of_the_files(
 
 
 def test_same_content_under_two_names_is_stored_once(
-    campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path
+    campaign: Campaign, db_url: str, item: DeliverableView, inbox: Path
 ) -> None:
     other = campaign.deliverables.create("leader2", "self_review", "刘副主席对照检查材料")
     first = campaign.attachments.attach(OWNER, item.id, source(inbox, "a.pdf", PDF))
@@ -174,7 +224,10 @@ def test_same_content_under_two_names_is_stored_once(
     third = campaign.attachments.attach("leader2", other.id, source(inbox, "a.pdf", PDF))
 
     assert first.sha256 == second.sha256 == third.sha256 == sha(PDF)
-    assert [p for p in store_files(db_path) if p.is_file()] == [blob(db_path, sha(PDF))]
+    if store(db_url) is None:
+        assert blob_rows(db_url) == {sha(PDF): PDF}
+    else:
+        assert [p for p in store_files(db_url) if p.is_file()] == [blob(db_url, sha(PDF))]
     assert campaign.attachments.data(item.id, "b.pdf") == PDF
     assert campaign.attachments.data(other.id, "a.pdf") == PDF
 
@@ -221,20 +274,20 @@ BAD_NAMES = [
 
 @pytest.mark.parametrize("name", BAD_NAMES, ids=[repr(n)[:30] for n in BAD_NAMES])
 def test_unsafe_names_are_refused(
-    campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path, name: str
+    campaign: Campaign, db_url: str, item: DeliverableView, inbox: Path, name: str
 ) -> None:
     path = source(inbox, "fine.pdf", PDF)
-    before = state(db_path)
+    before = state(db_url)
     with pytest.raises(InvalidInput) as refused:
         campaign.attachments.attach(OWNER, item.id, path, name=name)
     assert refused.value.exit_code == 7
     assert "\n" not in str(refused.value)
-    assert state(db_path) == before
-    assert not store(db_path).exists()
+    assert state(db_url) == before
+    assert no_store(db_url)
 
 
 def test_an_unsafe_file_name_is_refused_too(
-    campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path
+    campaign: Campaign, db_url: str, item: DeliverableView, inbox: Path
 ) -> None:
     path = source(inbox, ".hidden", PDF)
     with pytest.raises(InvalidInput, match="--name"):
@@ -244,15 +297,15 @@ def test_an_unsafe_file_name_is_refused_too(
 
 
 def test_an_existing_name_is_never_overwritten(
-    campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path
+    campaign: Campaign, db_url: str, item: DeliverableView, inbox: Path
 ) -> None:
     campaign.attachments.attach(OWNER, item.id, source(inbox, "scan.pdf", PDF))
-    before = state(db_path)
+    before = state(db_url)
     replacement = source(inbox, "other.pdf", b"%PDF-1.4 another document\n")
     for actor in (OWNER, "office1"):
         with pytest.raises(InvalidInput, match=r"scan\.pdf"):
             campaign.attachments.attach(actor, item.id, replacement, name="scan.pdf")
-    assert state(db_path) == before
+    assert state(db_url) == before
     assert campaign.attachments.data(item.id, "scan.pdf") == PDF
 
 
@@ -266,25 +319,25 @@ def test_the_same_name_on_another_deliverable_is_fine(
 
 
 def test_an_empty_file_is_refused(
-    campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path
+    campaign: Campaign, db_url: str, item: DeliverableView, inbox: Path
 ) -> None:
-    before = state(db_path)
+    before = state(db_url)
     with pytest.raises(InvalidInput, match="empty"):
         campaign.attachments.attach(OWNER, item.id, source(inbox, "empty.pdf", b""))
-    assert state(db_path) == before
+    assert state(db_url) == before
 
 
 def test_the_size_limit_from_the_environment_is_enforced(
-    campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path,
+    campaign: Campaign, db_url: str, item: DeliverableView, inbox: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("CAMPAIGN_MAX_ATTACHMENT_BYTES", "10")
     assert campaign.attachments.max_bytes == 10
-    before = state(db_path)
+    before = state(db_url)
     with pytest.raises(InvalidInput, match="10-byte") as refused:
         campaign.attachments.attach(OWNER, item.id, source(inbox, "big.bin", b"x" * 11))
     assert "CAMPAIGN_MAX_ATTACHMENT_BYTES" in str(refused.value)
-    assert state(db_path) == before
+    assert state(db_url) == before
     assert campaign.attachments.attach(OWNER, item.id, source(inbox, "ok.bin",
                                                               b"x" * 10)).size == 10
 
@@ -320,13 +373,13 @@ def test_a_bad_limit_in_the_environment_is_named(
 
 
 def test_a_huge_file_is_refused_by_its_size_before_it_is_read(
-    campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path,
+    campaign: Campaign, db_url: str, item: DeliverableView, inbox: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     huge = inbox / "huge.iso"
     with huge.open("wb") as stream:
         stream.truncate(4 * 1024**3)  # sparse: 4 GiB that take no space
-    before = state(db_path)
+    before = state(db_url)
 
     def no_reading(*_: object, **__: object) -> object:
         raise AssertionError("the file was opened")
@@ -334,11 +387,11 @@ def test_a_huge_file_is_refused_by_its_size_before_it_is_read(
     with monkeypatch.context() as patch, pytest.raises(InvalidInput, match=str(4 * 1024**3)):
         patch.setattr(files_module, "_open_nonblocking", no_reading)
         campaign.attachments.attach(OWNER, item.id, huge)
-    assert state(db_path) == before
+    assert state(db_url) == before
 
 
 def test_a_file_that_grows_while_read_is_refused(
-    campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path,
+    campaign: Campaign, db_url: str, item: DeliverableView, inbox: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("CAMPAIGN_MAX_ATTACHMENT_BYTES", "10")
@@ -351,17 +404,17 @@ def test_a_file_that_grows_while_read_is_refused(
             path.write_bytes(b"x" * 50)  # after the size was checked, on the open file
         return handle
 
-    before = state(db_path)
+    before = state(db_url)
     with monkeypatch.context() as patch, pytest.raises(InvalidInput, match="grew"):
         patch.setattr(files_module, "_open_nonblocking", grow_then_open)
         campaign.attachments.attach(OWNER, item.id, path)
-    assert state(db_path) == before
+    assert state(db_url) == before
 
 
 def test_what_is_not_a_regular_file_is_refused(
-    campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path
+    campaign: Campaign, db_url: str, item: DeliverableView, inbox: Path
 ) -> None:
-    before = state(db_path)
+    before = state(db_url)
     with pytest.raises(NotFound, match=r"missing\.pdf"):
         campaign.attachments.attach(OWNER, item.id, inbox / "missing.pdf")
     with pytest.raises(InvalidInput, match="directory"):
@@ -371,19 +424,19 @@ def test_what_is_not_a_regular_file_is_refused(
         os.mkfifo(fifo)
         with pytest.raises(InvalidInput, match="not a regular file"):
             campaign.attachments.attach(OWNER, item.id, fifo)  # and does not block reading it
-    assert state(db_path) == before
+    assert state(db_url) == before
 
 
 @pytest.mark.parametrize("actor", ["leader2", "principal1", "sup1", "member1", "branch1"])
 def test_only_the_owner_or_the_office_may_attach(
-    campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path, actor: str
+    campaign: Campaign, db_url: str, item: DeliverableView, inbox: Path, actor: str
 ) -> None:
-    before = state(db_path)
+    before = state(db_url)
     with pytest.raises(PermissionDenied) as refused:
         campaign.attachments.attach(actor, item.id, source(inbox, "scan.pdf", PDF))
     assert refused.value.exit_code == 3
-    assert state(db_path) == before
-    assert not store(db_path).exists()
+    assert state(db_url) == before
+    assert no_store(db_url)
     noted = campaign.audit.refusals()[-1]
     assert (noted.actor, noted.deliverable_id) == (actor, item.id)
     assert "attach" in noted.action
@@ -418,11 +471,12 @@ def _fail_audit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(audit, "append", boom)  # the module attachments writes through
 
 
+@pytest.mark.sqlite_only("the blob file written beside the SQLite file is removed again")
 def test_a_failure_after_the_blob_was_written_leaves_no_orphan(
-    campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path,
+    campaign: Campaign, db_url: str, item: DeliverableView, inbox: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    before = state(db_path)
+    before = state(db_url)
     written: list[Path] = []
     real_write = attachments_module.write_atomically
 
@@ -434,53 +488,48 @@ def test_a_failure_after_the_blob_was_written_leaves_no_orphan(
     _fail_audit(monkeypatch)
     with pytest.raises(RuntimeError, match="simulated"):
         campaign.attachments.attach(OWNER, item.id, source(inbox, "scan.pdf", PDF))
-    assert written == [blob(db_path, sha(PDF))]  # it was written, then removed
-    assert state(db_path) == before
-    assert not store(db_path).exists()
+    assert written == [blob(db_url, sha(PDF))]  # it was written, then removed
+    assert state(db_url) == before
+    assert no_store(db_url)
 
 
 def test_a_failure_keeps_a_blob_that_another_attachment_uses(
-    campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path,
+    campaign: Campaign, db_url: str, item: DeliverableView, inbox: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     campaign.attachments.attach(OWNER, item.id, source(inbox, "scan.pdf", PDF))
-    before = state(db_path)
+    before = state(db_url)
     _fail_audit(monkeypatch)
     with pytest.raises(RuntimeError):
         campaign.attachments.attach(OWNER, item.id, source(inbox, "copy.pdf", PDF))
-    assert state(db_path) == before
+    assert state(db_url) == before
     assert campaign.attachments.data(item.id, "scan.pdf") == PDF
 
 
 def test_a_failure_with_new_and_old_blobs_removes_only_the_new(
-    campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path,
+    campaign: Campaign, db_url: str, item: DeliverableView, inbox: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     campaign.attachments.attach(OWNER, item.id, source(inbox, "scan.pdf", PDF))
-    before = state(db_path)
+    before = state(db_url)
     _fail_audit(monkeypatch)
     with pytest.raises(RuntimeError):
         campaign.attachments.attach(OWNER, item.id, source(inbox, "photo.png", PNG))
-    assert state(db_path) == before
-    assert not blob(db_path, sha(PNG)).exists()
-    assert not blob(db_path, sha(PNG)).parent.exists()
-    assert blob(db_path, sha(PDF)).read_bytes() == PDF
+    assert state(db_url) == before
+    assert stored(db_url, sha(PNG)) is None
+    if store(db_url) is not None:
+        assert not blob(db_url, sha(PNG)).parent.exists()
+    assert stored(db_url, sha(PDF)) == PDF
 
 
 # -- integrity: what fails its hash is reported, never served --------------------------------
 
 
-def flip_a_byte(path: Path, at: int = 5) -> None:
-    data = bytearray(path.read_bytes())
-    data[at] ^= 0xFF
-    path.write_bytes(bytes(data))
-
-
 def test_a_corrupted_blob_is_reported_not_served(
-    campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path
+    campaign: Campaign, db_url: str, item: DeliverableView, inbox: Path
 ) -> None:
     campaign.attachments.attach(OWNER, item.id, source(inbox, CHINESE, DOCX))
-    flip_a_byte(blob(db_path, sha(DOCX)))
+    flip_a_byte(db_url, sha(DOCX))
     with pytest.raises(IntegrityError) as caught:
         campaign.attachments.data(item.id, CHINESE)
     error = caught.value
@@ -492,33 +541,32 @@ def test_a_corrupted_blob_is_reported_not_served(
 
 
 def test_a_grown_or_truncated_blob_is_reported(
-    campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path
+    campaign: Campaign, db_url: str, item: DeliverableView, inbox: Path
 ) -> None:
     campaign.attachments.attach(OWNER, item.id, source(inbox, "scan.pdf", PDF))
-    path = blob(db_path, sha(PDF))
-    path.write_bytes(PDF + b"appended")
+    rewrite(db_url, sha(PDF), PDF + b"appended")
     with pytest.raises(IntegrityError):
         campaign.attachments.data(item.id, "scan.pdf")
-    path.write_bytes(PDF[:-1])
+    rewrite(db_url, sha(PDF), PDF[:-1])
     with pytest.raises(IntegrityError, match="bytes instead of"):
         campaign.attachments.data(item.id, "scan.pdf")
 
 
 def test_a_missing_blob_is_reported(
-    campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path
+    campaign: Campaign, db_url: str, item: DeliverableView, inbox: Path
 ) -> None:
     campaign.attachments.attach(OWNER, item.id, source(inbox, "scan.pdf", PDF))
-    blob(db_path, sha(PDF)).unlink()
+    rewrite(db_url, sha(PDF), None)
     with pytest.raises(IntegrityError, match="missing") as caught:
         campaign.attachments.data(item.id, "scan.pdf")
     assert caught.value.exit_code == 8
 
 
 def test_attaching_the_same_content_again_repairs_a_damaged_blob(
-    campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path
+    campaign: Campaign, db_url: str, item: DeliverableView, inbox: Path
 ) -> None:
     campaign.attachments.attach(OWNER, item.id, source(inbox, "scan.pdf", PDF))
-    flip_a_byte(blob(db_path, sha(PDF)))
+    flip_a_byte(db_url, sha(PDF))
     campaign.attachments.attach(OWNER, item.id, source(inbox, "again.pdf", PDF))
     assert campaign.attachments.data(item.id, "scan.pdf") == PDF
 
@@ -552,48 +600,41 @@ def in_table(campaign: Campaign) -> Campaign:
     return campaign
 
 
-def blob_rows(db_path: Path) -> dict[str, bytes]:
-    with sqlite3.connect(db_path) as raw:
-        return dict(raw.execute("SELECT sha256, content FROM attachment_blob"))
-
-
 def test_blobs_in_the_database_are_content_addressed(
-    in_table: Campaign, db_path: Path, item: DeliverableView, inbox: Path
+    in_table: Campaign, db_url: str, item: DeliverableView, inbox: Path
 ) -> None:
     in_table.attachments.attach(OWNER, item.id, source(inbox, "a.pdf", PDF))
     in_table.attachments.attach("office1", item.id, source(inbox, "b.pdf", PDF))
     in_table.attachments.attach(OWNER, item.id, source(inbox, CHINESE, DOCX))
-    assert blob_rows(db_path) == {sha(PDF): PDF, sha(DOCX): DOCX}
+    assert blob_rows(db_url) == {sha(PDF): PDF, sha(DOCX): DOCX}
     assert in_table.attachments.data(item.id, "b.pdf") == PDF
     assert in_table.attachments.data(item.id, CHINESE) == DOCX
-    assert not store(db_path).exists()
+    assert no_store(db_url)
     in_table.audit.verify()
 
 
 def test_a_corrupted_blob_in_the_database_is_reported(
-    in_table: Campaign, db_path: Path, item: DeliverableView, inbox: Path
+    in_table: Campaign, db_url: str, item: DeliverableView, inbox: Path
 ) -> None:
     in_table.attachments.attach(OWNER, item.id, source(inbox, "a.pdf", PDF))
-    with sqlite3.connect(db_path) as raw:
-        raw.execute("UPDATE attachment_blob SET content = ?", (PDF.replace(b"1.4", b"1.7"),))
+    execute(db_url, "UPDATE attachment_blob SET content = :data", data=PDF.replace(b"1.4", b"1.7"))
     with pytest.raises(IntegrityError):
         in_table.attachments.data(item.id, "a.pdf")
-    with sqlite3.connect(db_path) as raw:
-        raw.execute("DELETE FROM attachment_blob")
+    execute(db_url, "DELETE FROM attachment_blob")
     with pytest.raises(IntegrityError, match="missing"):
         in_table.attachments.data(item.id, "a.pdf")
 
 
 def test_a_failure_rolls_the_database_blob_back(
-    in_table: Campaign, db_path: Path, item: DeliverableView, inbox: Path,
+    in_table: Campaign, db_url: str, item: DeliverableView, inbox: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    before = state(db_path)
+    before = state(db_url)
     _fail_audit(monkeypatch)
     with pytest.raises(RuntimeError):
         in_table.attachments.attach(OWNER, item.id, source(inbox, "a.pdf", PDF))
-    assert state(db_path) == before
-    assert blob_rows(db_path) == {}
+    assert state(db_url) == before
+    assert blob_rows(db_url) == {}
 
 
 def test_init_creates_the_blob_table(tmp_path: Path) -> None:
@@ -615,6 +656,22 @@ def test_where_the_store_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert store_directory(make_url("sqlite://")) is None
     assert store_directory(make_url("sqlite:///:memory:")) is None
     assert store_directory(make_url("postgresql://u@h/campaign")) is None
+
+
+@pytest.mark.parametrize("url", [
+    "sqlite:///file:/srv/x/campaign.db?uri=true",
+    "sqlite:///file:/srv/x/campaign.db?mode=rw&uri=true",
+    "sqlite:///file:///srv/x/campaign.db?uri=true",
+    "sqlite:///file:/srv/x/camp%61ign.db?uri=true",
+])
+def test_where_the_store_is_for_a_file_uri(url: str) -> None:
+    """A ``file:`` URI names the same file as a path: its query, an
+    authority and percent-escapes are not part of the file's name."""
+    assert store_directory(make_url(url)) == Path("/srv/x/campaign.attachments")
+
+
+def test_a_memory_uri_keeps_attachments_in_the_database() -> None:
+    assert store_directory(make_url("sqlite:///file:x?mode=memory&uri=true")) is None
 
 
 # -- the command line -------------------------------------------------------------------------
@@ -661,7 +718,7 @@ def test_cli_has_both_commands_and_the_global_options() -> None:
 
 
 def test_cli_attach_list_and_get(
-    run: Run, db_path: Path, item: DeliverableView, inbox: Path, tmp_path: Path
+    run: Run, db_url: str, item: DeliverableView, inbox: Path, tmp_path: Path
 ) -> None:
     path = source(inbox, CHINESE, DOCX)
     said = run.ok("attach", item.id, path).stdout
@@ -712,25 +769,25 @@ def test_cli_usage_errors(run: Run, item: DeliverableView, tmp_path: Path) -> No
 
 @pytest.mark.parametrize("damage", ["flip", "delete"])
 def test_cli_reports_a_bad_blob_with_exit_8_and_writes_nothing(
-    run: Run, db_path: Path, item: DeliverableView, inbox: Path, tmp_path: Path, damage: str
+    run: Run, db_url: str, item: DeliverableView, inbox: Path, tmp_path: Path, damage: str
 ) -> None:
     run.ok("attach", item.id, source(inbox, "scan.pdf", PDF))
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     if damage == "flip":
-        flip_a_byte(blob(db_path, sha(PDF)))
+        flip_a_byte(db_url, sha(PDF))
     else:
-        blob(db_path, sha(PDF)).unlink()
+        rewrite(db_url, sha(PDF), None)
     line = run.fails(8, "attachments", item.id, "--get", "scan.pdf", "--out", out_dir / "s.pdf")
     assert "scan.pdf" in line and "not served" in line
     assert list(out_dir.iterdir()) == []
 
 
 def test_cli_refusals_and_bad_input(
-    run: Run, db_path: Path, item: DeliverableView, inbox: Path, tmp_path: Path
+    run: Run, db_url: str, item: DeliverableView, inbox: Path, tmp_path: Path
 ) -> None:
     path = source(inbox, "scan.pdf", PDF)
-    before = state(db_path)
+    before = state(db_url)
     assert "permission denied" in run.fails(3, "attach", item.id, path, user="member1")
     for name in ("../x", "a/b", ".hidden", "con\x01trol"):
         run.fails(7, "attach", item.id, path, "--name", name)
@@ -741,8 +798,8 @@ def test_cli_refusals_and_bad_input(
     assert "8-byte" in line
     run.fails(6, "attach", 999, path)
     run.fails(6, "attachments", 999, user=None)
-    assert state(db_path)[1:] == before[1:]  # no attachment, no blob, no store
-    assert state(db_path).snapshot == before.snapshot
+    assert state(db_url)[1:] == before[1:]  # no attachment, no blob, no store
+    assert state(db_url).snapshot == before.snapshot
 
     run.ok("attach", item.id, path)
     assert "scan.pdf" in run.fails(7, "attach", item.id, path)
@@ -752,22 +809,22 @@ def test_cli_refusals_and_bad_input(
 
 
 def test_verify_rehashes_every_stored_attachment(
-    campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path
+    campaign: Campaign, db_url: str, item: DeliverableView, inbox: Path
 ) -> None:
     campaign.attachments.attach(OWNER, item.id, source(inbox, CHINESE, DOCX))
     campaign.audit.verify()
-    flip_a_byte(blob(db_path, sha(DOCX)))
+    flip_a_byte(db_url, sha(DOCX))
     with pytest.raises(IntegrityError):
         campaign.audit.verify()
 
 
 def test_verify_catches_an_attachment_row_swapped_for_another_file(
-    campaign: Campaign, db_path: Path, item: DeliverableView, inbox: Path
+    campaign: Campaign, db_url: str, item: DeliverableView, inbox: Path
 ) -> None:
     campaign.attachments.attach(OWNER, item.id, source(inbox, "a.pdf", PDF))
     campaign.attachments.attach(OWNER, item.id, source(inbox, "b.docx", DOCX))
-    with sqlite3.connect(db_path) as raw:  # point a.pdf at b.docx's (intact) bytes
-        raw.execute("UPDATE attachment SET sha256 = ?, size = ? WHERE name = 'a.pdf'",
-                    (sha(DOCX), len(DOCX)))
+    # point a.pdf at b.docx's (intact) bytes
+    execute(db_url, "UPDATE attachment SET sha256 = :sha, size = :size WHERE name = 'a.pdf'",
+            sha=sha(DOCX), size=len(DOCX))
     with pytest.raises(AuditVerificationFailed, match=r"a\.pdf"):
         campaign.audit.verify()

@@ -158,8 +158,12 @@ class Attachments:
 
     def _put_blob(self, session: Session, sha: str, data: bytes) -> None:
         if self.directory is None:
-            if session.get(AttachmentBlob, sha) is None:
+            kept = session.get(AttachmentBlob, sha)
+            if kept is None:
                 session.add(AttachmentBlob(sha256=sha, size=len(data), content=data))
+            elif hashlib.sha256(kept.content).hexdigest() != sha or kept.size != len(data):
+                # Present but damaged: the content is known, repair it (as on disk).
+                kept.size, kept.content = len(data), data
             return
         target = self.directory / sha[:2] / sha
         try:
@@ -272,14 +276,10 @@ class Attachments:
 
 def store_directory(url: URL) -> Path | None:
     """Where a database's attachment blobs go; None means in the database itself."""
-    if url.get_backend_name() != "sqlite":
+    found = database.sqlite_file(url)  # a plain path or a file: URI; None: no file
+    if found is None:
         return None
-    name: str = url.database or ""
-    if url.query.get("mode") == "memory" or name in ("", ":memory:"):
-        return None
-    if name.startswith("file:") and url.query.get("uri"):
-        name = name.removeprefix("file:")
-    db = Path(name).absolute()
+    db = found.absolute()
     return db.parent / f"{db.stem}.attachments"
 
 
