@@ -16,6 +16,13 @@
    against raw ``executemany`` of the same rows.  Target: 0.3.
 5. PostgreSQL (``pg_writers.py``): audited transitions per second with one
    writer and with eight writers on deliverables of their own.  Target: 2x.
+6. Scale (``scale.py``): 1,000,000 deliverables and about 5,000,000 audit
+   events made by a documented loader (``scale_loader.py``, cached in
+   ``bench/.cache/``) whose chain ``audit verify`` accepts; the query time of
+   the inbox, ``list --overdue``, the report's tallies, the diagram's counts
+   and ``phase status`` through the Python API, with their query plans, and
+   the peak memory of each command as a process.  Targets: 100 ms, 200 MB,
+   no full scan.
 
 Both databases live in one fresh temporary directory, so they share the disk
 and its fsync cost.  Rounds alternate engine and raw so that a noisy neighbour
@@ -44,6 +51,7 @@ sys.path.insert(0, str(ROOT))
 from audit_verify import audit_verify  # noqa: E402
 from bulk_approval import bulk_approval  # noqa: E402
 from pg_writers import pg_writers  # noqa: E402
+from scale import scale  # noqa: E402
 from workload import CYCLE, CYCLES, DELIVERABLES, ROUNDS, engine_round, engine_setup  # noqa: E402
 
 from workflow.store.audit import GENESIS, HASHED_FIELDS  # noqa: E402
@@ -206,6 +214,8 @@ def main() -> int:
         bulk = timed(lambda: bulk_approval(Path(tmp)))
     with tempfile.TemporaryDirectory(prefix=".bench-", dir=ROOT) as tmp:
         writers = timed(lambda: pg_writers(Path(tmp)))
+    with tempfile.TemporaryDirectory(prefix=".bench-", dir=ROOT) as tmp:
+        at_scale = timed(lambda: scale(Path(tmp)))
     output = {
         "machine": {
             "python": platform.python_version(),
@@ -219,6 +229,7 @@ def main() -> int:
         "audit_verify": verify,
         "bulk_move": bulk,
         "postgresql_writers": writers,
+        "scale": at_scale,
     }
     print(json.dumps(output, ensure_ascii=False, indent=2))
     return 0

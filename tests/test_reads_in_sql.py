@@ -12,19 +12,19 @@ items given a responsible person who is or is not their owner.
 from __future__ import annotations
 
 import json
-import shutil
-import sqlite3
 from collections.abc import Iterator
 from datetime import date, timedelta
 from itertools import cycle
-from pathlib import Path
 from typing import Any
 
 import click
 import pytest
 from click.testing import CliRunner
-from conftest import PEOPLE, START, USER_IDS, driver_trace, text
+from conftest import BACKENDS, PEOPLE, START, USER_IDS, driver_trace, people_database, text
 from drive import SPECS, creators
+from plan_helpers import reader
+from sqlalchemy import Connection
+from sqlalchemy import text as sql_text
 
 from workflow import Campaign
 from workflow.cli import main as cli
@@ -38,48 +38,51 @@ from workflow.store.views import InboxItem
 TODAY = date(2014, 7, 1)
 
 
-@pytest.fixture(scope="module")
-def every_state(template_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="module", params=BACKENDS)
+def every_state(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+                ) -> Iterator[str]:
     """Deliverables of every shipped type in every state, owned by each creator
-    in turn, every other one with content, some due before ``TODAY``."""
-    path = tmp_path_factory.mktemp("every_state") / "campaign.db"
-    shutil.copy(template_db, path)
-    campaign = Campaign.open(f"sqlite:///{path}", clock=lambda: START)
-    placed: list[tuple[int, str]] = []
-    number = 0
-    for type_id, spec in sorted(SPECS.items()):
-        owners = cycle(creators(spec))
-        for state in spec.states:
-            for variant in range(3):
-                owner = next(owners)
-                number += 1
-                view = campaign.deliverables.create(
-                    owner, type_id, f"{type_id} {state.name} {variant}",
-                    content=text(spec=spec) if variant != 1 else None,
-                    due=TODAY - timedelta(days=number % 5 - 2))
-                placed.append((view.id, state.name))
-    campaign.store.engine.dispose()
-    with sqlite3.connect(path) as raw:
-        raw.executemany("UPDATE deliverable SET state = ? WHERE id = ?",
-                        [(state, item) for item, state in placed])
-        _responsible_persons(raw)
-    return path
+    in turn, every other one with content, some due before ``TODAY``; its URL."""
+    directory = tmp_path_factory.mktemp("every_state")
+    with people_database(request, request.param, directory) as url:
+        campaign = Campaign.open(url, clock=lambda: START)
+        placed: list[tuple[int, str]] = []
+        number = 0
+        for type_id, spec in sorted(SPECS.items()):
+            owners = cycle(creators(spec))
+            for state in spec.states:
+                for variant in range(3):
+                    owner = next(owners)
+                    number += 1
+                    view = campaign.deliverables.create(
+                        owner, type_id, f"{type_id} {state.name} {variant}",
+                        content=text(spec=spec) if variant != 1 else None,
+                        due=TODAY - timedelta(days=number % 5 - 2))
+                    placed.append((view.id, state.name))
+        campaign.store.engine.dispose()
+        with reader(url).begin() as raw:
+            raw.execute(sql_text("UPDATE deliverable SET state = :state WHERE id = :id"),
+                        [{"state": state, "id": item} for item, state in placed])
+            _responsible_persons(raw)
+        yield url
 
 
-def _responsible_persons(raw: sqlite3.Connection) -> None:
+def _responsible_persons(raw: Connection) -> None:
     """Rectification items: the responsible person is someone else, the owner, or a member."""
-    items = raw.execute("SELECT id, owner_id FROM deliverable WHERE type_id = "
-                        "'rectification_item' ORDER BY id").fetchall()
+    items = raw.execute(sql_text("SELECT id, owner_id FROM deliverable WHERE type_id = "
+                                 "'rectification_item' ORDER BY id")).all()
     people = cycle(["member1", None, "leader2", "principal2"])
     for item, owner in items:
         person = next(people) or owner
-        raw.execute("INSERT INTO rectification (deliverable_id, matter, measures, responsible_id,"
-                    " deadline, effect) VALUES (?, 'm', 'm', ?, '2014-07-01', 'e')", (item, person))
+        raw.execute(sql_text(
+            "INSERT INTO rectification (deliverable_id, matter, measures, responsible_id,"
+            " deadline, effect) VALUES (:item, 'm', 'm', :person, '2014-07-01', 'e')"),
+            {"item": item, "person": person})
 
 
 @pytest.fixture
-def reads_campaign(every_state: Path) -> Iterator[Campaign]:
-    campaign = Campaign.open(f"sqlite:///{every_state}", clock=lambda: START)
+def reads_campaign(every_state: str) -> Iterator[Campaign]:
+    campaign = Campaign.open(every_state, clock=lambda: START)
     yield campaign
     campaign.store.engine.dispose()
 
@@ -164,6 +167,7 @@ def test_overdue_and_counts_agree_with_the_rows(reads_campaign: Campaign) -> Non
         assert reads.state_counts(type_id) == {s: held.count(s) for s in set(held)}
 
 
+@pytest.mark.sqlite_only("counts the statements as SQLite's driver traces them")
 def test_a_page_is_a_fixed_number_of_statements(reads_campaign: Campaign) -> None:
     """No query per row: the inbox and a list are as many statements for 3
     deliverables as for all of them."""
@@ -179,9 +183,9 @@ def test_a_page_is_a_fixed_number_of_statements(reads_campaign: Campaign) -> Non
     assert len(PEOPLE) == len(USER_IDS)
 
 
-def test_list_and_inbox_page_on_the_command_line(every_state: Path) -> None:
+def test_list_and_inbox_page_on_the_command_line(every_state: str) -> None:
     def ids(*argv: str) -> list[int]:
-        result = CliRunner().invoke(cli.main, ["--db", f"sqlite:///{every_state}", *argv,
+        result = CliRunner().invoke(cli.main, ["--db", every_state, *argv,
                                                "--json"], env={"CAMPAIGN_USER": "office1"})
         assert result.exit_code == 0, result.output
         return [item["deliverable"]["id"] if "deliverable" in item else item["id"]
@@ -192,8 +196,11 @@ def test_list_and_inbox_page_on_the_command_line(every_state: Path) -> None:
     assert ids("list", "--after", str(everything[2]), "--limit", "2") == everything[3:5]
     inbox = ids("inbox")
     assert ids("inbox", "--after", str(inbox[0]), "--limit", "4") == inbox[1:5]
-    assert ids("list", "--overdue", "--today", "2014-07-01", "--limit", "2") == ids(
-        "list", "--overdue", "--today", "2014-07-01")[:2]
+    overdue = ids("list", "--overdue", "--today", "2014-07-01")
+    assert len(overdue) >= 3
+    assert ids("list", "--overdue", "--today", "2014-07-01", "--limit", "2") == overdue[:2]
+    assert ids("list", "--overdue", "--today", "2014-07-01", "--after", str(overdue[0]),
+               "--limit", "2") == overdue[1:3]
 
 
 def test_streamed_json_and_csv_are_what_emit_prints(reads_campaign: Campaign) -> None:

@@ -18,11 +18,14 @@ The report covers the plan's deliverables and those tied to no plan
 (rectification items created by hand); completion counts only the required
 ones (those the plan created), plus what forced advances left unmet (see
 :class:`~workflow.render.report_model.Completion`).
+
+The database counts (:mod:`workflow.services.tallies`): by type and state, by
+unit, by phase, each a ``GROUP BY``; it lists the overdue and the completed
+late items, one statement each.  No deliverable is loaded to be counted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date
 
 from workflow.campaign import Campaign
@@ -37,31 +40,28 @@ from workflow.render.report_model import (
     Report,
     TargetRow,
 )
-from workflow.render.report_scope import accepts_for, in_scope
 from workflow.services.gates import Facts, checklist, forced_advances, waivers
-from workflow.services.lateness import find_completed_late, find_overdue, is_complete
+from workflow.services.tallies import PhaseTally
 from workflow.spec.plan import PlanSpec
-from workflow.store.views import DeliverableView
 
 
 def build_report(campaign: Campaign, today: date, plan_id: str | None = None) -> Report:
     facts = campaign.plan.facts(plan_id)  # the read `phase status` judges the gate on
-    plan, people, required = facts.plan, facts.people, facts.deliverables
+    plan = facts.plan
     current = campaign.plan.phase(plan.id)
-    items = in_scope(campaign.reads.deliverables(), plan)
-    responsible = campaign.reads.responsible_persons()
-    late = find_overdue(items, plan, people, today, responsible)
-    done_late = find_completed_late(items, people, campaign.audit.events("transition"),
-                                    accepts_for(campaign, plan), responsible)
+    required = campaign.plan.phase_tallies(plan.id)
+    states, units = campaign.reads.tallies(plan)
+    late = campaign.reads.overdue(today, plan)
+    done_late = campaign.reads.completed_late(plan)
     forced = _forced(campaign, facts)
     return Report(
         plan=PlanInfo(id=plan.id, title=plan.title, title_en=plan.title_en, source=plan.source),
         today=today,
         current_phase=_current(plan, current, today),
         phases=tuple(_phases(plan, current, required, forced)),
-        completion=_completion(plan, required, forced, len(late), len(done_late)),
-        by_type=tuple(report_tallies.by_type(campaign, plan, items)),
-        by_unit=tuple(report_tallies.by_unit(plan, people, items, today, done_late)),
+        completion=_completion(required, forced, len(late), len(done_late)),
+        by_type=tuple(report_tallies.by_type(campaign, plan, states)),
+        by_unit=tuple(report_tallies.by_unit(units, late, done_late)),
         overdue=tuple(late),
         completed_late=tuple(done_late),
         targets=tuple(
@@ -100,8 +100,8 @@ def _forced(campaign: Campaign, facts: Facts) -> dict[str, ForcedAdvance]:
     """The phases left by force, by path: who, when, why, what was missing then
     (the log), and what those gate lines lack today (the checklist)."""
     rows = {}
-    for path, event in forced_advances(campaign.audit.events("phase"), facts.plan.id,
-                                       facts.people).items():
+    for path, event in forced_advances(campaign.plan.phase_events(facts.plan.id),
+                                       facts.plan.id, facts.people).items():
         found = waivers(event, checklist(facts.plan.leaf(path), facts))
         # A deliverable the gate lacked is counted as a deliverable already.
         counted = [w for w in found if not w.check.counts_deliverables]
@@ -115,33 +115,33 @@ def _forced(campaign: Campaign, facts: Facts) -> dict[str, ForcedAdvance]:
 
 
 def _completion(
-    plan: PlanSpec, required: Sequence[DeliverableView], forced: dict[str, ForcedAdvance],
-    overdue: int, completed_late: int,
+    required: list[PhaseTally], forced: dict[str, ForcedAdvance], overdue: int,
+    completed_late: int,
 ) -> Completion:
-    done = sum(1 for d in required if is_complete(d, plan))
+    count = sum(t.count for t in required)
+    done = sum(t.count for t in required if t.complete)
     waived = sum(f.waived for f in forced.values())
     made_up = sum(f.made_up for f in forced.values())
-    whole, part = len(required) + waived, done + made_up
+    whole, part = count + waived, done + made_up
     return Completion(
         required=whole, complete=part, percent=percent(part, whole), overdue=overdue,
-        materials_required=len(required), materials_complete=done,
+        materials_required=count, materials_complete=done,
         completed_late=completed_late, forced_phases=len(forced), waived=waived,
         made_up=made_up,
     )
 
 
 def _phases(
-    plan: PlanSpec, current: str, required: Sequence[DeliverableView],
-    forced: dict[str, ForcedAdvance],
+    plan: PlanSpec, current: str, required: list[PhaseTally], forced: dict[str, ForcedAdvance],
 ) -> list[PhaseRow]:
     paths = [path for path, _ in plan.leaves()]
     here = paths.index(current)
     rows = []
     for index, (path, phase) in enumerate(plan.leaves()):
-        mine = [d for d in required if d.phase in (phase.name, path)]
+        mine = [t for t in required if t.phase in (phase.name, path)]
         left = forced.get(path)
-        whole = len(mine) + (left.waived if left else 0)
-        done = sum(1 for d in mine if is_complete(d, plan)) + (left.made_up if left else 0)
+        whole = sum(t.count for t in mine) + (left.waived if left else 0)
+        done = sum(t.count for t in mine if t.complete) + (left.made_up if left else 0)
         status = ("forced" if left else "done") if index < here else (
             "current" if index == here else "upcoming")
         if status == "current" and phase.final:

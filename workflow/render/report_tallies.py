@@ -1,11 +1,11 @@
-"""The report's tallies: deliverables by type and by unit, talks held, and
+"""The report's tallies: deliverables by type and by unit (from the counts
+the database made, :mod:`workflow.services.tallies`), talks held, and
 required events recorded (see :mod:`workflow.render.report_build`)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import date
 
 from workflow.campaign import Campaign
 from workflow.render.report_model import (
@@ -17,51 +17,51 @@ from workflow.render.report_model import (
     UnitProgress,
 )
 from workflow.services.gates import Facts, pair_key, required_pairs, team
-from workflow.services.lateness import LateCompletion, is_complete, is_overdue, unit_of
+from workflow.services.lateness import LateCompletion, OverdueItem
+from workflow.services.tallies import StateTally, UnitTally
 from workflow.spec.plan import PlanSpec
-from workflow.store.views import DeliverableView, UserView
 
 
-def by_type(
-    campaign: Campaign, plan: PlanSpec, items: Sequence[DeliverableView]
-) -> list[TypeProgress]:
+def by_type(campaign: Campaign, plan: PlanSpec, states: Sequence[StateTally]
+            ) -> list[TypeProgress]:
     """The plan's types in its order, then any other type present; states in
-    the definition's order, then states an older definition left behind."""
+    the definition's order, then states an older definition left behind.  A
+    type is titled, and a state labelled, by the definition of its latest
+    deliverable (the highest id)."""
     order = list(dict.fromkeys([r.deliverable for r in plan.requirements]
-                               + sorted({d.type for d in items})))
+                               + sorted({t.type_id for t in states})))
     rows = []
     for type_id in order:
-        mine = [d for d in items if d.type == type_id]
+        mine = [t for t in states if t.type_id == type_id]
         if not mine:
             continue
-        spec = campaign.registry.definition_for(mine[-1])
-        labels = {d.state: d.state_label for d in mine}
-        counts = Counter(d.state for d in mine)
-        states = [s.name for s in spec.states] + sorted(set(counts) - {s.name for s in spec.states})
+        spec = campaign.registry.spec(max(mine, key=lambda t: t.last_id).definition_sha)
+        counts: Counter[str] = Counter()
+        latest: dict[str, StateTally] = {}
+        for tally in mine:
+            counts[tally.state] += tally.count
+            if tally.state not in latest or tally.last_id > latest[tally.state].last_id:
+                latest[tally.state] = tally
+        labels = {state: campaign.registry.spec(t.definition_sha).state(state).label
+                  for state, t in latest.items()}
+        names = [s.name for s in spec.states]
         rows.append(TypeProgress(
-            type=type_id, title=spec.title, total=len(mine),
-            complete=sum(1 for d in mine if is_complete(d, plan)),
+            type=type_id, title=spec.title, total=sum(counts.values()),
+            complete=sum(t.count for t in mine if t.complete),
             states=tuple(StateCount(state=s, label=labels[s], count=counts[s])
-                         for s in states if counts[s]),
+                         for s in names + sorted(set(counts) - set(names)) if counts[s]),
         ))
     return rows
 
 
-def by_unit(
-    plan: PlanSpec, people: Sequence[UserView], items: Sequence[DeliverableView], today: date,
-    done_late: Sequence[LateCompletion],
-) -> list[UnitProgress]:
-    """Each unit's items (by owner), the most overdue first."""
-    by_id = {p.id: p for p in people}
-    unit = {d.id: unit_of(by_id, d.owner) for d in items}
-    rows = []
-    for name in sorted(set(unit.values())):
-        mine = [d for d in items if unit[d.id] == name]
-        rows.append(UnitProgress(
-            unit=name, total=len(mine), complete=sum(1 for d in mine if is_complete(d, plan)),
-            overdue=sum(1 for d in mine if is_overdue(d, plan, today)),
-            completed_late=sum(1 for d in done_late if unit.get(d.id) == name),
-        ))
+def by_unit(units: Sequence[UnitTally], overdue: Sequence[OverdueItem],
+            done_late: Sequence[LateCompletion]) -> list[UnitProgress]:
+    """Each unit's items (by owner), the most overdue first: the counts the
+    database made, and the overdue and completed late items the report lists."""
+    late = Counter(item.unit for item in overdue)
+    finished_late = Counter(item.unit for item in done_late)
+    rows = [UnitProgress(unit=u.unit, total=u.total, complete=u.complete, overdue=late[u.unit],
+                         completed_late=finished_late[u.unit]) for u in units]
     return sorted(rows, key=lambda u: (-u.overdue, -u.completed_late))
 
 

@@ -1,33 +1,63 @@
 """What a phase needs before it may be left, and which records break their rules.
 
-Pure functions over plain data: the plan, the people, the campaign's
-deliverables, event records and talks.  The service gathers the data in one
-read and asks here; nothing here touches the database.
+Pure functions over plain data: the plan, the people, the campaign's event
+records and talks, and — for a gate line on deliverables — what the service
+answers when asked which of the campaign's deliverables of a type are not
+yet in the wanted states (:data:`ShortOf`: one query per gate line, never the
+campaign's every deliverable).  Nothing here touches the database.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from itertools import combinations
 
 from workflow.services.lateness import campaign_day
 from workflow.spec.definition import KNOWN_ROLES, ROLE_LABELS, Role, WorkflowSpec
 from workflow.spec.plan import EventSpec, GateItem, PhaseSpec, PlanSpec
-from workflow.store.views import DeliverableView, EventRecordView, EventView, TalkView, UserView
+from workflow.store.views import EventRecordView, EventView, TalkView, UserView
+
+
+@dataclass(frozen=True)
+class ShortItem:
+    """A deliverable of the campaign that is not (yet) in a state its gate line wants."""
+
+    id: int
+    title: str
+    #: The owner's name (their id when they are no user).
+    owner_name: str
+    state: str
+    state_label: str
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """The campaign's deliverables of one type against a gate line's states."""
+
+    #: Whether the campaign has any deliverable of the type at all.
+    present: bool
+    #: Those not in the wanted states, by id.
+    items: tuple[ShortItem, ...] = ()
+
+
+#: (type id, wanted states) → the campaign's deliverables of that type short of them.
+ShortOf = Callable[[str, tuple[str, ...]], Shortfall]
 
 
 @dataclass(frozen=True)
 class Facts:
-    """Everything a gate may look at, read in one snapshot."""
+    """Everything a gate may look at."""
 
     plan: PlanSpec
     people: Sequence[UserView]
-    deliverables: Sequence[DeliverableView]
     events: Sequence[EventRecordView]
     talks: Sequence[TalkView]
+    #: Asked once per gate line on deliverables (the service remembers its answers).
+    short_of: ShortOf
     #: The definitions of the deliverable types, for Chinese labels.
     specs: Mapping[str, WorkflowSpec] = field(default_factory=dict)
 
@@ -35,7 +65,14 @@ class Facts:
         return [p for p in self.people if role in p.roles]
 
     def name(self, user_id: str | None) -> str:
-        return next((p.name for p in self.people if p.id == user_id), user_id or "?")
+        return self._names.get(user_id or "", user_id or "?")
+
+    @cached_property
+    def _names(self) -> dict[str, str]:
+        names: dict[str, str] = {}
+        for person in self.people:
+            names.setdefault(person.id, person.name)
+        return names
 
 
 @dataclass(frozen=True)
@@ -128,17 +165,17 @@ def _check(item: GateItem, facts: Facts) -> Check:
 
 def _deliverable_check(type_id: str, states: Iterable[str], facts: Facts) -> Check:
     wanted = tuple(states)
-    items = [d for d in facts.deliverables if d.type == type_id]
+    found = facts.short_of(type_id, wanted)
     spec = facts.specs.get(type_id)
     title = spec.title if spec else type_id
     names = " / ".join(spec.state(s).label for s in wanted) if spec else " / ".join(wanted)
     label = f"{title}：全部达到「{names}」({type_id}: {' / '.join(wanted)})"
     key = f"deliverable:{type_id}"
-    if not items:
+    if not found.present:
         return Check(label, (f"尚未建立任何{title} ({type_id})",), key=key)
     return Check(label, tuple(
-        f"#{d.id} {d.title}（{facts.name(d.owner)}）当前为「{d.state_label}」({d.state})"
-        for d in items if d.state not in wanted
+        f"#{d.id} {d.title}（{d.owner_name}）当前为「{d.state_label}」({d.state})"
+        for d in found.items
     ), key=key)
 
 

@@ -17,12 +17,13 @@ from sqlalchemy import ColumnElement, Select, String, and_, column, func, select
 from sqlalchemy.sql.selectable import CTE
 
 from workflow.spec.definition import WorkflowSpec
-from workflow.store.models import Deliverable, Rectification, Revision
+from workflow.store.models import Deliverable, Rectification, Revision, WorkflowDefinition
 from workflow.store.views import DeliverableView, RevisionView
 
 DELIVERABLES = Deliverable.__table__  # type: ignore[attr-defined]
 REVISIONS = Revision.__table__  # type: ignore[attr-defined]
 RECTIFICATIONS = Rectification.__table__  # type: ignore[attr-defined]
+DEFINITIONS = WorkflowDefinition.__table__  # type: ignore[attr-defined]
 
 _LATER = REVISIONS.alias("later")
 #: The latest revision of each deliverable: the unique (deliverable, number)
@@ -85,8 +86,12 @@ def to_views(specs: Specs, rows: Iterable[Any]) -> Iterator[DeliverableView]:
 
 
 def definitions_in_use(connection: Any) -> list[tuple[str, str]]:
-    """(type id, definition hash) of every definition some deliverable runs under."""
-    query = select(DELIVERABLES.c.type_id, DELIVERABLES.c.definition_sha).distinct()
+    """(type id, definition hash) of every definition a deliverable may run
+    under: every one loaded (a deliverable names its definition by a foreign
+    key).  Read from the few definition rows, not the many deliverables; a
+    definition nobody uses only adds rows that match nothing."""
+    query = select(DEFINITIONS.c.type_id, DEFINITIONS.c.sha256).order_by(
+        DEFINITIONS.c.type_id, DEFINITIONS.c.sha256)
     return [(r[0], r[1]) for r in connection.execute(query)]
 
 

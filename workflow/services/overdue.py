@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, String, and_, or_, select
+from sqlalchemy import Select, String, and_, false, or_, select, tuple_
 
 from workflow.services.lateness import OverdueItem, complete_states
 from workflow.services.listing import DELIVERABLES, RECTIFICATIONS, Specs, values_table
@@ -64,6 +64,17 @@ def overdue_select(today: date, plan: PlanSpec | None, complete: Sequence[tuple[
         if wanted is not None:
             query = query.where(column == wanted)
     return query
+
+
+def after(query: Select[Any], connection: Any, after_id: int) -> Select[Any]:
+    """``query`` (of :func:`overdue_select`) past the deliverable ``after_id``
+    in its order (due date, then id): the next page.  Nothing when that
+    deliverable has no due date or does not exist."""
+    d = DELIVERABLES.c
+    due = connection.execute(select(d.due).where(d.id == after_id)).scalar()
+    if due is None:
+        return query.where(false())
+    return query.where(tuple_(d.due, d.id) > tuple_(due, after_id))
 
 
 def overdue_item(row: Any, today: date, specs: Specs) -> OverdueItem:

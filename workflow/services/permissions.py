@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Integer, Select, String, and_, false, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, String, and_, false, or_, select, union
 from sqlalchemy.sql.selectable import CTE
 
 from workflow.machine.policy import Actor
@@ -97,10 +97,15 @@ def inbox_select(actor: Actor, in_use: Sequence[tuple[str, WorkflowSpec]],
                  limit: int | None = None, after: int | None = None) -> Select[object]:
     """One row per (deliverable, trigger ``actor`` may fire), triggers in
     definition order; a deliverable without content that its owner may still
-    revise comes once, with trigger NULL.  Paged on deliverables, by id."""
+    revise comes once, with trigger NULL.  Paged on deliverables, by id.
+
+    The page is found from an index, never by reading every deliverable:
+    the deliverables in each (definition, state) where the actor's roles
+    allow a move to anyone but the owner, those the actor owns, and those
+    the actor answers for — each branch its first ``limit`` by id."""
+    held = allowed(actor, (p for sha, spec in in_use for p in permissions(sha, spec)))
     may = values_table("may", [("sha", String), ("state", String), ("position", Integer),
-                               ("trigger", String), ("rule", Integer)],
-                       allowed(actor, (p for sha, spec in in_use for p in permissions(sha, spec))))
+                               ("trigger", String), ("rule", Integer)], held)
     editable = values_table("editable", [("sha", String), ("state", String)],
                             [(sha, s) for sha, spec in in_use for s in spec.editable_states])
     answerable = and_(_here(may), _answers_allow(may, actor.id))
@@ -109,12 +114,24 @@ def inbox_select(actor: Actor, in_use: Sequence[tuple[str, WorkflowSpec]],
         and_(DELIVERABLES.c.owner_id == actor.id, ~has_content(),
              select(editable.c.state).where(_here(editable)).exists()),
     ) if in_use else false()
-    page = paged(select(DELIVERABLES.c.id).select_from(DELIVERABLES.outerjoin(
-        RECTIFICATIONS, RECTIFICATIONS.c.deliverable_id == DELIVERABLES.c.id)).where(wanted),
-        limit, after).subquery("page")
+    d = DELIVERABLES.c
+    found = select(d.id).select_from(DELIVERABLES.outerjoin(
+        RECTIFICATIONS, RECTIFICATIONS.c.deliverable_id == d.id)).where(wanted)
+    anyone = sorted({(sha, state) for sha, state, _, _, rule in held
+                     if rule in (ANYONE, NOT_OWNER)})
+    branches = [found.where(d.definition_sha == sha, d.state == state) for sha, state in anyone]
+    branches.append(found.where(d.owner_id == actor.id))
+    if any(rule == OWNER_OR_RESPONSIBLE for *_, rule in held):
+        branches.append(found.where(RECTIFICATIONS.c.responsible_id == actor.id))
+    pages = [paged(branch, limit, after).subquery(f"branch_{n}") for n, branch in
+             enumerate(branches)]
+    ids = union(*(select(page.c.id) for page in pages)).subquery("page")
+    page_ids = select(ids.c.id).order_by(ids.c.id)
+    if limit is not None:
+        page_ids = page_ids.limit(limit)
     # IN, not a join: the page's ids drive, however the planner weighs the tables.
     return (views_select(may.c.trigger)
-            .where(DELIVERABLES.c.id.in_(select(page.c.id)))
+            .where(DELIVERABLES.c.id.in_(page_ids))
             .outerjoin(RECTIFICATIONS, RECTIFICATIONS.c.deliverable_id == DELIVERABLES.c.id)
             .outerjoin(may, and_(answerable, LATEST.c.number.is_not(None)))
             .order_by(DELIVERABLES.c.id, may.c.position))

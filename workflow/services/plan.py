@@ -20,7 +20,16 @@ from workflow.errors import (
 )
 from workflow.machine import policy
 from workflow.machine.phases import phase_machine
-from workflow.services.gates import Check, Facts, checklist, event_flags
+from workflow.services import listing, overdue, tallies
+from workflow.services.gates import (
+    Check,
+    Facts,
+    Shortfall,
+    ShortItem,
+    ShortOf,
+    checklist,
+    event_flags,
+)
 from workflow.services.reads import Reads, roles_of
 from workflow.services.registry import Registry
 from workflow.services.rows import insert_deliverable, insert_user
@@ -29,9 +38,9 @@ from workflow.spec.definition import Role
 from workflow.spec.plan import PlanSpec
 from workflow.spec.roster import Person
 from workflow.store import audit, seals
-from workflow.store.models import EventRecord, PlanRun, Talk, TargetEntry, User
+from workflow.store.models import AuditEvent, EventRecord, PlanRun, Talk, TargetEntry, User
 from workflow.store.store import Store
-from workflow.store.views import EventRecordView, EventView, TalkView, TargetView
+from workflow.store.views import EventRecordView, EventView, TalkView, TargetView, UserView
 
 Progress = Callable[[str], None]
 
@@ -69,15 +78,62 @@ class Plan:
 
     def facts(self, plan_id: str | None = None) -> Facts:
         row, plan = self.row(plan_id)
-        people = self._reads.users()
+        people = self._reads.users(tallies.named_by(row.id, plan))
         return Facts(
             plan=plan,
             people=people,
-            deliverables=[d for d in self._reads.deliverables() if d.plan_id == row.id],
-            events=self.event_records(row.id),
+            events=self._records(row.id, plan, people),
             talks=self.talks(row.id),
+            short_of=self._short_of(row.id),
             specs={spec.id: spec for spec in self._registry.definitions()},
         )
+
+    def _short_of(self, plan_id: str) -> ShortOf:
+        """The gates' question about the campaign's deliverables, asked of the
+        database once per (type, states) a checklist names."""
+        answers: dict[tuple[str, tuple[str, ...]], Shortfall] = {}
+
+        def short_of(type_id: str, states: tuple[str, ...]) -> Shortfall:
+            if (type_id, states) not in answers:
+                answers[type_id, states] = self._shortfall(plan_id, type_id, states)
+            return answers[type_id, states]
+        return short_of
+
+    def _shortfall(self, plan_id: str, type_id: str, states: tuple[str, ...]) -> Shortfall:
+        with self._store.read() as session:
+            connection = session.connection()
+            if connection.execute(tallies.any_select(plan_id, type_id)).first() is None:
+                return Shortfall(present=False)
+            rows = connection.execute(tallies.short_of_select(plan_id, type_id, states))
+            spec = self._registry.spec
+            return Shortfall(present=True, items=tuple(
+                ShortItem(id=r.id, title=r.title, owner_name=r.owner_name
+                          if r.owner_name is not None else r.owner_id, state=r.state,
+                          state_label=spec(r.definition_sha).state(r.state).label)
+                for r in rows))
+
+    def phase_tallies(self, plan_id: str | None = None) -> list[tallies.PhaseTally]:
+        """The campaign's own deliverables counted by phase, type and state, each
+        count complete or not (:mod:`workflow.services.lateness`): one ``GROUP BY``."""
+        row, plan = self.row(plan_id)
+        with self._store.read() as session:
+            connection = session.connection()
+            done = tallies.complete_table(overdue.complete_rows(
+                plan, listing.definitions_in_use(connection), self._registry.spec))
+            return tallies.phase_tallies(connection.execute(tallies.by_phase_select(row.id, done)))
+
+    def phase_events(self, plan_id: str | None = None) -> list[EventView]:
+        """The campaign's phase moves (``phase.advance``, ``phase.force``) from
+        the audit log, oldest first: among the events about no deliverable,
+        which an index finds."""
+        row, _ = self.row(plan_id)
+        action = col(AuditEvent.action)
+        with self._store.read() as session:
+            events = session.exec(
+                select(AuditEvent).where(col(AuditEvent.deliverable_id).is_(None),
+                                         (action == "phase") | action.startswith("phase."))
+                .order_by(col(AuditEvent.seq))).all()
+            return [audit.as_view(e) for e in events if _plan_of(e.detail) == row.id]
 
     def gate(self, plan_id: str | None = None) -> list[Check]:
         """The checklist for leaving the current phase."""
@@ -87,10 +143,13 @@ class Plan:
 
     def event_records(self, plan_id: str | None = None) -> list[EventRecordView]:
         row, plan = self.row(plan_id)
-        people = self._reads.users()
+        return self._records(row.id, plan, self._reads.users(tallies.named_by(row.id, plan)))
+
+    def _records(self, plan_id: str, plan: PlanSpec, people: Sequence[UserView]
+                 ) -> list[EventRecordView]:
         with self._store.read() as session:
             records = session.exec(
-                select(EventRecord).where(col(EventRecord.plan_id) == row.id)
+                select(EventRecord).where(col(EventRecord.plan_id) == plan_id)
                 .order_by(col(EventRecord.held_on), col(EventRecord.id))
             ).all()
             views = [_event_view(r) for r in records]
@@ -258,6 +317,11 @@ def _owners(
     if not holders:
         raise InvalidInput(f"roster: nobody has role {owner_role} to own the {type_id}")
     return holders[:1]
+
+
+def _plan_of(detail: str | None) -> str | None:
+    plan = json.loads(detail or "{}").get("plan")
+    return plan if isinstance(plan, str) else None
 
 
 def _event_view(row: EventRecord) -> EventRecordView:

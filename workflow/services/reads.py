@@ -8,16 +8,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from datetime import date
+from itertools import groupby
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Select, func
 from sqlalchemy import select as core_select
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from workflow.errors import ContentIntegrityError, NotFound
-from workflow.services import listing, overdue, permissions
-from workflow.services.lateness import OverdueItem
+from workflow.services import listing, overdue, permissions, tallies
+from workflow.services.lateness import LateCompletion, OverdueItem
 from workflow.services.registry import Registry
 from workflow.spec.plan import PlanSpec
 from workflow.store import audit
@@ -40,6 +41,9 @@ from workflow.store.views import (
     WindowView,
 )
 
+_USERS = User.__table__  # type: ignore[attr-defined]
+_ROLES = UserRole.__table__  # type: ignore[attr-defined]
+
 
 class Reads:
     def __init__(self, store: Store, registry: Registry) -> None:
@@ -55,14 +59,25 @@ class Reads:
                 raise NotFound("user", user_id)
             return _user_view(row, roles_of(session, user_id))
 
-    def users(self) -> list[UserView]:
+    def users(self, among: Select[Any] | None = None) -> list[UserView]:
+        """Users by id with their roles; ``among``: only those whose ids it
+        selects.  One statement, one row per (user, role)."""
+        query = (core_select(_USERS.c.id, _USERS.c.name, _USERS.c.unit, _USERS.c.active,
+                             _ROLES.c.role)
+                 .select_from(_USERS.outerjoin(_ROLES, _ROLES.c.user_id == _USERS.c.id))
+                 .order_by(_USERS.c.id, _ROLES.c.role))
+        if among is not None:
+            query = query.where(_USERS.c.id.in_(among))
+        views: list[UserView] = []
         with self._store.read() as session:
-            rows = session.exec(select(User).order_by(col(User.id))).all()
-            held: dict[str, list[str]] = {}
-            for user_id, role in session.exec(
-                    select(UserRole.user_id, UserRole.role).order_by(col(UserRole.role))).all():
-                held.setdefault(user_id, []).append(role)
-            return [_user_view(r, tuple(held.get(r.id, ()))) for r in rows]
+            rows = session.connection().execute(query).all()
+        for user_id, group in groupby(rows, key=lambda r: r.id):
+            held = list(group)
+            first = held[0]
+            views.append(UserView(id=user_id, name=first.name, unit=first.unit,
+                                  roles=tuple(r.role for r in held if r.role is not None),
+                                  active=first.active))
+        return views
 
     # -- deliverables -------------------------------------------------------------
 
@@ -119,17 +134,55 @@ class Reads:
             return {state: count for state, count in session.connection().execute(query)}
 
     def overdue(self, today: date, plan: PlanSpec | None, type_id: str | None = None,
-                state: str | None = None, owner: str | None = None) -> list[OverdueItem]:
+                state: str | None = None, owner: str | None = None, *,
+                limit: int | None = None, after: int | None = None) -> list[OverdueItem]:
         """What :func:`~workflow.services.lateness.find_overdue` finds among the
         plan's deliverables and those tied to none (every one without a plan),
-        asked of the database; each filter applied when given."""
+        asked of the database; each filter applied when given.  Latest first
+        (the earliest due date, then by id): ``limit`` of them after the
+        deliverable ``after`` (the last id of the previous page), cut by the
+        database."""
         with self._store.read() as session:
             connection = session.connection()
-            complete = overdue.complete_rows(
-                plan, listing.definitions_in_use(connection), self._registry.spec)
-            rows = connection.execute(
-                overdue.overdue_select(today, plan, complete, type_id, state, owner))
+            query = overdue.overdue_select(today, plan, self._complete(connection, plan),
+                                           type_id, state, owner)
+            if after is not None:
+                query = overdue.after(query, connection, after)
+            if limit is not None:
+                query = query.limit(limit)
+            rows = connection.execute(query)
             return [overdue.overdue_item(row, today, self._registry.spec) for row in rows]
+
+    def tallies(self, plan: PlanSpec | None
+                ) -> tuple[list[tallies.StateTally], list[tallies.UnitTally]]:
+        """The plan's deliverables and those tied to none (every one without a
+        plan), counted by definition and state, and by their owner's unit (all,
+        complete): two ``GROUP BY`` statements, each one pass over an index."""
+        with self._store.read() as session:
+            connection = session.connection()
+            in_use = listing.definitions_in_use(connection)
+            complete = overdue.complete_rows(plan, in_use, self._registry.spec)
+            states = tallies.state_tallies(
+                connection.execute(tallies.by_state_select(plan)), in_use, complete)
+            units = tallies.unit_tallies(
+                connection.execute(tallies.by_unit_select(plan, complete)))
+        return states, units
+
+    def completed_late(self, plan: PlanSpec | None) -> list[LateCompletion]:
+        """What :func:`~workflow.services.lateness.find_completed_late` finds
+        among the plan's deliverables and those tied to none, from their
+        transition events, in one statement; latest first."""
+        with self._store.read() as session:
+            connection = session.connection()
+            done = tallies.complete_table(self._complete(connection, plan))
+            rows = connection.execute(tallies.completed_select(plan, done))
+            found = [late for row in rows
+                     if (late := tallies.late_completion(row, self._registry.spec))]
+        return sorted(found, key=lambda o: (-o.days_late, o.id))
+
+    def _complete(self, connection: Any, plan: PlanSpec | None) -> list[tuple[str, str, str]]:
+        return overdue.complete_rows(plan, listing.definitions_in_use(connection),
+                                     self._registry.spec)
 
     def revision(self, deliverable_id: int, number: int | None = None) -> RevisionView:
         revisions = self.revisions(deliverable_id)

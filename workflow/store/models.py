@@ -47,11 +47,16 @@ class UserRole(SQLModel, table=True):
 
 class Deliverable(SQLModel, table=True):
     # For the reads answered in SQL: the inbox's join with the permission table,
-    # state counts, and the overdue range (migration 0002).
+    # state counts, and the overdue range (migration 0002); the report's counts
+    # by definition and state and by owner, and a campaign's deliverables of a
+    # type (migration 0004).
     __table_args__ = (
         Index("ix_deliverable_type_state", "type_id", "state"),
         Index("ix_deliverable_definition_state", "definition_sha", "state"),
         Index("ix_deliverable_due", "due", "id"),
+        Index("ix_deliverable_sha_state_plan", "definition_sha", "state", "plan_id"),
+        Index("ix_deliverable_owner_tally", "owner_id", "definition_sha", "state", "plan_id"),
+        Index("ix_deliverable_plan_type", "plan_id", "type_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -274,7 +279,8 @@ class Rectification(SQLModel, table=True):
     deliverable_id: int = Field(foreign_key="deliverable.id", primary_key=True)
     matter: str
     measures: str
-    responsible_id: str = Field(foreign_key="app_user.id")
+    #: Indexed: a member's inbox holds the items they answer for (migration 0004).
+    responsible_id: str = Field(foreign_key="app_user.id", index=True)
     deadline: date
     effect: str
     rating: str | None = None

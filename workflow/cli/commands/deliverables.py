@@ -143,7 +143,7 @@ def paging(function: Any) -> Any:
 @click.option("--owner", metavar="USER", help="Only this user's deliverables (exit 6 if "
               "there is no such user).")
 @click.option("--overdue", is_flag=True, help="Only items past their due date, not complete "
-              "(latest first: --limit keeps the latest, --after does not apply).")
+              "(latest first; --after ID continues after the page that ended with ID).")
 @today_option
 @paging
 @format_option()
@@ -153,10 +153,7 @@ def list_(env: Env, type_id: str | None, state: str | None, owner: str | None, o
     """Deliverables, filtered by type, state or owner; or the overdue ones."""
     env.campaign.reads.check_filters(type_id, state, owner)
     if overdue:
-        if after is not None:
-            raise click.UsageError("--after pages by id; --overdue lists latest first "
-                                   "(use --limit)")
-        _overdue(env, type_id, state, owner, as_date(today, env), fmt, limit)
+        _overdue(env, type_id, state, owner, as_date(today, env), fmt, limit, after)
         return
     reads = env.campaign.reads
     if fmt != "table":  # JSON and CSV stream: a large list is never held whole
@@ -174,12 +171,13 @@ def list_(env: Env, type_id: str | None, state: str | None, owner: str | None, o
 
 
 def _overdue(env: Env, type_id: str | None, state: str | None, owner: str | None,
-             today: date, fmt: str, limit: int | None) -> None:
+             today: date, fmt: str, limit: int | None, after: int | None) -> None:
     from workflow.render.report_scope import overdue_items
     from workflow.services.lateness import OverdueItem
 
-    items = overdue_items(env.campaign, today, type_id=type_id, state=state, owner=owner)
-    items = items if limit is None else items[:limit]
+    # The database cuts the page: a province's overdue list is never held whole.
+    items = overdue_items(env.campaign, today, type_id=type_id, state=state, owner=owner,
+                          limit=limit, after=after)
     emit(fmt, items, lambda: table(
         f"Overdue on {today}",
         [ident("id"), "title", "owner", "unit", ident("due"), ident("late"), ident("state")],
