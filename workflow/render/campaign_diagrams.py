@@ -53,7 +53,8 @@ def campaign_state(queries: Campaign) -> CampaignState:
     """Every leaf's gate judged today, by the checklist ``phase status`` uses, and
     the phases left by force (the log's ``phase.force`` events)."""
     facts = queries.plan.facts()
-    forced = forced_advances(queries.audit.events("phase"), facts.plan.id, facts.people)
+    forced = forced_advances(queries.plan.phase_events(facts.plan.id), facts.plan.id,
+                             facts.people)
     return CampaignState(
         checks={phase.name: checklist(phase, facts) for _, phase in facts.plan.leaves()},
         forced={path.rpartition(".")[2]: event for path, event in forced.items()},
