@@ -4,23 +4,31 @@ the export, and the verification that everything stored is what the log says.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
+from itertools import groupby
+from operator import itemgetter
 
-from sqlmodel import Session, col, select
+import sqlalchemy
+from sqlalchemy import Connection
+from sqlmodel import col, select
 
 from workflow.errors import AuditVerificationFailed, InvalidInput
 from workflow.machine.phases import PhaseMachine, phase_machine
-from workflow.services import authority
+from workflow.services import authority, verify_stream
 from workflow.services.attachments import Attachments
 from workflow.services.registry import Registry
-from workflow.store import audit, chains, seals
-from workflow.store.models import AccessRefusal, AuditEvent, Deliverable, PlanRun, User, UserRole
+from workflow.services.verify_stream import PhaseEvent
+from workflow.store import audit, chains
+from workflow.store.models import AccessRefusal, AuditEvent, PlanRun, User, UserRole
 from workflow.store.store import Store
 from workflow.store.views import EventView, RefusalView
 
-#: Audit events read per round trip by an export.
-_EXPORT_BATCH = 500
+#: Rows read per round trip by an export (audit events) or the roster's check.
+_BATCH = 500
+
+_EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
+_USERS = User.__table__  # type: ignore[attr-defined]
+_ROLES = UserRole.__table__  # type: ignore[attr-defined]
 
 
 class AuditTrail:
@@ -54,65 +62,50 @@ class AuditTrail:
             raise InvalidInput(f"unknown export format {fmt!r} (use jsonl or csv)")
         # Batches off one cursor (a server-side one on PostgreSQL), each event
         # let go once written: constant memory however long the log.
-        query = select(AuditEvent).order_by(col(AuditEvent.seq)).execution_options(
-            yield_per=_EXPORT_BATCH)
+        query = (sqlalchemy.select(*(_EVENTS.c[name] for name in audit.EXPORT_FIELDS))
+                 .order_by(_EVENTS.c.seq).execution_options(yield_per=_BATCH))
         with self._store.read() as session:
-            yield from audit.export(session.exec(query), fmt)
+            yield from audit.export(session.connection().execute(query), fmt)
 
     def verify(self, digest: str | None = None) -> audit.VerifyReport:
         """Check the whole chain and the kept digest; every sealed row against
         the seal its event recorded (the approved text, roles, opinions,
         windows…); replay every deliverable through its machine and every
         campaign through its phases; replay authority (each event's actor held
-        the role and kept the rules); and re-hash every attachment's bytes."""
+        the role and kept the rules); and re-hash every attachment's bytes.
+        In constant memory, however long the log (:mod:`.verify_stream`)."""
         with self._store.read() as session:
-            events = session.exec(select(AuditEvent).order_by(col(AuditEvent.seq))).all()
-            head = audit.verify_chain(events, digest)
-            rows = seals.check(session.connection(), events)
-            items = {d.id or 0: d for d in session.exec(select(Deliverable)).all()}
-            audit.replay(
-                events, items,
-                initial_state=lambda d: self._registry.spec(d.definition_sha).initial,
-                next_state=lambda d, state, trigger: self._registry.machine(
-                    d.definition_sha).next_state(state, trigger),
-            )
-            roster = authority.check(events, items,
-                                     lambda d: self._registry.spec(d.definition_sha))
-            _check_roster(session, roster)
+            verified = verify_stream.verify(session.connection(), self._registry, digest)
+            _check_roster(session.connection(), verified.roster)
             runs = session.exec(select(PlanRun).order_by(col(PlanRun.started_at))).all()
-            phase_events = [audit.as_view(e) for e in events
-                            if e.action.split(".")[0] in ("plan", "phase")]
         self._attachments.check_all()
-        self._check_phases(runs, phase_events)
-        return audit.VerifyReport(events=len(events), deliverables=len(items), head=head,
-                                  rows=rows)
+        self._check_phases(runs, verified.phases)
+        return verified.report
 
-    def _check_phases(self, runs: Sequence[PlanRun], events: Sequence[EventView]) -> None:
+    def _check_phases(self, runs: Sequence[PlanRun], events: Sequence[PhaseEvent]) -> None:
         """Each campaign's phase moves, replayed through its phase machine, end
         at the phase stored on it."""
         for row in runs:
-            mine = [e for e in events if _plan_of(e) == row.id]
+            mine = [e for e in events if e.plan == row.id]
             _replay_phases(mine, row, phase_machine(self._registry.plan(row)))
 
 
-def _check_roster(session: Session, roster: authority.Roster) -> None:
-    """The roles stored are the roles the events lead to."""
-    stored: dict[str, set[str]] = {}
-    for row in session.exec(select(UserRole)).all():
-        stored.setdefault(row.user_id, set()).add(row.role)
-    for user in session.exec(select(User)).all():
-        if stored.get(user.id, set()) != roster.roles.get(user.id, set()) or (
-                user.active == (user.id in roster.inactive)):
+def _check_roster(connection: Connection, roster: authority.Roster) -> None:
+    """The roles stored are the roles the events lead to (one user at a time)."""
+    rows = (sqlalchemy.select(_USERS.c.id, _USERS.c.active, _ROLES.c.role)
+            .select_from(_USERS.outerjoin(_ROLES, _ROLES.c.user_id == _USERS.c.id))
+            .order_by(_USERS.c.id).execution_options(yield_per=_BATCH))
+    for user_id, held in groupby(connection.execute(rows), key=itemgetter(0)):
+        rows_of_user = list(held)  # a user's roles: a few
+        stored = {role for _, _, role in rows_of_user if role is not None}
+        if stored != roster.roles.get(user_id, set()) or (
+                rows_of_user[0].active == (user_id in roster.inactive)):
             raise AuditVerificationFailed(
-                None, f"user {user.id}'s roles or status are not what the user events lead to")
+                None, f"user {user_id}'s roles or status are not what the user events lead to")
 
 
-def _plan_of(event: EventView) -> str | None:
-    plan = json.loads(event.detail or "{}").get("plan")
-    return plan if isinstance(plan, str) else None
-
-
-def _replay_phases(events: Sequence[EventView], row: PlanRun, machine: PhaseMachine) -> None:
+def _replay_phases(events: Sequence[PhaseEvent], row: PlanRun, machine: PhaseMachine
+                   ) -> None:
     phase: str | None = None
     for event in events:
         if event.action == "plan.start":

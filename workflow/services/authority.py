@@ -7,19 +7,23 @@ as any.  So the verification replays authority too: it rebuilds every
 user's roles from the user and role events, in order, and refuses an event
 whose actor was not an active user holding the role it claims, a role the
 move needs, or that broke a rule such as self-approval.
+
+Both halves stream.  An actor's standing is checked as the log is read in
+order (:func:`check_actor`): the user and role events are few and the
+:class:`Roster` keeps what they say.  A deliverable's rules are checked as its
+own events are replayed, in order (:class:`Rules`), with the responsible
+person its rectification events set; nothing about deliverables is kept.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from workflow.errors import AuditVerificationFailed
 from workflow.machine.policy import Answerable
 from workflow.spec.definition import Role, TransitionSpec, WorkflowSpec
-from workflow.store.models import AuditEvent, Deliverable
 
 #: Actions only the campaign office may take (besides the very first user's bootstrap).
 OFFICE_ONLY = frozenset({
@@ -34,52 +38,46 @@ NEEDS_ROLE: dict[str, frozenset[str]] = {
 #: Written by whoever runs ``init``: definitions are sealed by their own sha256.
 UNCHECKED = frozenset({"definition.load"})
 
-SpecOf = Callable[[Deliverable], WorkflowSpec]
+USER_ACTIONS = frozenset({"user.add", "role.grant", "role.revoke", "user.deactivate",
+                          "user.activate"})
 
 
 @dataclass
 class Roster:
-    """Who held which role, as the events so far have it."""
+    """Who held which role, as the user and role events so far have it: the
+    log's few global events, kept in memory; the many about deliverables are
+    never held.  Users holding the same roles share one set of them."""
 
-    roles: dict[str, set[str]] = field(default_factory=dict)
+    roles: dict[str, frozenset[str]] = field(default_factory=dict)
     inactive: set[str] = field(default_factory=set)
-    #: Each rectification item's responsible person, as its fields were set.
-    responsible: dict[int, str] = field(default_factory=dict)
+    _sets: dict[frozenset[str], frozenset[str]] = field(default_factory=dict, repr=False)
 
-    def apply(self, event: AuditEvent) -> None:
-        info = json.loads(event.detail or "{}")
-        if event.action == "rectification.set" and event.deliverable_id is not None:
-            self.responsible[event.deliverable_id] = info["responsible"]
+    def apply(self, event: Any) -> None:
+        if event.action not in USER_ACTIONS:
             return
+        info = json.loads(event.detail or "{}")
         user = info.get("user")
+        held = self.roles.get(user, frozenset())
         if event.action == "user.add":
-            self.roles[user] = set(info.get("roles") or ())
+            self._hold(user, frozenset(info.get("roles") or ()))
         elif event.action == "role.grant":
-            self.roles.setdefault(user, set()).add(info["role"])
+            self._hold(user, held | {info["role"]})
         elif event.action == "role.revoke":
-            self.roles.setdefault(user, set()).discard(info["role"])
+            self._hold(user, held - {info["role"]})
         elif event.action == "user.deactivate":
             self.inactive.add(user)
         elif event.action == "user.activate":
             self.inactive.discard(user)
 
-
-def check(
-    events: Iterable[AuditEvent], deliverables: Mapping[int, Deliverable], spec_of: SpecOf
-) -> Roster:
-    """Raise on the first event its actor was not allowed to make; return the
-    roles the log leads to."""
-    roster = Roster()
-    for event in events:
-        if event.action not in UNCHECKED:
-            _check_event(event, roster, deliverables, spec_of)
-        roster.apply(event)
-    return roster
+    def _hold(self, user: str, roles: frozenset[str]) -> None:
+        self.roles[user] = self._sets.setdefault(roles, roles)
 
 
-def _check_event(event: AuditEvent, roster: Roster, deliverables: Mapping[int, Deliverable],
-                 spec_of: SpecOf) -> None:
-    if _bootstrap(event, roster):
+def check_actor(event: Any, roster: Roster) -> None:
+    """Raise if ``event``'s actor was not an active user holding the role it
+    claims, or a role its action needs, as ``roster`` stood just before it
+    (the log read in order up to it)."""
+    if event.action in UNCHECKED or _bootstrap(event, roster):
         return
     if event.actor not in roster.roles:
         _refuse(event, f"its actor {event.actor!r} was not a user then")
@@ -92,13 +90,36 @@ def _check_event(event: AuditEvent, roster: Roster, deliverables: Mapping[int, D
     needed = NEEDS_ROLE.get(event.action)
     if needed is not None and event.role not in needed:
         _refuse(event, f"{event.action} needs role {' or '.join(sorted(needed))}")
-    item = deliverables.get(event.deliverable_id or 0)
-    if item is not None:
-        answerable = Answerable(item.owner_id, roster.responsible.get(item.id or 0))
-        _check_deliverable_rules(event, item, spec_of(item), answerable)
 
 
-def _bootstrap(event: AuditEvent, roster: Roster) -> bool:
+class Rules:
+    """The rules of a deliverable's moves — who may create it, revise it, fire
+    a transition — checked as its events are replayed, in order; each
+    definition's transitions looked up once."""
+
+    def __init__(self) -> None:
+        self._transitions: dict[tuple[str, str, str], TransitionSpec | None] = {}
+
+    def check(self, event: Any, item: Any, spec: WorkflowSpec, responsible: str | None) -> None:
+        """Raise if ``event`` broke a rule of its deliverable ``item`` (a row
+        with ``id``, ``owner_id`` and ``definition_sha``, whose definition is
+        ``spec``), ``responsible`` being the rectification's responsible person
+        as the deliverable's events before it set."""
+        if event.action == "transition":
+            transition = self._transition(item.definition_sha, spec, event)
+            if transition is not None:
+                _check_transition(event, item, transition, Answerable(item.owner_id, responsible))
+        elif event.action not in UNCHECKED:
+            _check_deliverable_rules(event, item, spec)
+
+    def _transition(self, sha: str, spec: WorkflowSpec, event: Any) -> TransitionSpec | None:
+        key = (sha, event.source or "", event.trigger or "")
+        if key not in self._transitions:
+            self._transitions[key] = spec.transition(key[1], key[2])
+        return self._transitions[key]
+
+
+def _bootstrap(event: Any, roster: Roster) -> bool:
     """The first user of an empty database adds themselves, as office."""
     if roster.roles or event.action != "user.add":
         return False
@@ -108,8 +129,7 @@ def _bootstrap(event: AuditEvent, roster: Roster) -> bool:
     return True
 
 
-def _check_deliverable_rules(event: AuditEvent, item: Deliverable, spec: WorkflowSpec,
-                             answerable: Answerable) -> None:
+def _check_deliverable_rules(event: Any, item: Any, spec: WorkflowSpec) -> None:
     if event.action == "create":
         allowed = {*spec.create_roles, Role.OFFICE.value}
         if event.role not in allowed or (event.actor != item.owner_id
@@ -117,13 +137,9 @@ def _check_deliverable_rules(event: AuditEvent, item: Deliverable, spec: Workflo
             _refuse(event, f"{event.actor} could not create this {spec.id} as {event.role}")
     elif event.action == "revise" and event.actor != item.owner_id:
         _refuse(event, f"only the owner ({item.owner_id}) may revise deliverable {item.id}")
-    elif event.action == "transition":
-        transition = spec.transition(event.source or "", event.trigger or "")
-        if transition is not None:
-            _check_transition(event, item, transition, answerable)
 
 
-def _check_transition(event: AuditEvent, item: Deliverable, transition: TransitionSpec,
+def _check_transition(event: Any, item: Any, transition: TransitionSpec,
                       answerable: Answerable) -> None:
     if event.role not in transition.roles:
         _refuse(event, f"{transition.trigger} needs role {' or '.join(transition.roles)}, "
@@ -136,5 +152,5 @@ def _check_transition(event: AuditEvent, item: Deliverable, transition: Transiti
         _refuse(event, f"self-approval: {event.actor} answers for deliverable {item.id}")
 
 
-def _refuse(event: AuditEvent, problem: str) -> NoReturn:
+def _refuse(event: Any, problem: str) -> NoReturn:
     raise AuditVerificationFailed(event.seq, f"not allowed: {problem}")

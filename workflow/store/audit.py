@@ -26,7 +26,7 @@ from workflow.errors import AuditVerificationFailed, InvalidInput
 from workflow.store import chains
 from workflow.store import seals as sealing
 from workflow.store.database import as_connection
-from workflow.store.models import AuditEvent, Deliverable
+from workflow.store.models import AuditEvent
 from workflow.store.origin import Origin
 from workflow.store.prepared import Prepared
 from workflow.store.views import EventView
@@ -147,55 +147,56 @@ class VerifyReport:
                 "rows": self.rows, "digest": self.head}
 
 
-def verify_chain(events: Iterable[AuditEvent], digest: str | None = None) -> str | None:
-    """Check every link of every chain and a kept digest; return today's
-    digest.  Raises on the first bad event."""
-    return chains.verify(events, lambda event: event_hash(event.model_dump()), digest)
-
-
-NextState = Callable[[Deliverable, str, str], str]
+NextState = Callable[[Any, str, str], str]
 
 #: Events about a deliverable that leave its version (the optimistic lock)
 #: alone: a remark does not make someone else's ``--if-version`` stale.
 UNVERSIONED = frozenset({"opinion.add"})
 
 
-def replay(
-    events: Iterable[AuditEvent],
-    deliverables: Mapping[int, Deliverable],
-    initial_state: Callable[[Deliverable], str],
-    next_state: NextState,
-) -> None:
-    """Re-run each deliverable's events from its initial state; the stored
-    state and version must be where the events lead."""
-    states: dict[int, str] = {}
-    counts: dict[int, int] = {}
-    for event in events:
-        if event.deliverable_id is None:
-            continue
-        item = deliverables.get(event.deliverable_id)
-        if item is None:
-            raise AuditVerificationFailed(
-                event.seq, f"refers to deliverable {event.deliverable_id}, which does not exist")
-        states[event.deliverable_id] = _apply(
-            event, item, states.get(event.deliverable_id), initial_state, next_state
-        )
+class Replay:
+    """One deliverable re-run through its events, fed one at a time in order
+    from its initial state: the stored state and version must be where they
+    lead.  ``item`` is the deliverable's row (``id``, ``state``, ``version``
+    and what ``initial_state`` and ``next_state`` read of it)."""
+
+    __slots__ = ("_initial_state", "_next_state", "item", "state", "version")
+
+    def __init__(self, item: Any, initial_state: Callable[[Any], str],
+                 next_state: NextState) -> None:
+        self.item = item
+        self.state: str | None = None
+        self.version = 0
+        self._initial_state = initial_state
+        self._next_state = next_state
+
+    def feed(self, event: Any) -> None:
+        """Raise if ``event`` does not follow from the events before it."""
+        self.state = _apply(event, self.item, self.state, self._initial_state, self._next_state)
         if event.action not in UNVERSIONED:
-            counts[event.deliverable_id] = counts.get(event.deliverable_id, 0) + 1
-    for key, item in deliverables.items():
-        if states.get(key) != item.state or counts.get(key, 0) != item.version:
+            self.version += 1
+
+    def finish(self) -> None:
+        """Raise if the stored state and version are not where the events led."""
+        item = self.item
+        if self.state != item.state or self.version != item.version:
             raise AuditVerificationFailed(
                 None,
-                f"deliverable {key} is stored as {item.state!r} v{item.version} but its "
-                f"events lead to {states.get(key)!r} v{counts.get(key, 0)}",
+                f"deliverable {item.id} is stored as {item.state!r} v{item.version} but its "
+                f"events lead to {self.state!r} v{self.version}",
             )
 
 
+def no_such_deliverable(event: Any) -> AuditVerificationFailed:
+    return AuditVerificationFailed(
+        event.seq, f"refers to deliverable {event.deliverable_id}, which does not exist")
+
+
 def _apply(
-    event: AuditEvent,
-    item: Deliverable,
+    event: Any,
+    item: Any,
     state: str | None,
-    initial_state: Callable[[Deliverable], str],
+    initial_state: Callable[[Any], str],
     next_state: NextState,
 ) -> str:
     if event.action == "create":
@@ -203,7 +204,7 @@ def _apply(
             raise AuditVerificationFailed(event.seq, "a second creation event")
         if event.dest != initial_state(item):
             raise AuditVerificationFailed(event.seq, "created in a state other than the initial")
-        return event.dest
+        return str(event.dest)
     if state is None:
         raise AuditVerificationFailed(event.seq, "event before the deliverable's creation")
     if event.source != state:
@@ -223,7 +224,7 @@ def _apply(
 # -- export -------------------------------------------------------------------
 
 
-def export(events: Iterable[AuditEvent], fmt: str) -> Iterator[str]:
+def export(events: Iterable[Any], fmt: str) -> Iterator[str]:
     """Stream the log as JSON lines or CSV (with a header row)."""
     if fmt == "jsonl":
         for event in events:
@@ -242,5 +243,5 @@ def export(events: Iterable[AuditEvent], fmt: str) -> Iterator[str]:
         raise InvalidInput(f"unknown export format {fmt!r} (use jsonl or csv)")
 
 
-def _row(event: AuditEvent) -> dict[str, Any]:
+def _row(event: Any) -> dict[str, Any]:
     return {name: getattr(event, name) for name in EXPORT_FIELDS}

@@ -5,9 +5,10 @@ tables too — who holds which role, what the approved text says, when a
 publicity window closes, who is responsible for a rectification.  So every
 write that adds, changes or removes such a row records the row's *seal* —
 sha256 over a canonical encoding of its columns — in the ``sealed`` field of
-its (hashed) audit event.  :func:`check` recomputes the seal of every row of
-every sealed table and compares it with the last one the log recorded: a row
-edited, inserted or deleted behind the engine's back is named.
+its (hashed) audit event.  Verifying (:mod:`workflow.store.verify_seals`)
+recomputes the seal of every row of every sealed table and compares it with
+the last one the log recorded: a row edited, inserted or deleted behind the
+engine's back is named.
 
 Columns that every move changes (a deliverable's state and version, a
 campaign's phase) are not sealed: the replay rebuilds them from the events.
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cache, cached_property
@@ -30,12 +31,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, Table, bindparam, select
 
-from workflow.errors import AuditVerificationFailed
 from workflow.store.database import lock_refusals
 from workflow.store.models import (
     AccessRefusal,
     Attachment,
-    AuditEvent,
     Deliverable,
     EventRecord,
     Opinion,
@@ -182,137 +181,3 @@ def _refusal_hash(fields: Mapping[Any, Any]) -> str:
     encoded = json.dumps({f: fields[f] for f in REFUSAL_FIELDS}, sort_keys=True,
                          ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
-
-
-# -- verifying ------------------------------------------------------------------------
-
-
-@dataclass
-class _Recorded:
-    seals: dict[str, tuple[str | None, int]]
-    heads: list[tuple[int, str]]
-
-
-def _recorded(events: Iterable[AuditEvent]) -> _Recorded:
-    recorded = _Recorded({}, [])
-    for event in events:
-        for name, value in json.loads(event.sealed or "{}").items():
-            if name == REFUSAL_HEAD:
-                recorded.heads.append((event.seq, value))
-            else:
-                recorded.seals[name] = (value, event.seq)
-    return recorded
-
-
-def check(connection: Connection, events: Iterable[AuditEvent]) -> int:
-    """Every sealed row is as the log last recorded it, and the refusals'
-    chain is whole.  Returns the number of rows checked; raises on the first
-    difference, naming the row and the event."""
-    recorded = _recorded(events)
-    checked = 0
-    seen: set[str] = set()
-    for sealed in sealed_tables().values():
-        try:
-            for row in _rows(connection, sealed):
-                name = sealed.key_of(row)
-                seen.add(name)
-                _check_row(sealed, row, name, recorded.seals.get(name))
-                checked += 1
-        except (ValueError, TypeError, ArithmeticError) as exc:
-            # A value the column's type cannot read back was not written by the engine.
-            raise AuditVerificationFailed(
-                None, f"table {sealed.name} holds a value that cannot be read ({exc}): "
-                "edited behind the engine") from None
-    for name, (value, seq) in recorded.seals.items():
-        if value is not None and name not in seen:
-            raise AuditVerificationFailed(seq, f"{_describe(name)}, which it recorded, is missing "
-                                          "(deleted)")
-    _check_refusals(connection, recorded.heads)
-    return checked
-
-
-def _rows(connection: Connection, sealed: SealedTable) -> Iterator[Mapping[Any, Any]]:
-    order = [sealed.table.c[c] for c in sealed.key]
-    yield from connection.execute(select(sealed.table).order_by(*order)).mappings()
-
-
-def _check_row(sealed: SealedTable, row: Mapping[Any, Any], name: str,
-               recorded: tuple[str | None, int] | None) -> None:
-    if sealed.name == "revision":
-        _check_revision_content(row, recorded)
-    if sealed.name == "workflow_definition":
-        _check_definition_source(row, recorded)
-    if recorded is None:
-        raise AuditVerificationFailed(
-            None, f"{_describe(name, row)} was written outside the audit log")
-    value, seq = recorded
-    if value is None:
-        raise AuditVerificationFailed(seq, f"{_describe(name, row)} was removed by this event "
-                                      "but is back")
-    if sealed.digest(row) != value:
-        raise AuditVerificationFailed(
-            seq, f"{_describe(name, row)} differs from what this event recorded (edited)")
-
-
-def _check_revision_content(row: Mapping[Any, Any], recorded: tuple[str | None, int] | None
-                            ) -> None:
-    actual = hashlib.sha256(bytes(row["content"])).hexdigest()
-    if actual != row["sha256"]:
-        raise AuditVerificationFailed(
-            recorded[1] if recorded else None,
-            f"deliverable {row['deliverable_id']} revision {row['number']}: its content "
-            f"(sha256 {actual[:12]}…) is not the text its audit event recorded "
-            f"(sha256 {row['sha256'][:12]}…)")
-
-
-def _check_definition_source(row: Mapping[Any, Any],
-                             recorded: tuple[str | None, int] | None) -> None:
-    if hashlib.sha256(row["source"].encode("utf-8")).hexdigest() != row["sha256"]:
-        raise AuditVerificationFailed(
-            recorded[1] if recorded else None,
-            f"definition {row['type_id']} ({row['sha256'][:12]}…): its stored source does "
-            "not match its sha256 (edited)")
-
-
-_DESCRIPTIONS = {
-    "revision": "deliverable {deliverable_id} revision {number}",
-    "attachment": "attachment {name!r} of deliverable {deliverable_id}",
-    "opinion": "opinion {id} on deliverable {deliverable_id}",
-    "publicity_window": "publicity window {id} of deliverable {deliverable_id}",
-    "rectification": "the rectification fields of deliverable {deliverable_id}",
-    "progress_note": "progress note {id} of deliverable {deliverable_id}",
-    "user_role": "role {role} of user {user_id}",
-    "app_user": "user {id}",
-    "deliverable": "deliverable {id}",
-}
-
-
-def _describe(name: str, row: Mapping[Any, Any] | None = None) -> str:
-    """A row as a reader names it: ``deliverable 2 revision 1``, ``role supervisor of user x``."""
-    table, _, key = name.partition(":")
-    if row is None and table in sealed_tables():
-        row = dict(zip(sealed_tables()[table].key, key.split("/"), strict=False))
-    try:
-        return _DESCRIPTIONS[table].format(**(row or {}))
-    except (KeyError, IndexError):
-        return f"{table} row {key}"
-
-
-def _check_refusals(connection: Connection, heads: list[tuple[int, str]]) -> None:
-    hashes: dict[int, str] = {}
-    previous, expected = GENESIS, 1
-    for row in connection.execute(select(_REFUSALS).order_by(_REFUSALS.c.id)).mappings():
-        if row["id"] != expected or row["prev_hash"] != previous:
-            raise AuditVerificationFailed(
-                None, f"access refusal {row['id']}: the refusals' chain is broken before it "
-                "(a refusal was deleted or inserted)")
-        if _refusal_hash(row) != row["hash"]:
-            raise AuditVerificationFailed(None, f"access refusal {row['id']} was edited")
-        hashes[row["id"]] = row["hash"]
-        previous, expected = row["hash"], expected + 1
-    for seq, head in heads:
-        number, _, value = head.partition(":")
-        if hashes.get(int(number)) != value:
-            raise AuditVerificationFailed(
-                seq, f"access refusal {number}, whose chain this event recorded, is missing "
-                "or changed (refusals deleted)")
