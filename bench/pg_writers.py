@@ -87,8 +87,8 @@ def pg_writers(directory: Path) -> dict[str, Any]:
             "not the chain: each unit's moves go into its own audit chain and no writer "
             "waits for another's (a test holds one unit's move open while another "
             "unit's goes through). The machine is: the writers and the server share "
-            f"{os.cpu_count()} cores, busy {eight_busy:.0%} with eight writers (see "
-            "cpu_busy); a move costs about as much CPU in the Python writer as in the "
-            "server, so two cores cannot give more than about twice one writer's rate, "
-            "and eight processes per core pair lose some of it to switching"),
+            f"{os.cpu_count()} cores, already {one_busy:.0%} busy with one writer and "
+            f"{eight_busy:.0%} with eight (cpu_busy): a move costs CPU in the Python writer "
+            "and in the server alike, so once one writer keeps both cores busy more "
+            "writers can only add switching"),
     }
