@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import re
 import shutil
-import sqlite3
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from conftest import DEFINITIONS, PEOPLE, ROLES_OF, SHIPPED_TYPES, snapshot
+from plan_helpers import all_rows as all_rows  # the tests take it from here too
+from plan_helpers import query
 
 from workflow import Campaign, from_text
 from workflow.errors import (
@@ -389,19 +390,8 @@ def fresh_db(template: Path, directory: Path) -> Path:
     return target
 
 
-def all_rows(db_path: Path) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of every table but the access log, read with raw sqlite3: what a
-    refusal must leave exactly as it was."""
-    with sqlite3.connect(db_path) as raw:
-        tables = [name for (name,) in raw.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-            "AND name != 'access_refusal' ORDER BY name")]
-        return {t: raw.execute(f'SELECT * FROM "{t}" ORDER BY rowid').fetchall() for t in tables}
-
-
-def refusal_count(db_path: Path) -> int:
-    with sqlite3.connect(db_path) as raw:
-        return int(raw.execute("SELECT count(*) FROM access_refusal").fetchone()[0])
+def refusal_count(db: Path | str) -> int:
+    return int(query(db, "SELECT count(*) FROM access_refusal")[0][0])
 
 
 # -- refusals -------------------------------------------------------------------
@@ -419,17 +409,18 @@ EXIT_CODES: dict[type[CampaignError], int] = {
 
 def refused(
     campaign: Campaign,
-    db_path: Path,
+    db: Path | str,
     error: type[CampaignError],
     call: Callable[[], object],
     actor: str | None = None,
 ) -> CampaignError:
-    """Run ``call``, which must raise exactly ``error`` and write nothing.
+    """Run ``call``, which must raise exactly ``error`` and write nothing
+    (``db``: the SQLite file or the URL of the campaign's database).
 
     A permission refusal (and only that) adds one row to the access log,
     naming ``actor``; everything else must leave even that log untouched.
     """
-    before, refusals = snapshot(db_path), campaign.audit.refusals()
+    before, refusals = snapshot(db), campaign.audit.refusals()
     try:
         call()
     except CampaignError as raised:
@@ -438,7 +429,7 @@ def refused(
         raise AssertionError(f"expected {error.__name__}, but it went through")
     assert type(caught) is error, f"expected {error.__name__}, got {caught!r}"
     assert caught.exit_code == EXIT_CODES[error]
-    assert snapshot(db_path) == before, "a refused write changed the database"
+    assert snapshot(db) == before, "a refused write changed the database"
     after = campaign.audit.refusals()
     if error is PermissionDenied:
         assert after[: len(refusals)] == refusals

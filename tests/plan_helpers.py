@@ -1,5 +1,6 @@
-"""Helpers for the campaign-plan tests: rosters, template databases, and
-bringing a started campaign's deliverables, events and talks to what a gate needs.
+"""Helpers for the campaign-plan tests: rosters, template databases, reading a
+database behind the engine's back on either backend, and bringing a started
+campaign's deliverables, events and talks to what a gate needs.
 
 Everything that decides *who may act* or *what satisfies a gate* is computed
 here from the plan file, the definitions and the roster alone, never by
@@ -23,12 +24,16 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import yaml
+from sqlalchemy import Engine, create_engine, inspect
+from sqlalchemy import text as sql_text
+from sqlalchemy.pool import NullPool
 
 from workflow import Campaign
 from workflow.spec.definition import TransitionSpec, WorkflowSpec
 from workflow.spec.loader import LoadedPlan, load_plan, shipped_definitions_dir, shipped_plan
 from workflow.spec.plan import EventSpec, GateItem, PhaseSpec
 from workflow.spec.roster import read_roster
+from workflow.store.clock import Clock
 
 PLAN: LoadedPlan = load_plan(shipped_plan())
 SPEC = PLAN.spec
@@ -102,6 +107,14 @@ _SHM = Path("/dev/shm")
 
 
 @contextmanager
+def scratch_directory() -> Iterator[Path]:
+    """A new directory for the block, on tmpfs where there is one, removed afterwards."""
+    where = str(_SHM) if _SHM.is_dir() and os.access(_SHM, os.W_OK) else None
+    with tempfile.TemporaryDirectory(prefix="campaign-test-", dir=where) as directory:
+        yield Path(directory)
+
+
+@contextmanager
 def scratch(fallback: Callable[[], Path]) -> Iterator[Path]:
     """A directory for a test database, on tmpfs where there is one: every engine
     write is an fsync'd commit (synchronous=FULL), which a disk makes slow.
@@ -116,25 +129,41 @@ def scratch(fallback: Callable[[], Path]) -> Iterator[Path]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-#: Parsed definitions and plans, shared by every engine a test process opens.
-#: Both caches are keyed by the sha256 of the source text, so sharing them
-#: cannot mix two versions up; it only spares re-parsing the same YAML for
-#: every test (pure-Python YAML is most of a test's time otherwise).
+#: Parsed definitions, their machines and plans, shared by every engine a test
+#: process opens.  The registry keys them by the sha256 of the source text, so
+#: sharing them cannot mix two versions up; it only spares re-parsing the same
+#: YAML for every test (pure-Python YAML is most of a test's time otherwise).
 _SPECS: dict[str, Any] = {}
+_MACHINES: dict[str, Any] = {}
 _PLANS: dict[str, Any] = {}
 
 
-def open_db(path: Path) -> Campaign:
-    campaign = Campaign.open(f"sqlite:///{path}")
-    if isinstance(getattr(campaign, "_specs", None), dict):
-        campaign._specs = _SPECS
-    if isinstance(getattr(campaign, "_plans", None), dict):
-        campaign._plans = _PLANS
+def share_specs(campaign: Campaign) -> Campaign:
+    registry = campaign.registry
+    for name, shared in (("_specs", _SPECS), ("_machines", _MACHINES), ("_plans", _PLANS)):
+        if isinstance(getattr(registry, name, None), dict):
+            setattr(registry, name, shared)
     return campaign
 
 
-def new_db(path: Path) -> Campaign:
-    campaign = open_db(path)
+def url_of(db: Path | str) -> str:
+    """A database URL: ``db`` itself, or the URL of the SQLite file ``db``."""
+    return db if isinstance(db, str) else f"sqlite:///{db}"
+
+
+def open_db(db: Path | str, clock: Clock | None = None) -> Campaign:
+    """An engine on the SQLite file or the database URL ``db``."""
+    campaign = (Campaign.open(url_of(db)) if clock is None
+                else Campaign.open(url_of(db), clock=clock))
+    return share_specs(campaign)
+
+
+def new_db(db: Path | str) -> Campaign:
+    return init_db(open_db(db))
+
+
+def init_db(campaign: Campaign) -> Campaign:
+    """The schema and the shipped definitions."""
     campaign.deliverables.init(DEFINITIONS)
     return campaign
 
@@ -153,21 +182,107 @@ def copy_db(template: Path, directory: Path) -> Path:
     return target
 
 
+def start_plan(campaign: Campaign, directory: Path, people: Sequence[P] = STANDARD) -> Campaign:
+    """Start the shipped plan on ``people`` (their roster written to ``directory``)."""
+    campaign.plan.start(STARTER, PLAN, roster(directory, people))
+    return campaign
+
+
 def build_started(directory: Path, people: Sequence[P] = STANDARD) -> Path:
     """A database with the shipped plan started on ``people`` (closed, ready to copy)."""
     path = directory / "started.db"
-    campaign = new_db(path)
-    campaign.plan.start(STARTER, PLAN, roster(directory, people))
-    return freeze(campaign, path)
+    return freeze(start_plan(new_db(path), directory, people), path)
+
+
+# -- reading a database behind the engine's back, on either backend ------------------
+#
+# What a refusal must leave untouched is read through a connection of the test's
+# own (SQLAlchemy, no campaign code), from the SQLite file or the database URL.
+
+_READERS: dict[str, Engine] = {}
+
+
+def reader(db: Path | str) -> Engine:
+    """An engine of the tests' own on ``db``: SQLite without a pool (no file is
+    held open), PostgreSQL pooled until :func:`release`."""
+    url = url_of(db)
+    engine = _READERS.get(url)
+    if engine is None:
+        pool = {"poolclass": NullPool} if url.startswith("sqlite") else {"pool_size": 1}
+        engine = _READERS[url] = create_engine(url, **pool)  # type: ignore[arg-type]
+    return engine
+
+
+def release(db: Path | str) -> None:
+    """Close the tests' connections to ``db`` (before it is dropped)."""
+    engine = _READERS.pop(url_of(db), None)
+    if engine is not None:
+        engine.dispose()
+
+
+def query_all(db: Path | str, *statements: str) -> list[list[tuple[Any, ...]]]:
+    """The rows of each statement, read in one transaction."""
+    with reader(db).connect() as connection:
+        return [[tuple(row) for row in connection.execute(sql_text(sql))]
+                for sql in statements]
+
+
+def query(db: Path | str, statement: str, **params: Any) -> list[tuple[Any, ...]]:
+    with reader(db).connect() as connection:
+        return [tuple(row) for row in connection.execute(sql_text(statement), params)]
+
+
+def execute(db: Path | str, statement: str, **params: Any) -> None:
+    """Write behind the engine's back (committed)."""
+    with reader(db).begin() as connection:
+        connection.execute(sql_text(statement), params)
+
+
+def drop_append_only(db: Path | str) -> None:
+    """Drop the triggers that keep ``audit_event`` append-only (SQLite's since
+    0001, PostgreSQL's since 0002; the same names), as someone editing the log
+    behind the engine's back would."""
+    on = "" if url_of(db).startswith("sqlite") else " ON audit_event"
+    for verb in ("update", "delete"):
+        execute(db, f"DROP TRIGGER IF EXISTS audit_event_no_{verb}{on}")
+
+
+#: The primary key of each table, by dialect: the order :func:`all_rows` reads in.
+_KEYS: dict[tuple[str, str], list[str]] = {}
+
+
+def _keys(db: Path | str) -> dict[str, list[str]]:
+    """Each table of ``db`` with the columns to order its rows by (its primary key)."""
+    dialect, found = url_of(db).split(":", 1)[0], inspect(reader(db))
+    keys: dict[str, list[str]] = {}
+    for name in found.get_table_names():
+        if (dialect, name) not in _KEYS:
+            _KEYS[dialect, name] = list(found.get_pk_constraint(name)["constrained_columns"])
+        keys[name] = _KEYS[dialect, name]
+    return keys
+
+
+def all_rows(db: Path | str, *, but: tuple[str, ...] = ("access_refusal",)
+             ) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table (but ``but``, by default the access log), each
+    table's in the order of its primary key: what a refusal must leave exactly
+    as it was."""
+    tables = {name: key for name, key in sorted(_keys(db).items()) if name not in but}
+    statements = [f'SELECT * FROM "{name}"'
+                  + (" ORDER BY " + ", ".join(f'"{k}"' for k in key) if key else "")
+                  for name, key in tables.items()]
+    return {name: rows if key else sorted(rows, key=repr)
+            for (name, key), rows in zip(tables.items(), query_all(db, *statements),
+                                         strict=True)}
 
 
 TABLES = ("app_user", "user_role", "deliverable", "revision", "plan_run", "audit_event",
           "event_record", "talk", "target_entry")
 
 
-def table_counts(db_path: Path) -> dict[str, int]:
-    with sqlite3.connect(db_path) as raw:
-        return {t: raw.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+def table_counts(db: Path | str) -> dict[str, int]:
+    counts = query_all(db, *(f"SELECT count(*) FROM {t}" for t in TABLES))
+    return {t: int(rows[0][0]) for t, rows in zip(TABLES, counts, strict=True)}
 
 
 class State(NamedTuple):
@@ -181,18 +296,17 @@ class State(NamedTuple):
     targets: list[tuple[Any, ...]]
 
 
-def db_state(db_path: Path) -> State:
-    with sqlite3.connect(db_path) as raw:
-        def rows(sql: str) -> list[tuple[Any, ...]]:
-            return raw.execute(sql).fetchall()
-        return State(
-            table_counts(db_path),
-            [r[0] for r in rows("SELECT hash FROM audit_event ORDER BY seq")],
-            rows("SELECT id, phase, version, updated_at FROM plan_run ORDER BY id"),
-            rows("SELECT id, state, version, updated_at FROM deliverable ORDER BY id"),
-            rows("SELECT * FROM talk ORDER BY id"),
-            rows("SELECT * FROM target_entry ORDER BY id"),
-        )
+def db_state(db: Path | str) -> State:
+    hashes, plan_runs, deliverables, talks, targets = query_all(
+        db,
+        "SELECT hash FROM audit_event ORDER BY seq",
+        "SELECT id, phase, version, updated_at FROM plan_run ORDER BY id",
+        "SELECT id, state, version, updated_at FROM deliverable ORDER BY id",
+        "SELECT * FROM talk ORDER BY id",
+        "SELECT * FROM target_entry ORDER BY id",
+    )
+    return State(table_counts(db), [r[0] for r in hashes], plan_runs, deliverables, talks,
+                 targets)
 
 
 def audit_rows(campaign: Campaign) -> list[dict[str, Any]]:

@@ -121,7 +121,7 @@ class Recorder:
 
 
 def test_a_type_s_own_rule_plugs_into_the_one_move_path(
-    campaign: Campaign, db_path: Path
+    campaign: Campaign, db_url: str
 ) -> None:
     recorder = Recorder()
     moves = Moves(campaign.store, campaign.registry, campaign.reads,
@@ -129,10 +129,10 @@ def test_a_type_s_own_rule_plugs_into_the_one_move_path(
     spec = campaign.registry.definition("self_review")
     item = campaign.deliverables.create("leader1", "self_review", "材料",
                                         content=complete_content(spec))
-    before = snapshot(db_path)
+    before = snapshot(db_url)
     with pytest.raises(TransitionNotAllowed, match="signature"):
         moves.fire("leader1", item.id, "submit", COMMENT)
-    assert snapshot(db_path) == before
+    assert snapshot(db_url) == before
     event = moves.fire("leader1", item.id, "submit", "已签字")
     assert recorder.effects == [event.seq]
     assert campaign.reads.get(item.id).state == event.dest
@@ -150,30 +150,31 @@ def test_a_move_carries_no_payload_its_type_does_not_read(campaign: Campaign) ->
 # -- refusals ----------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only("counts BEGIN IMMEDIATE and COMMIT as SQLite's driver traces them")
 def test_a_permission_refusal_is_noted_in_the_transaction_that_refused_it(
-    campaign: Campaign, db_path: Path
+    campaign: Campaign, db_url: str
 ) -> None:
     spec = campaign.registry.definition("self_review")
     item = campaign.deliverables.create("leader1", "self_review", "材料",
                                         content=complete_content(spec))
-    before = snapshot(db_path)
+    before = snapshot(db_url)
     with driver_trace(campaign.store.engine) as statements, pytest.raises(PermissionDenied):
         campaign.moves.fire("member1", item.id, "submit")
     assert statements.count("BEGIN IMMEDIATE") == 1
     assert statements.count("COMMIT") == 1
-    assert snapshot(db_path) == before
+    assert snapshot(db_url) == before
     assert [r.actor for r in campaign.audit.refusals()] == ["member1"]
 
 
 def test_a_refusal_after_a_write_undoes_the_write_and_is_still_noted(
-    campaign: Campaign, db_path: Path
+    campaign: Campaign, db_url: str
 ) -> None:
     item = campaign.deliverables.create("leader1", "self_review", "材料")
-    before = snapshot(db_path)
+    before = snapshot(db_url)
     with pytest.raises(PermissionDenied), campaign.store.writing_core() as connection:
         campaign.store.bump(connection, item.id, item.version, "review")
         raise PermissionDenied("member1", "try", "a rule found late")
-    assert snapshot(db_path) == before
+    assert snapshot(db_url) == before
     assert [(r.actor, r.reason) for r in campaign.audit.refusals()] == [
         ("member1", "a rule found late")]
     campaign.audit.verify()

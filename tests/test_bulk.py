@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +130,7 @@ def test_ids_from_a_filter_are_those_campaign_list_shows(
 
 
 def test_mixed_outcomes_name_each_refused_id_and_exit_4(
-    campaign: Campaign, db_url: str, db_path: Path, tmp_path: Path,
+    campaign: Campaign, db_url: str, tmp_path: Path,
     items: dict[str, list[int]]
 ) -> None:
     own, draft, missing = items["own"][0], items["draft"][0], 999
@@ -202,16 +203,16 @@ def test_the_comment_goes_with_every_move_and_a_return_still_needs_one(
     ("1\n2\n1\n", "line 3: id 1 repeats line 1"),
 ])
 def test_a_bad_id_file_writes_nothing(
-    db_url: str, db_path: Path, tmp_path: Path, items: dict[str, list[int]], text: str,
+    db_url: str, tmp_path: Path, items: dict[str, list[int]], text: str,
     fragment: str
 ) -> None:
-    before, refusals = snapshot(db_path), refusal_count(db_path)
+    before, refusals = snapshot(db_url), refusal_count(db_url)
     result = run(db_url, "do", "--bulk", id_file(tmp_path, text), "forward")
     assert result.exit_code == 7, result.output
     assert result.stdout == ""
     line = stderr_line(result)
     assert fragment in line and "nothing was fired" in line
-    assert snapshot(db_path) == before and refusal_count(db_path) == refusals
+    assert snapshot(db_url) == before and refusal_count(db_url) == refusals
 
 
 @pytest.mark.parametrize("args", [
@@ -222,16 +223,16 @@ def test_a_bad_id_file_writes_nothing(
     ("do", "--bulk", "{file}", "forward", "--json", "--format", "csv"),
 ])
 def test_usage_errors_write_nothing(
-    db_url: str, db_path: Path, tmp_path: Path, items: dict[str, list[int]],
+    db_url: str, tmp_path: Path, items: dict[str, list[int]],
     args: tuple[str, ...]
 ) -> None:
     path = id_file(tmp_path, f"{items['review'][0]}\n")
-    before = snapshot(db_path)
+    before = snapshot(db_url)
     result = run(db_url, *(str(path) if a == "{file}" else a for a in args))
     assert result.exit_code == 2, result.output
     assert result.stdout == ""
     stderr_line(result)
-    assert snapshot(db_path) == before
+    assert snapshot(db_url) == before
 
 
 def test_if_version_refusal_names_the_reason(
@@ -295,13 +296,17 @@ def test_fire_many_reports_each_outcome_as_it_comes(
 
 
 def test_a_batch_of_moves_commits_once_and_a_refusal_undoes_only_its_own_move(
-    campaign: Campaign, items: dict[str, list[int]]
+    campaign: Campaign, backend: str, items: dict[str, list[int]]
 ) -> None:
     ids = [*items["review"][:2], items["own"][0], items["review"][2], *items["draft"]]
-    with driver_trace(campaign.store.engine) as statements:
+    # The statements are counted as SQLite's driver traces them; psycopg has no
+    # such trace, so on PostgreSQL only what the batches leave behind is checked.
+    traced = driver_trace(campaign.store.engine) if backend == "sqlite" else nullcontext(None)
+    with traced as statements:
         result = campaign.moves.fire_many(PRINCIPAL, ids, "forward", "同意", batch=3)
-    assert statements.count("BEGIN IMMEDIATE") == 2  # batches of 3 and 2
-    assert statements.count("COMMIT") == 2
+    if statements is not None:
+        assert statements.count("BEGIN IMMEDIATE") == 2  # batches of 3 and 2
+        assert statements.count("COMMIT") == 2
     assert [o.moved for o in result.outcomes] == [True, True, False, True, False]
     assert [o.deliverable_id for o in result.moved] == items["review"]
     assert [len(forwards(campaign, i)) for i in ids] == [1, 1, 0, 1, 0]

@@ -214,6 +214,7 @@ def test_engine_connections_have_the_durable_pragmas(campaign: Campaign, db_path
         assert raw.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal"
 
 
+@pytest.mark.sqlite_only("BEGIN IMMEDIATE, as SQLite's driver traces it (driver_trace)")
 def test_writes_take_the_lock_first(campaign: Campaign) -> None:
     """Every write transaction starts with BEGIN IMMEDIATE, before it reads anything."""
     item = drive(campaign, "self_review")

@@ -6,7 +6,7 @@ keywords, or (the meeting's length) when a line matches its pattern.
 
 Contents are built here from the spec (:func:`drive.complete_text`), one
 section changed at a time.  Every refusal is checked to write nothing at all:
-every row of every table, read with raw sqlite3, stays as it was.
+every row of every table, read behind the engine's back, stays as it was.
 """
 
 from __future__ import annotations
@@ -72,13 +72,13 @@ def new(campaign: Campaign, type_id: str, text: str) -> int:
                                         content=from_text(text)).id
 
 
-def refused_submit(campaign: Campaign, db_path: Path, item_id: int) -> str:
+def refused_submit(campaign: Campaign, db_url: str, item_id: int) -> str:
     """``submit`` is refused (exit 4) and no row of any table changes."""
-    before = all_rows(db_path)
+    before = all_rows(db_url)
     owner = campaign.reads.get(item_id).owner
-    error = refused(campaign, db_path, TransitionNotAllowed,
+    error = refused(campaign, db_url, TransitionNotAllowed,
                     lambda: campaign.moves.fire(owner, item_id, "submit", COMMENT))
-    assert all_rows(db_path) == before
+    assert all_rows(db_url) == before
     assert campaign.reads.get(item_id).state == "draft"
     return str(error)
 
@@ -103,20 +103,20 @@ def test_complete_content_is_submitted(campaign: Campaign, type_id: str) -> None
 
 @pytest.mark.parametrize(("type_id", "name"), SECTIONS, ids=[f"{t}-{n}" for t, n in SECTIONS])
 def test_one_section_missing_is_refused_naming_exactly_it(
-    campaign: Campaign, db_path: Path, type_id: str, name: str
+    campaign: Campaign, db_url: str, type_id: str, name: str
 ) -> None:
     text = complete_text(without(SPECS[type_id], name))
-    message = refused_submit(campaign, db_path, new(campaign, type_id, text))
+    message = refused_submit(campaign, db_url, new(campaign, type_id, text))
     assert named(message, type_id) == {section(type_id, name).label}
     assert "1 required section" in message
 
 
 @pytest.mark.parametrize("type_id", CHECKED)
 def test_every_missing_section_is_named(
-    campaign: Campaign, db_path: Path, type_id: str
+    campaign: Campaign, db_url: str, type_id: str
 ) -> None:
     spec = SPECS[type_id]
-    message = refused_submit(campaign, db_path,
+    message = refused_submit(campaign, db_url,
                              new(campaign, type_id, "# 材料\n\n正文还没有写。\n"))
     assert named(message, type_id) == {s.label for s in spec.required_sections}
     assert f"{len(spec.required_sections)} required section" in message
@@ -126,28 +126,28 @@ def test_every_missing_section_is_named(
 
 
 def test_two_sections_missing_are_both_named_and_nothing_else(
-    campaign: Campaign, db_path: Path
+    campaign: Campaign, db_url: str
 ) -> None:
     text = complete_text(without(SPECS["self_review"], "subjective_causes",
                                  "ideological_roots"))
-    message = refused_submit(campaign, db_path, new(campaign, "self_review", text))
+    message = refused_submit(campaign, db_url, new(campaign, "self_review", text))
     assert named(message, "self_review") == {"主观原因", "思想根源"}
     assert "2 required section" in message
 
 
-def test_the_latest_revision_is_what_is_checked(campaign: Campaign, db_path: Path) -> None:
+def test_the_latest_revision_is_what_is_checked(campaign: Campaign, db_url: str) -> None:
     spec = SPECS["self_review"]
     item_id = new(campaign, "self_review", complete_text(spec))
     owner = campaign.reads.get(item_id).owner
     campaign.deliverables.revise(owner, item_id, from_text(complete_text(without(spec,
                                                                                  "measures"))))
-    assert named(refused_submit(campaign, db_path, item_id), "self_review") == {
+    assert named(refused_submit(campaign, db_url, item_id), "self_review") == {
         "努力方向和改进措施"}
     campaign.deliverables.revise(owner, item_id, complete_content(spec, body="补上改进措施"))
     submits(campaign, item_id)
 
 
-def test_a_returned_material_is_checked_again(campaign: Campaign, db_path: Path) -> None:
+def test_a_returned_material_is_checked_again(campaign: Campaign, db_url: str) -> None:
     spec = SPECS["self_review"]
     item_id = new(campaign, "self_review", complete_text(spec))
     submits(campaign, item_id)
@@ -155,7 +155,7 @@ def test_a_returned_material_is_checked_again(campaign: Campaign, db_path: Path)
     owner = campaign.reads.get(item_id).owner
     campaign.deliverables.revise(owner, item_id, from_text(complete_text(without(spec,
                                                                                  "problems"))))
-    assert named(refused_submit(campaign, db_path, item_id), "self_review") == {"存在的主要问题"}
+    assert named(refused_submit(campaign, db_url, item_id), "self_review") == {"存在的主要问题"}
 
 
 def test_types_without_the_rule_submit_whatever_they_hold(campaign: Campaign) -> None:
@@ -198,9 +198,9 @@ def test_each_heading_form_counts(campaign: Campaign, line: str) -> None:
     "> 三、主观原因",  # quoted
 ])
 def test_a_keyword_outside_a_heading_does_not_count(
-    campaign: Campaign, db_path: Path, line: str
+    campaign: Campaign, db_url: str, line: str
 ) -> None:
-    message = refused_submit(campaign, db_path, new(campaign, "self_review", with_heading(line)))
+    message = refused_submit(campaign, db_url, new(campaign, "self_review", with_heading(line)))
     assert named(message, "self_review") == {"主观原因"}
 
 
@@ -237,20 +237,20 @@ def test_a_meeting_of_a_day_or_more_is_accepted(campaign: Campaign, line: str) -
 @pytest.mark.parametrize("line", ["会议时间：半天", "会议时间：上午", "会议时间：待定",
                                   "会议时间："])
 def test_a_meeting_without_a_day_is_refused(
-    campaign: Campaign, db_path: Path, line: str
+    campaign: Campaign, db_url: str, line: str
 ) -> None:
-    message = refused_submit(campaign, db_path,
+    message = refused_submit(campaign, db_url,
                              new(campaign, "meeting_plan", meeting_plan_saying(line)))
     assert named(message, "meeting_plan") == {"会议时间不少于1天"}
 
 
-def test_half_a_day_in_digits_is_refused(campaign: Campaign, db_path: Path) -> None:
-    refused_submit(campaign, db_path,
+def test_half_a_day_in_digits_is_refused(campaign: Campaign, db_url: str) -> None:
+    refused_submit(campaign, db_url,
                    new(campaign, "meeting_plan", meeting_plan_saying("会议时间：0.5天")))
 
 
-def test_a_date_is_not_a_length(campaign: Campaign, db_path: Path) -> None:
-    refused_submit(campaign, db_path,
+def test_a_date_is_not_a_length(campaign: Campaign, db_url: str) -> None:
+    refused_submit(campaign, db_url,
                    new(campaign, "meeting_plan", meeting_plan_saying("会议时间：6月26日上午")))
 
 
@@ -258,18 +258,18 @@ def test_a_date_is_not_a_length(campaign: Campaign, db_path: Path) -> None:
 
 
 def test_submit_on_the_command_line_is_exit_4_naming_what_is_missing(
-    campaign: Campaign, db_path: Path, tmp_path: Path
+    campaign: Campaign, db_url: str, tmp_path: Path
 ) -> None:
     spec = SPECS["self_review"]
     draft = tmp_path / "初稿.md"
     draft.write_text(complete_text(without(spec, "manifestations", "ideological_roots")),
                      encoding="utf-8")
     owner = owner_of("self_review")
-    base = ["--db", f"sqlite:///{db_path}", "--as", owner]
+    base = ["--db", db_url, "--as", owner]
     created = CliRunner().invoke(cli.main, [*base, "new", "self_review", "--title", "材料",
                                             "--content", str(draft), "--json"])
     assert created.exit_code == 0, created.output
-    before = all_rows(db_path)
+    before = all_rows(db_url)
     item_id = campaign.reads.deliverables()[-1].id
 
     result = CliRunner().invoke(cli.main, [*base, "do", str(item_id), "submit"])
@@ -279,4 +279,4 @@ def test_submit_on_the_command_line_is_exit_4_naming_what_is_missing(
     (line,) = result.stderr.splitlines()
     assert line.startswith("campaign: ")
     assert named(line, "self_review") == {"具体表现", "思想根源"}
-    assert all_rows(db_path) == before
+    assert all_rows(db_url) == before

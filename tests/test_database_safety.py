@@ -5,6 +5,11 @@ program's (or another version's) schema, a lock held by another program, an
 ``init`` or a read on something that is not yet a campaign database, and a
 URL's password in a message.  Each must end in exactly one ``campaign: ...``
 line on stderr with its documented exit code, and leave the file as it was.
+
+Most of these are about SQLite files themselves (their header, permissions,
+locks, ``PRAGMA user_version``, WAL): they ask for ``db_path`` and so run on
+SQLite only.  A server database's checks are in ``test_postgresql.py`` and
+``test_migrations.py``.
 """
 
 from __future__ import annotations
@@ -307,6 +312,7 @@ def test_finding_4_a_bad_busy_timeout_is_invalid_input(db_path: Path, value: str
             "CAMPAIGN_BUSY_TIMEOUT", "seconds")
 
 
+@pytest.mark.sqlite_only("PRAGMA busy_timeout is SQLite's; PostgreSQL waits for locks itself")
 def test_the_busy_timeout_defaults_to_ten_seconds_and_reaches_sqlite(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

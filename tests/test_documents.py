@@ -8,7 +8,6 @@ import copy
 import hashlib
 import json
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import click
@@ -251,12 +250,12 @@ def test_participants_may_give_opinions(campaign: Campaign, run: Run) -> None:
     assert run.json("comment", item, "--text", "请补充数据", user="sup2")["author"] == "sup2"
 
 
-def test_outsiders_may_not_give_opinions(campaign: Campaign, db_path: Path, run: Run) -> None:
+def test_outsiders_may_not_give_opinions(campaign: Campaign, db_url: str, run: Run) -> None:
     # The meeting plan's flow involves only office, principal and supervisors.
     item = campaign.deliverables.create("office1", "meeting_plan", "民主生活会方案",
                            content=from_text(MEETING)).id
     for user in ("branch1", "member1", "leader1"):
-        error = refused(campaign, db_path, PermissionDenied,
+        error = refused(campaign, db_url, PermissionDenied,
                         partial(campaign.documents.add_opinion, user, item, "看看"), actor=user)
         assert "office, principal, supervisor" in str(error)
     line = run.fails(3, "comment", item, "--text", "看看", user="branch1")
@@ -269,21 +268,21 @@ def test_outsiders_may_not_give_opinions(campaign: Campaign, db_path: Path, run:
 
 
 def test_opinion_lines_must_exist_in_their_revision(
-    campaign: Campaign, db_path: Path, run: Run
+    campaign: Campaign, db_url: str, run: Run
 ) -> None:
     item = three_revisions(campaign)
     lines_v1, lines_v3 = len(V1.splitlines()), len(V3.splitlines())
     assert lines_v3 > lines_v1
     for line in (0, -1, lines_v3 + 1):
-        refused(campaign, db_path, InvalidInput,
+        refused(campaign, db_url, InvalidInput,
                 partial(campaign.documents.add_opinion, "principal1", item, "x", line=line))
     # A line of revision 3 that revision 1 does not have.
-    error = refused(campaign, db_path, InvalidInput, lambda: campaign.documents.add_opinion(
+    error = refused(campaign, db_url, InvalidInput, lambda: campaign.documents.add_opinion(
         "principal1", item, "x", line=lines_v3, revision=1))
     assert f"line {lines_v3} does not exist in revision 1 (it has {lines_v1} lines)" in str(error)
-    refused(campaign, db_path, NotFound,
+    refused(campaign, db_url, NotFound,
             lambda: campaign.documents.add_opinion("principal1", item, "x", revision=7))
-    refused(campaign, db_path, InvalidInput,
+    refused(campaign, db_url, InvalidInput,
             lambda: campaign.documents.add_opinion("principal1", item, "   "))
     run.fails(7, "comment", item, "--text", "x", "--line", 99, user="principal1")
     run.fails(6, "comment", item, "--text", "x", "--revision", 9, user="principal1")
@@ -298,17 +297,17 @@ def test_opinion_lines_must_exist_in_their_revision(
 
 
 def test_no_line_opinions_on_a_non_text_revision_and_none_without_content(
-    campaign: Campaign, db_path: Path
+    campaign: Campaign, db_url: str
 ) -> None:
     item = campaign.deliverables.create("leader1", "self_review", "扫描件",
                                         content=from_text(V1)).id
     campaign.deliverables.revise("leader1", item, Content("scan.pdf", "application/pdf",
                                                           b"%PDF-1.4\n"))
-    refused(campaign, db_path, InvalidInput,
+    refused(campaign, db_url, InvalidInput,
             lambda: campaign.documents.add_opinion("principal1", item, "x", line=1))
     assert campaign.documents.add_opinion("principal1", item, "扫描件不清晰").revision_number == 2
     empty = campaign.deliverables.create("leader1", "self_review", "无正文").id
-    refused(campaign, db_path, TransitionNotAllowed,
+    refused(campaign, db_url, TransitionNotAllowed,
             lambda: campaign.documents.add_opinion("principal1", empty, "x"))
 
 
@@ -388,14 +387,14 @@ def test_show_lists_no_opinions_when_there_are_none(campaign: Campaign, run: Run
 
 
 def test_check_names_the_missing_sections_without_submitting(
-    campaign: Campaign, db_path: Path, run: Run
+    campaign: Campaign, db_url: str, run: Run
 ) -> None:
     item = campaign.deliverables.create("leader1", "self_review", "未完成",
                                         content=from_text(INCOMPLETE)).id
     missing = campaign.documents.check_content(item)
     assert [s.label for s in missing] == ["主观原因", "思想根源", "努力方向和改进措施"]
 
-    before = snapshot(db_path)
+    before = snapshot(db_url)
     result = run("check", item)
     assert result.exit_code == 4
     assert result.stderr.splitlines() == [
@@ -408,7 +407,7 @@ def test_check_names_the_missing_sections_without_submitting(
     assert [m["name"] for m in data["missing"]] == [
         "subjective_causes", "ideological_roots", "measures"]
     assert len(data["required"]) == 5
-    assert snapshot(db_path) == before  # a check writes nothing
+    assert snapshot(db_url) == before  # a check writes nothing
 
     # Submitting refuses with the same sections.
     with pytest.raises(TransitionNotAllowed, match="主观原因、思想根源、努力方向和改进措施"):

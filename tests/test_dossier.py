@@ -8,7 +8,6 @@ import copy
 import hashlib
 import re
 import shutil
-import sqlite3
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -17,6 +16,7 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 from drive import at_day
+from plan_helpers import drop_append_only, execute
 
 import cli
 from workflow import Campaign, from_text
@@ -170,13 +170,12 @@ def test_dossier_command_writes_the_file(campaign: Campaign, run: Invoke, tmp_pa
 
 @needs_dot
 def test_a_tampered_log_gives_a_failed_banner_and_exit_8(
-    campaign: Campaign, db_path: Path, run: Invoke, tmp_path: Path
+    campaign: Campaign, db_url: str, run: Invoke, tmp_path: Path
 ) -> None:
     item = in_publicity(campaign)
     returned = next(e for e in campaign.reads.history(item) if e.trigger == "return")
-    with sqlite3.connect(db_path) as raw:
-        raw.execute("DROP TRIGGER audit_event_no_update")
-        raw.execute("UPDATE audit_event SET comment = '已修改' WHERE seq = ?", (returned.seq,))
+    drop_append_only(db_url)
+    execute(db_url, "UPDATE audit_event SET comment = '已修改' WHERE seq = :seq", seq=returned.seq)
 
     html, verified = dossier.dossier(campaign, item)
     assert not verified

@@ -6,9 +6,7 @@ reason and is audited; a refused advance writes nothing."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +20,7 @@ from plan_helpers import (
     audit_rows,
     db_state,
     drive_to,
+    execute,
     force_to,
     hold_all_talks,
     item_id,
@@ -60,7 +59,7 @@ def missing_lines(checks: list[Check]) -> list[str]:
 
 
 def refused_advance(
-    c: Campaign, db: Path, error: type[CampaignError], actor: str = STARTER, **kwargs: Any
+    c: Campaign, db: str, error: type[CampaignError], actor: str = STARTER, **kwargs: Any
 ) -> CampaignError:
     """`advance` must raise exactly ``error`` and leave the database as it was."""
     before, phase, head = db_state(db), c.plan.phase(), c.audit.digest()
@@ -82,7 +81,7 @@ def refused_advance(
 
 @pytest.mark.parametrize(("leaf", "index"), GATE_ITEMS, ids=GATE_IDS)
 def test_each_gate_item_blocks_advance_until_satisfied(
-    c: Campaign, db: Path, leaf: str, index: int
+    c: Campaign, db: str, leaf: str, index: int
 ) -> None:
     force_to(c, leaf)
     gate = SPEC.leaf(leaf).gate
@@ -110,7 +109,7 @@ def test_each_gate_item_blocks_advance_until_satisfied(
     assert c.plan.phase() == LEAF_PATHS[LEAF_PATHS.index(leaf) + 1]
 
 
-def test_nothing_done_lists_every_item_of_the_first_gate(c: Campaign, db: Path) -> None:
+def test_nothing_done_lists_every_item_of_the_first_gate(c: Campaign, db: str) -> None:
     checks = c.plan.gate()
     assert len(checks) == len(SPEC.leaf("preparation").gate)
     message = str(refused_advance(c, db, TransitionNotAllowed))
@@ -119,7 +118,7 @@ def test_nothing_done_lists_every_item_of_the_first_gate(c: Campaign, db: Path) 
     assert f"#{plan_item.id}" in message
 
 
-def test_a_deliverable_gate_names_each_item_not_yet_there(c: Campaign, db: Path) -> None:
+def test_a_deliverable_gate_names_each_item_not_yet_there(c: Campaign, db: str) -> None:
     force_to(c, "implementation.study_and_listen")
     for item in SPEC.leaf("implementation.study_and_listen").gate:
         if item.deliverable is None:
@@ -135,7 +134,7 @@ def test_a_deliverable_gate_names_each_item_not_yet_there(c: Campaign, db: Path)
     assert f"#{reports[0].id}" not in str(refused_advance(c, db, TransitionNotAllowed))
 
 
-def test_a_per_person_event_gate_names_who_has_none(c: Campaign, db: Path) -> None:
+def test_a_per_person_event_gate_names_who_has_none(c: Campaign, db: str) -> None:
     force_to(c, "implementation.study_and_listen")
     spec = SPEC.event("field_research")
     record_valid_events(c, spec, skip=["leader2"])
@@ -147,7 +146,7 @@ def test_a_per_person_event_gate_names_who_has_none(c: Campaign, db: Path) -> No
 # -- the walk through every phase ------------------------------------------------------
 
 
-def test_satisfying_every_gate_walks_the_campaign_to_closed(c: Campaign, db: Path) -> None:
+def test_satisfying_every_gate_walks_the_campaign_to_closed(c: Campaign, db: str) -> None:
     walked = [c.plan.phase()]
     actors = ["prin", STARTER]
     for step, leaf in enumerate(GATED):
@@ -185,7 +184,7 @@ def test_leaving_preparation_enters_the_first_link_of_implementation(c: Campaign
 
 
 @pytest.mark.parametrize("actor", ["leader1", "sup1", "member1", "branch1"])
-def test_only_office_or_principal_advance(c: Campaign, db: Path, actor: str) -> None:
+def test_only_office_or_principal_advance(c: Campaign, db: str, actor: str) -> None:
     satisfy_phase(c, "preparation")
     refusals = len(c.audit.refusals())
     refused_advance(c, db, PermissionDenied, actor=actor)
@@ -264,7 +263,7 @@ def test_the_plans_limits_themselves_are_not_flagged(c: Campaign) -> None:
                               theme=theme).flags == ()
 
 
-def test_flagged_records_alone_block_the_study_gate(c: Campaign, db: Path) -> None:
+def test_flagged_records_alone_block_the_study_gate(c: Campaign, db: str) -> None:
     force_to(c, "implementation.study_and_listen")
     for item in SPEC.leaf("implementation.study_and_listen").gate:
         if item.event != "mobilisation_meeting":
@@ -297,7 +296,7 @@ RECORDERS = [
 @pytest.mark.parametrize(("actor", "kind", "person", "allowed"), RECORDERS,
                          ids=[f"{a}-{k}-{p}" for a, k, p, _ in RECORDERS])
 def test_who_may_record_an_event(
-    c: Campaign, db: Path, actor: str, kind: str, person: str | None, allowed: bool
+    c: Campaign, db: str, actor: str, kind: str, person: str | None, allowed: bool
 ) -> None:
     arguments = {**valid_event_kwargs(SPEC.event(kind)), "person": person}
     if allowed:
@@ -326,7 +325,7 @@ def test_a_member_cannot_satisfy_a_team_event_by_naming_themselves(c: Campaign) 
 # -- forcing -----------------------------------------------------------------------------
 
 
-def test_the_principal_cannot_force(c: Campaign, db: Path) -> None:
+def test_the_principal_cannot_force(c: Campaign, db: str) -> None:
     refusals = len(c.audit.refusals())
     error = refused_advance(c, db, PermissionDenied, actor="prin", force=True,
                             reason=FORCE_REASON)
@@ -335,13 +334,13 @@ def test_the_principal_cannot_force(c: Campaign, db: Path) -> None:
     assert c.audit.refusals()[-1].actor == "prin"
 
 
-def test_the_principal_cannot_force_even_a_satisfied_gate(c: Campaign, db: Path) -> None:
+def test_the_principal_cannot_force_even_a_satisfied_gate(c: Campaign, db: str) -> None:
     satisfy_phase(c, "preparation")
     refused_advance(c, db, PermissionDenied, actor="prin", force=True, reason=FORCE_REASON)
 
 
 @pytest.mark.parametrize("reason", [None, "", "   \n"])
-def test_forcing_needs_a_reason(c: Campaign, db: Path, reason: str | None) -> None:
+def test_forcing_needs_a_reason(c: Campaign, db: str, reason: str | None) -> None:
     error = refused_advance(c, db, TransitionNotAllowed, force=True, reason=reason)
     assert "reason" in str(error)
 
@@ -386,10 +385,9 @@ def test_the_talks_gate_item_is_satisfied_by_all_pairs(c: Campaign) -> None:
 # -- the audit replays the campaign's phases --------------------------------------------
 
 
-def test_verify_replays_the_phase_moves(c: Campaign, db: Path) -> None:
+def test_verify_replays_the_phase_moves(c: Campaign, db: str) -> None:
     force_to(c, "implementation.find_and_criticise")
     assert c.audit.verify().events > 0
-    with sqlite3.connect(db) as raw:  # the stored phase no longer matches its events
-        raw.execute("UPDATE plan_run SET phase = 'summary'")
+    execute(db, "UPDATE plan_run SET phase = 'summary'")  # no longer what its events say
     with pytest.raises(AuditVerificationFailed, match="stored in phase 'summary'"):
         c.audit.verify()

@@ -64,15 +64,15 @@ def _complete(c: Campaign, deliverable_id: int, body: str = "初稿") -> object:
     return complete_content(c.registry.definition_for(c.reads.get(deliverable_id)), body=body)
 
 
-def run(db: Path, *args: object, user: str | None = None,
+def run(db: str, *args: object, user: str | None = None,
         env: dict[str, str] | None = None) -> Result:
-    argv = ["--db", f"sqlite:///{db}", *(["--as", user] if user else []), *map(str, args)]
+    argv = ["--db", db, *(["--as", user] if user else []), *map(str, args)]
     result = CliRunner().invoke(cli.main, argv, env=env)
     assert "Traceback" not in result.output, result.output
     return result
 
 
-def ok(db: Path, *args: object, user: str | None = None,
+def ok(db: str, *args: object, user: str | None = None,
        env: dict[str, str] | None = None) -> str:
     result = run(db, *args, user=user, env=env)
     assert result.exit_code == 0, result.output
@@ -96,7 +96,7 @@ READS = [
 
 @pytest.mark.parametrize("command", READS, ids=" ".join)
 def test_finding_9_every_read_command_takes_format_json_and_csv(
-    db: Path, item: int, command: tuple[str, ...]
+    db: str, item: int, command: tuple[str, ...]
 ) -> None:
     args = [part.format(item=item) for part in command]
     as_json = ok(db, *args, "--format", "json", user="leader1")
@@ -111,7 +111,7 @@ def test_finding_9_every_read_command_takes_format_json_and_csv(
     assert clash.exit_code == 2 and "--json" in clash.stderr
 
 
-def test_finding_9_csv_rows_are_the_json_records(db: Path, item: int) -> None:
+def test_finding_9_csv_rows_are_the_json_records(db: str, item: int) -> None:
     records = json.loads(ok(db, "list", "--json"))
     rows = list(csv.DictReader(io.StringIO(ok(db, "list", "--format", "csv"))))
     assert [int(r["id"]) for r in rows] == [r["id"] for r in records]
@@ -122,7 +122,7 @@ def test_finding_9_csv_rows_are_the_json_records(db: Path, item: int) -> None:
     assert [r["trigger"] for r in history][-1] == "forward"
 
 
-def test_finding_9_rectification_show_and_check_take_the_formats(c: Campaign, db: Path,
+def test_finding_9_rectification_show_and_check_take_the_formats(c: Campaign, db: str,
                                                                  item: int) -> None:
     fix = c.deliverables.create(STARTER, "rectification_item", "整改事项").id
     c.rectification.set(STARTER, fix, matter="文山会海", measures="精简会议",
@@ -135,7 +135,7 @@ def test_finding_9_rectification_show_and_check_take_the_formats(c: Campaign, db
     assert ok(db, "check", item, "--format", "csv").splitlines() == ["name,label,accepted"]
 
 
-def test_finding_9_report_takes_csv_besides_markdown_and_html(db: Path) -> None:
+def test_finding_9_report_takes_csv_besides_markdown_and_html(db: str) -> None:
     rows = list(csv.DictReader(io.StringIO(ok(db, "report", "--format", "csv"))))
     assert rows and set(rows[0]) == {"section", "table", "row", "column", "value"}
     assert json.loads(ok(db, "report", "--json")) == json.loads(ok(db, "report", "--format",
@@ -143,9 +143,9 @@ def test_finding_9_report_takes_csv_besides_markdown_and_html(db: Path) -> None:
     assert ok(db, "report", "--format", "markdown").startswith("# ")
 
 
-def _closed_early(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _closed_early(db: str, *args: str) -> subprocess.CompletedProcess[str]:
     """Run the CLI with a stdout whose reader has already gone (``| head -0``)."""
-    env = {**os.environ, "CAMPAIGN_DB": f"sqlite:///{db}", "PYTHONUNBUFFERED": "0"}
+    env = {**os.environ, "CAMPAIGN_DB": db, "PYTHONUNBUFFERED": "0"}
     with subprocess.Popen([sys.executable, str(ROOT / "cli.py"), *args], env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
         assert proc.stdout is not None
@@ -156,17 +156,17 @@ def _closed_early(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("args", [("audit", "export", "--format", "jsonl"), ("list",),
                                   ("history", "1", "--format", "csv")], ids=" ".join)
-def test_finding_9_a_closed_pipe_ends_quietly(db: Path, args: tuple[str, ...]) -> None:
+def test_finding_9_a_closed_pipe_ends_quietly(db: str, args: tuple[str, ...]) -> None:
     done = _closed_early(db, *args)
     assert done.stderr == ""  # no "internal error", no "Exception ignored ... BrokenPipeError"
     assert done.returncode == 0
 
 
-def test_finding_9_head_reads_the_first_line_and_the_rest_ends_quietly(db: Path) -> None:
+def test_finding_9_head_reads_the_first_line_and_the_rest_ends_quietly(db: str) -> None:
     script = f"{sys.executable} {ROOT / 'cli.py'} audit export --format jsonl | head -1"
     done = subprocess.run(["bash", "-o", "pipefail", "-c", script], capture_output=True,
                           text=True, timeout=120, check=False,
-                          env={**os.environ, "CAMPAIGN_DB": f"sqlite:///{db}"})
+                          env={**os.environ, "CAMPAIGN_DB": db})
     assert (done.returncode, done.stderr) == (0, "")
     assert json.loads(done.stdout)["seq"] == 1
 
@@ -174,7 +174,7 @@ def test_finding_9_head_reads_the_first_line_and_the_rest_ends_quietly(db: Path)
 # -- finding 10: the campaign's day and zone --------------------------------------------------
 
 
-def test_finding_10_history_shows_times_in_the_campaign_zone(c: Campaign, db: Path,
+def test_finding_10_history_shows_times_in_the_campaign_zone(c: Campaign, db: str,
                                                              item: int) -> None:
     events = c.reads.history(item)
     shown = ok(db, "history", item)
@@ -189,7 +189,7 @@ def test_finding_10_history_shows_times_in_the_campaign_zone(c: Campaign, db: Pa
 
 
 def test_finding_10_the_dossier_shows_seconds_and_the_zone_not_microseconds(
-    c: Campaign, db: Path, item: int, tmp_path: Path
+    c: Campaign, db: str, item: int, tmp_path: Path
 ) -> None:
     out = tmp_path / "dossier.html"
     ok(db, "dossier", item, "--out", out)
@@ -198,7 +198,7 @@ def test_finding_10_the_dossier_shows_seconds_and_the_zone_not_microseconds(
     assert not re.search(r"\d\d:\d\d:\d\d\.\d{6}Z", html)
 
 
-def test_finding_10_today_follows_campaign_tz(c: Campaign, db: Path) -> None:
+def test_finding_10_today_follows_campaign_tz(c: Campaign, db: str) -> None:
     """26 hours apart: east of the date line the day is always later than west of it,
     whatever the host's clock says."""
     east, west = "Etc/GMT-14", "Etc/GMT+12"
@@ -226,7 +226,7 @@ TABLES = [("list",), ("show", "{item}"), ("history", "{item}"), ("inbox",),
 
 @pytest.mark.parametrize("command", TABLES, ids=" ".join)
 def test_finding_11_tables_fit_80_columns_without_breaking_ids(
-    c: Campaign, db: Path, item: int, command: tuple[str, ...]
+    c: Campaign, db: str, item: int, command: tuple[str, ...]
 ) -> None:
     c.deliverables.create(STARTER, "implementation_plan", LONG_TITLE)
     c.records.target(STARTER, "employment_training", 12, "招聘会")
@@ -268,7 +268,7 @@ def test_finding_11_cjk_is_counted_two_cells_and_a_narrow_terminal_gets_records(
     assert plan_widths([Column("title")], [["汉" * 50]], 20) == [20]  # CJK folds: 10 per line
 
 
-def test_finding_11_a_refused_advance_lists_what_is_missing(c: Campaign, db: Path) -> None:
+def test_finding_11_a_refused_advance_lists_what_is_missing(c: Campaign, db: str) -> None:
     from workflow.errors import TransitionNotAllowed
 
     for _ in range(8):  # on to a gate that lacks several things (forced past the others)
@@ -296,7 +296,7 @@ def test_finding_11_a_refused_advance_lists_what_is_missing(c: Campaign, db: Pat
 # -- finding 12: README, not found, usage, help, lint, messages ---------------------------------
 
 
-def test_finding_12_unknown_type_is_not_found(db: Path, item: int) -> None:
+def test_finding_12_unknown_type_is_not_found(db: str, item: int) -> None:
     for args, fragment in [(("--type", "nonesuch"), "nonesuch"),
                            (("--type", "self_review", "--state", "in_progress"),
                             "state of self_review in_progress"),
@@ -312,13 +312,14 @@ def test_finding_12_unknown_type_is_not_found(db: Path, item: int) -> None:
                          "--json")) == []
 
 
+@pytest.mark.one_backend("a usage error, refused before any database work")
 @pytest.mark.parametrize("command", [
     ("new", "self_review", "--title", "x"), ("do", "1", "submit"),
     ("comment", "1", "--text", "x"), ("phase", "advance"), ("inbox",), ("tick",),
     ("users", "grant", "leader1", "office"), ("targets", "record", "job_fairs", "1",
                                              "--note", "x"),
 ], ids=" ".join)
-def test_finding_12_missing_as_is_a_usage_error(db: Path, command: tuple[str, ...]) -> None:
+def test_finding_12_missing_as_is_a_usage_error(db: str, command: tuple[str, ...]) -> None:
     result = run(db, *command)
     assert result.exit_code == 2 and result.stdout == ""
     (line,) = result.stderr.splitlines()
@@ -365,7 +366,7 @@ def test_finding_12_lint_reports_every_problem(tmp_path: Path) -> None:
     assert codes >= {"load-error", "unreachable-state"}  # the name and the graph, both
 
 
-def test_finding_12_messages_read_right(c: Campaign, db: Path, item: int) -> None:
+def test_finding_12_messages_read_right(c: Campaign, db: str, item: int) -> None:
     verified = ok(db, "audit", "verify")
     count = len(c.reads.deliverables())
     assert re.match(rf"ok: \d+ events and {count} deliverables verified; head ", verified)

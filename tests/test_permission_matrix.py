@@ -9,9 +9,7 @@ as it was, and a permission refusal be noted in the access log.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date
-from pathlib import Path
 
 import pytest
 from conftest import ROLES_OF, snapshot
@@ -40,6 +38,7 @@ from drive import (
     window_rule,
     working_days_after,
 )
+from plan_helpers import query
 
 from workflow import Campaign
 from workflow.errors import (
@@ -58,7 +57,7 @@ MOVE_IDS = [f"{t}-{trigger}-from-{source}" for t, trigger, source in MOVES]
 
 
 def fire_and_check(
-    campaign: Campaign, db_path: Path, deliverable_id: int, user: str, trigger: str,
+    campaign: Campaign, db_url: str, deliverable_id: int, user: str, trigger: str,
     comment: str | None = COMMENT,
 ) -> None:
     """Make the move as ``user`` on a day its publicity window allows; it must
@@ -74,14 +73,14 @@ def fire_and_check(
     today = day_allowing(campaign, deliverable_id, trigger)
     assert window_allows(spec, trigger, item.state, window and window.closes_on,
                          today or campaign.store.today())
-    before, refusals = snapshot(db_path), campaign.audit.refusals()
+    before, refusals = snapshot(db_url), campaign.audit.refusals()
 
     event = make_move(campaign, user, deliverable_id, trigger, comment, today=today)
 
     after = campaign.reads.get(deliverable_id)
     assert after.state == transition.dest
     assert after.version == item.version + 1 + len(extra)
-    stored = snapshot(db_path)
+    stored = snapshot(db_url)
     new = len(stored.events) - len(before.events)
     assert stored.events[:-new] == before.events and new == 1 + len(extra)
     assert stored.revisions == before.revisions
@@ -100,12 +99,12 @@ def fire_and_check(
     assert event.comment == comment
     assert item.revision is not None
     assert event.revision == campaign.reads.revision(deliverable_id).sha256 == item.revision.sha256
-    check_window_and_opinion(campaign, db_path, item.state, transition.dest, event,
+    check_window_and_opinion(campaign, db_url, item.state, transition.dest, event,
                              before.windows, window, today)
 
 
 def check_window_and_opinion(
-    campaign: Campaign, db_path: Path, source: str, dest: str, event: EventView,
+    campaign: Campaign, db_url: str, source: str, dest: str, event: EventView,
     windows_before: list[tuple[object, ...]], window: WindowView | None, today: date | None,
 ) -> None:
     """What a successful move writes besides its event, as the spec says."""
@@ -124,15 +123,13 @@ def check_window_and_opinion(
         assert windows[-1].closes_on == working_days_after(opened_on,
                                                            spec.publicity.working_days)
         assert windows[-1].closed_at is None and windows[-1].outcome is None
-        assert len(snapshot(db_path).windows) == len(windows_before) + 1
+        assert len(snapshot(db_url).windows) == len(windows_before) + 1
     elif rule is None:
-        assert snapshot(db_path).windows == windows_before, "no window involved"
+        assert snapshot(db_url).windows == windows_before, "no window involved"
     transition = spec.transition(source, event.trigger)
     assert transition is not None
-    with sqlite3.connect(db_path) as raw:
-        opinions = raw.execute(
-            "SELECT author_id, text, revision_sha FROM opinion WHERE event_seq = ?",
-            (event.seq,)).fetchall()
+    opinions = query(db_url, "SELECT author_id, text, revision_sha FROM opinion "
+                             "WHERE event_seq = :seq", seq=event.seq)
     if transition.requires_comment:
         assert opinions == [(event.actor, event.comment, event.revision)]
     else:
@@ -141,7 +138,7 @@ def check_window_and_opinion(
 
 @pytest.mark.parametrize(("type_id", "trigger", "source"), MOVES, ids=MOVE_IDS)
 def test_matrix(
-    campaign: Campaign, db_path: Path, type_id: str, trigger: str, source: str
+    campaign: Campaign, db_url: str, type_id: str, trigger: str, source: str
 ) -> None:
     """Every user in turn fires the move.
 
@@ -161,7 +158,7 @@ def test_matrix(
             if may_fire(user, item.owner, transition):
                 if needs_rating(type_id, trigger):  # a plain fire is refused: no rating
                     unrated = refused(
-                        campaign, db_path, TransitionNotAllowed,
+                        campaign, db_url, TransitionNotAllowed,
                         lambda: campaign.moves.fire(user, item.id, trigger, COMMENT))  # noqa: B023
                     assert "rating" in str(unrated)
                 wrong_day = day_refusing(campaign, item.id, trigger)
@@ -170,18 +167,18 @@ def test_matrix(
                     assert window is not None
                     assert not window_allows(spec, trigger, source, window.closes_on, wrong_day)
                     early_or_late = refused(
-                        campaign, db_path, TransitionNotAllowed,
+                        campaign, db_url, TransitionNotAllowed,
                         lambda: at_day(campaign, wrong_day).moves.fire(  # noqa: B023
                             user, item.id, trigger, COMMENT),  # noqa: B023
                     )
                     assert str(window.closes_on) in str(early_or_late)
-                fire_and_check(campaign, db_path, item.id, user, trigger)
+                fire_and_check(campaign, db_url, item.id, user, trigger)
                 item = drive(campaign, type_id, source)
                 prepare(campaign, item.id, trigger)
                 continue
             day = day_allowing(campaign, item.id, trigger)
             error = refused(
-                campaign, db_path, PermissionDenied,
+                campaign, db_url, PermissionDenied,
                 lambda: make_move(campaign, user, item.id, trigger, today=day),  # noqa: B023
                 actor=user,
             )
@@ -264,18 +261,18 @@ OWNER_CASES = [
     ids=[f"{t}-{tr}-from-{s}" for t, tr, s in OWNER_CASES],
 )
 def test_owner_as_actor(
-    campaign: Campaign, db_path: Path, type_id: str, trigger: str, source: str
+    campaign: Campaign, db_url: str, type_id: str, trigger: str, source: str
 ) -> None:
     """owner_only: the owner may, a peer with the same roles may not; not_owner: the reverse.
 
     Tried for every creator who could be the owner, not just the one the matrix uses.
     """
     for owner in _possible_owners(type_id, trigger, source):
-        _owner_rules(campaign, db_path, type_id, trigger, source, owner)
+        _owner_rules(campaign, db_url, type_id, trigger, source, owner)
 
 
 def _owner_rules(
-    campaign: Campaign, db_path: Path, type_id: str, trigger: str, source: str, owner: str
+    campaign: Campaign, db_url: str, type_id: str, trigger: str, source: str, owner: str
 ) -> None:
     transition = campaign.registry.definition(type_id).transition(source, trigger)
     assert transition is not None
@@ -286,16 +283,16 @@ def _owner_rules(
     assert peers, "two people per role: there is always a peer"
     day = day_allowing(campaign, item.id, trigger)  # the window is not what refuses
     if transition.owner_only:
-        refused(campaign, db_path, PermissionDenied,
+        refused(campaign, db_url, PermissionDenied,
                 lambda: make_move(campaign, peers[0], item.id, trigger, today=day),
                 actor=peers[0])
-        fire_and_check(campaign, db_path, item.id, owner, trigger)
+        fire_and_check(campaign, db_url, item.id, owner, trigger)
     else:
-        error = refused(campaign, db_path, PermissionDenied,
+        error = refused(campaign, db_url, PermissionDenied,
                         lambda: make_move(campaign, owner, item.id, trigger, today=day),
                         actor=owner)
         assert "owner" in str(error)
-        fire_and_check(campaign, db_path, item.id, peers[0], trigger)
+        fire_and_check(campaign, db_url, item.id, peers[0], trigger)
 
 
 def test_owner_cases_cover_both_rules() -> None:
@@ -315,7 +312,7 @@ STATES = [(type_id, s.name) for type_id, spec in SPECS.items() for s in spec.sta
 
 @pytest.mark.parametrize(("type_id", "state"), STATES, ids=[f"{t}-in-{s}" for t, s in STATES])
 def test_trigger_in_the_wrong_state_is_not_allowed(
-    campaign: Campaign, db_path: Path, type_id: str, state: str
+    campaign: Campaign, db_url: str, type_id: str, state: str
 ) -> None:
     """Every trigger of the type that has no move from ``state`` is refused there."""
     item = drive(campaign, type_id, state)
@@ -327,7 +324,7 @@ def test_trigger_in_the_wrong_state_is_not_allowed(
         transition = next(t for t in spec.transitions if t.trigger == trigger)
         actor = actor_for(transition, item.owner)
         assert actor is not None
-        error = refused(campaign, db_path, TransitionNotAllowed,
+        error = refused(campaign, db_url, TransitionNotAllowed,
                         lambda: campaign.moves.fire(actor, item.id, trigger, COMMENT))  # noqa: B023
         assert trigger in str(error)
     if spec.state(state).final:
@@ -335,18 +332,18 @@ def test_trigger_in_the_wrong_state_is_not_allowed(
 
 
 @pytest.mark.parametrize("type_id", sorted(SPECS))
-def test_unknown_trigger_is_invalid_input(campaign: Campaign, db_path: Path, type_id: str) -> None:
+def test_unknown_trigger_is_invalid_input(campaign: Campaign, db_url: str, type_id: str) -> None:
     item = drive(campaign, type_id)
     for trigger in ("no_such_trigger", "SUBMIT", "", "submit "):
-        refused(campaign, db_path, InvalidInput,
+        refused(campaign, db_url, InvalidInput,
                 lambda: campaign.moves.fire(item.owner, item.id, trigger, COMMENT))  # noqa: B023
 
 
-def test_trigger_of_another_type_is_invalid_input(campaign: Campaign, db_path: Path) -> None:
+def test_trigger_of_another_type_is_invalid_input(campaign: Campaign, db_url: str) -> None:
     assert "verify" in SPECS["rectification_item"].triggers
     assert "verify" not in SPECS["self_review"].triggers
     item = drive(campaign, "self_review")
-    refused(campaign, db_path, InvalidInput,
+    refused(campaign, db_url, InvalidInput,
             lambda: campaign.moves.fire("office1", item.id, "verify", COMMENT))
 
 
@@ -367,7 +364,7 @@ def test_the_shipped_definitions_require_reasons() -> None:
     ids=[f"{t}-{tr}-from-{s}" for t, tr, s in NEEDS_REASON],
 )
 def test_a_reason_is_required(
-    campaign: Campaign, db_path: Path, type_id: str, trigger: str, source: str
+    campaign: Campaign, db_url: str, type_id: str, trigger: str, source: str
 ) -> None:
     """No comment, or only whitespace (ideographic space too): refused, nothing written."""
     item = drive(campaign, type_id, source)
@@ -378,20 +375,20 @@ def test_a_reason_is_required(
     assert actor is not None
     day = day_allowing(campaign, item.id, trigger)  # the window is not what refuses
     for comment in (None, "", "   ", "\t\n\u3000"):
-        error = refused(campaign, db_path, TransitionNotAllowed,
+        error = refused(campaign, db_url, TransitionNotAllowed,
                         lambda: at_day(campaign, day).moves.fire(
                             actor, item.id, trigger, comment))  # noqa: B023
         assert "reason" in str(error)
-    fire_and_check(campaign, db_path, item.id, actor, trigger, "不符合要求")
+    fire_and_check(campaign, db_url, item.id, actor, trigger, "不符合要求")
 
 
 @pytest.mark.parametrize("offset", [-1, +1, -100])
 def test_stale_expected_version_is_a_conflict(
-    campaign: Campaign, db_path: Path, offset: int
+    campaign: Campaign, db_url: str, offset: int
 ) -> None:
     item = drive(campaign, "self_review", "review")
     error = refused(
-        campaign, db_path, Conflict,
+        campaign, db_url, Conflict,
         lambda: campaign.moves.fire("principal2", item.id, "forward", COMMENT,
                               expected_version=item.version + offset),
     )
@@ -403,22 +400,22 @@ def test_stale_expected_version_is_a_conflict(
     assert campaign.reads.get(item.id).version == item.version + 1
 
 
-def test_unknown_deliverable_is_not_found(campaign: Campaign, db_path: Path) -> None:
+def test_unknown_deliverable_is_not_found(campaign: Campaign, db_url: str) -> None:
     item = drive(campaign, "self_review")
-    error = refused(campaign, db_path, NotFound,
+    error = refused(campaign, db_url, NotFound,
                     lambda: campaign.moves.fire(item.owner, item.id + 1000, "submit", COMMENT))
     assert str(item.id + 1000) in str(error)
 
 
-def test_unknown_actor_is_not_found(campaign: Campaign, db_path: Path) -> None:
+def test_unknown_actor_is_not_found(campaign: Campaign, db_url: str) -> None:
     item = drive(campaign, "self_review")
-    error = refused(campaign, db_path, NotFound,
+    error = refused(campaign, db_url, NotFound,
                     lambda: campaign.moves.fire("nobody", item.id, "submit", COMMENT))
     assert "nobody" in str(error)
 
 
 @pytest.mark.parametrize("actor", [None, ""])
-def test_no_actor_is_invalid_input(campaign: Campaign, db_path: Path, actor: str | None) -> None:
+def test_no_actor_is_invalid_input(campaign: Campaign, db_url: str, actor: str | None) -> None:
     item = drive(campaign, "self_review")
-    refused(campaign, db_path, InvalidInput,
+    refused(campaign, db_url, InvalidInput,
             lambda: campaign.moves.fire(actor, item.id, "submit", COMMENT))

@@ -6,16 +6,14 @@ waits until the day after; the daily tick closes what has ended.
 Dates are written out by hand (2014-06-13 is a Friday), not computed with the
 engine's arithmetic.  A window of five working days spans five working days:
 the opening day counts when it is one.  Every refusal is checked to write nothing at all: every
-row of every table, read with raw sqlite3, stays as it was.
+row of every table, read behind the engine's back, stays as it was.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
@@ -32,6 +30,7 @@ from drive import (
     refused,
     working_days_after,
 )
+from plan_helpers import query
 
 import cli
 from workflow import Campaign
@@ -76,21 +75,19 @@ def publish(campaign: Campaign, type_id: str, on: date = FRIDAY, owner: str | No
 
 
 def refused_quietly(
-    campaign: Campaign, db_path: Path, error: type[CampaignError], call: Callable[[], object],
+    campaign: Campaign, db_url: str, error: type[CampaignError], call: Callable[[], object],
     actor: str | None = None,
 ) -> str:
     """``call`` raises exactly ``error`` and changes no row of any table."""
-    before = all_rows(db_path)
-    caught = refused(campaign, db_path, error, call, actor)
-    assert all_rows(db_path) == before
+    before = all_rows(db_url)
+    caught = refused(campaign, db_url, error, call, actor)
+    assert all_rows(db_url) == before
     return str(caught)
 
 
-def opinions(db_path: Path, deliverable_id: int) -> list[tuple[object, ...]]:
-    with sqlite3.connect(db_path) as raw:
-        return raw.execute(
-            "SELECT revision_number, revision_sha, line, author_id, text, event_seq "
-            "FROM opinion WHERE deliverable_id = ? ORDER BY id", (deliverable_id,)).fetchall()
+def opinions(db_url: str, deliverable_id: int) -> list[tuple[object, ...]]:
+    return query(db_url, "SELECT revision_number, revision_sha, line, author_id, text, event_seq "
+                 "FROM opinion WHERE deliverable_id = :id ORDER BY id", id=deliverable_id)
 
 
 def leave(campaign: Campaign, type_id: str, item_id: int, today: date) -> EventView:
@@ -133,11 +130,9 @@ def test_entering_publicity_opens_a_window_of_five_working_days(
 
 
 def test_the_window_opens_on_the_campaigns_calendar_day(
-    template_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """17:30 UTC on Friday is 01:30 on Saturday in Shanghai (the default zone)."""
-    db = tmp_path / "clocked.db"
-    db.write_bytes(template_db.read_bytes())
     moment = datetime(2014, 6, 13, 17, 30, tzinfo=UTC)
     for zone, opened_on, closes_on in ((None, date(2014, 6, 14), date(2014, 6, 20)),
                                        ("UTC", date(2014, 6, 13), date(2014, 6, 19))):
@@ -145,7 +140,7 @@ def test_the_window_opens_on_the_campaigns_calendar_day(
             monkeypatch.delenv("CAMPAIGN_TZ", raising=False)
         else:
             monkeypatch.setenv("CAMPAIGN_TZ", zone)
-        campaign = Campaign.open(f"sqlite:///{db}", clock=lambda: moment)
+        campaign = Campaign.open(db_url, clock=lambda: moment)
         try:
             assert campaign.store.today() == opened_on
             item = drive(campaign, "self_review", "supervisor_approval")
@@ -169,7 +164,7 @@ def test_a_type_without_a_publicity_block_opens_no_window(campaign: Campaign) ->
 
 @pytest.mark.parametrize("type_id", sorted(WINDOWED))
 def test_an_objection_on_the_last_day_sends_it_back_to_review_with_the_reason_as_an_opinion(
-    campaign: Campaign, db_path: Path, type_id: str
+    campaign: Campaign, db_url: str, type_id: str
 ) -> None:
     item_id = publish(campaign, type_id)
     before = campaign.reads.get(item_id)
@@ -187,18 +182,18 @@ def test_an_objection_on_the_last_day_sends_it_back_to_review_with_the_reason_as
     (window,) = campaign.reads.windows(item_id)
     assert window.outcome == "objection" and window.closed_at is not None
     assert campaign.reads.windows(item_id, open_only=True) == []
-    assert opinions(db_path, item_id) == [
+    assert opinions(db_url, item_id) == [
         (before.revision.number, before.revision.sha256, None, "member1", REASON, event.seq)]
     campaign.audit.verify()
 
 
 @pytest.mark.parametrize("type_id", sorted(WINDOWED))
 def test_an_objection_the_day_after_the_window_is_refused_and_writes_nothing(
-    campaign: Campaign, db_path: Path, type_id: str
+    campaign: Campaign, db_url: str, type_id: str
 ) -> None:
     item_id = publish(campaign, type_id)
     message = refused_quietly(
-        campaign, db_path, TransitionNotAllowed,
+        campaign, db_url, TransitionNotAllowed,
         lambda: at_day(campaign, DAY_AFTER).moves.object_to("member1", item_id, REASON))
     assert str(LAST_DAY) in message
     assert campaign.reads.get(item_id).state == "publicity"
@@ -219,22 +214,22 @@ def test_every_role_may_object_covers_every_role() -> None:
 
 @pytest.mark.parametrize("reason", ["", "   ", "\u3000\t\n"], ids=["empty", "spaces", "blank"])
 def test_an_objection_needs_a_reason(
-    campaign: Campaign, db_path: Path, reason: str
+    campaign: Campaign, db_url: str, reason: str
 ) -> None:
     item_id = publish(campaign, "self_review")
-    message = refused_quietly(campaign, db_path, TransitionNotAllowed,
+    message = refused_quietly(campaign, db_url, TransitionNotAllowed,
                               lambda: at_day(campaign, FRIDAY).moves.object_to("member1", item_id,
                                                                           reason))
     assert "reason" in message
 
 
-def test_an_objection_outside_publicity_is_refused(campaign: Campaign, db_path: Path) -> None:
+def test_an_objection_outside_publicity_is_refused(campaign: Campaign, db_url: str) -> None:
     item = drive(campaign, "self_review", "review")
-    message = refused_quietly(campaign, db_path, TransitionNotAllowed,
+    message = refused_quietly(campaign, db_url, TransitionNotAllowed,
                               lambda: campaign.moves.object_to("member1", item.id, REASON))
     assert "object" in message and "review" in message
     briefing = drive(campaign, "meeting_plan", "publicity")  # no publicity block, no trigger
-    message = refused_quietly(campaign, db_path, TransitionNotAllowed,
+    message = refused_quietly(campaign, db_url, TransitionNotAllowed,
                               lambda: campaign.moves.object_to("member1", briefing.id, REASON))
     assert "publicity window" in message
 
@@ -244,34 +239,34 @@ def test_an_objection_outside_publicity_is_refused(campaign: Campaign, db_path: 
 
 @pytest.mark.parametrize("type_id", sorted(WINDOWED))
 def test_leaving_waits_for_the_day_after_the_last_day(
-    campaign: Campaign, db_path: Path, type_id: str
+    campaign: Campaign, db_url: str, type_id: str
 ) -> None:
     item_id = publish(campaign, type_id)
     for early in (FRIDAY, LAST_DAY):
-        message = refused_quietly(campaign, db_path, TransitionNotAllowed,
+        message = refused_quietly(campaign, db_url, TransitionNotAllowed,
                                   lambda: leave(campaign, type_id, item_id, early))  # noqa: B023
         assert str(LAST_DAY) in message
     event = leave(campaign, type_id, item_id, DAY_AFTER)
     assert (event.source, event.trigger) == ("publicity", WINDOWED[type_id])
     (window,) = campaign.reads.windows(item_id)
     assert window.outcome == "ended" and window.closed_at is not None
-    assert opinions(db_path, item_id) == []  # no reason to quote
+    assert opinions(db_url, item_id) == []  # no reason to quote
     campaign.audit.verify()
 
 
 def test_an_objection_is_not_heard_once_the_item_has_left_publicity(
-    campaign: Campaign, db_path: Path
+    campaign: Campaign, db_url: str
 ) -> None:
     item_id = publish(campaign, "self_review")
     leave(campaign, "self_review", item_id, DAY_AFTER)
-    refused_quietly(campaign, db_path, TransitionNotAllowed,
+    refused_quietly(campaign, db_url, TransitionNotAllowed,
                     lambda: at_day(campaign, FRIDAY).moves.object_to("member1", item_id, REASON))
 
 
 # -- republishing ----------------------------------------------------------------------
 
 
-def test_a_republished_item_gets_a_new_window(campaign: Campaign, db_path: Path) -> None:
+def test_a_republished_item_gets_a_new_window(campaign: Campaign, db_url: str) -> None:
     item_id = publish(campaign, "self_review")
     at_day(campaign, date(2014, 6, 17)).moves.object_to("member1", item_id, REASON)
     at_day(campaign, date(2014, 6, 18)).moves.fire("principal2", item_id, "forward", "已核实更正")
@@ -284,30 +279,30 @@ def test_a_republished_item_gets_a_new_window(campaign: Campaign, db_path: Path)
     assert (second.closed_at, second.outcome) == (None, None)
     assert campaign.reads.windows(item_id, open_only=True) == [second]
     # The old window's end means nothing now: the new one rules.
-    message = refused_quietly(campaign, db_path, TransitionNotAllowed,
+    message = refused_quietly(campaign, db_url, TransitionNotAllowed,
                               lambda: leave(campaign, "self_review", item_id, DAY_AFTER))
     assert "2014-06-25" in message
     assert at_day(campaign, DAY_AFTER).moves.tick(OFFICE) == []
     event = at_day(campaign, date(2014, 6, 25)).moves.object_to("member2", item_id, "第二次异议")
     assert event.dest == "review"
     assert [w.outcome for w in campaign.reads.windows(item_id)] == ["objection", "objection"]
-    assert [o[4] for o in opinions(db_path, item_id)] == [REASON, "第二次异议"]
+    assert [o[4] for o in opinions(db_url, item_id)] == [REASON, "第二次异议"]
     campaign.audit.verify()
 
 
 # -- the daily tick --------------------------------------------------------------------
 
 
-def test_tick_on_the_last_day_closes_nothing(campaign: Campaign, db_path: Path) -> None:
+def test_tick_on_the_last_day_closes_nothing(campaign: Campaign, db_url: str) -> None:
     ids = [publish(campaign, type_id) for type_id in sorted(WINDOWED)]
-    before = all_rows(db_path)
+    before = all_rows(db_url)
     assert at_day(campaign, LAST_DAY).moves.tick(OFFICE) == []
-    assert all_rows(db_path) == before
+    assert all_rows(db_url) == before
     assert all(campaign.reads.get(i).state == "publicity" for i in ids)
 
 
 def test_tick_the_day_after_archives_a_self_review_naming_the_window(
-    campaign: Campaign, db_path: Path
+    campaign: Campaign, db_url: str
 ) -> None:
     item_id = publish(campaign, "self_review")
     before = campaign.reads.get(item_id)
@@ -324,13 +319,13 @@ def test_tick_the_day_after_archives_a_self_review_naming_the_window(
     assert (after.state, after.final, after.version) == ("archived", True, before.version + 1)
     (window,) = campaign.reads.windows(item_id)
     assert window.outcome == "ended" and window.closed_at is not None
-    assert opinions(db_path, item_id) == []
+    assert opinions(db_url, item_id) == []
     assert at_day(campaign, DAY_AFTER).moves.tick(OFFICE) == []  # nothing left to close
     campaign.audit.verify()
 
 
 def test_tick_ends_a_rectification_items_window_where_it_stands(
-    campaign: Campaign, db_path: Path
+    campaign: Campaign, db_url: str
 ) -> None:
     """No close trigger: the window ends with an audited ``publicity.end`` event, the
     item stays in publicity, and starting the work needs no date any more."""
@@ -370,10 +365,10 @@ def test_tick_closes_every_ended_window_and_only_those(campaign: Campaign) -> No
 
 
 def test_tick_by_someone_outside_the_office_is_denied_and_closes_nothing(
-    campaign: Campaign, db_path: Path
+    campaign: Campaign, db_url: str
 ) -> None:
     item_id = publish(campaign, "self_review")
-    refused_quietly(campaign, db_path, PermissionDenied,
+    refused_quietly(campaign, db_url, PermissionDenied,
                     lambda: at_day(campaign, DAY_AFTER).moves.tick("member1"), actor="member1")
     assert campaign.audit.refusals()[-1].deliverable_id == item_id
     fix = publish(campaign, "rectification_item")
@@ -405,29 +400,29 @@ def test_verify_replays_objections_archives_and_ended_windows(campaign: Campaign
 
 
 def test_an_objection_after_a_tick_ended_the_window_is_refused(
-    campaign: Campaign, db_path: Path
+    campaign: Campaign, db_url: str
 ) -> None:
     item_id = publish(campaign, "rectification_item")
     at_day(campaign, DAY_AFTER).moves.tick(OFFICE)
-    refused_quietly(campaign, db_path, TransitionNotAllowed,
+    refused_quietly(campaign, db_url, TransitionNotAllowed,
                     lambda: at_day(campaign, date(2014, 7, 30)).moves.object_to("member1", item_id,
                                                                           REASON))
 
 
 def test_an_objection_dated_before_the_window_opened_is_refused(
-    campaign: Campaign, db_path: Path
+    campaign: Campaign, db_url: str
 ) -> None:
     item_id = publish(campaign, "self_review")
-    refused_quietly(campaign, db_path, TransitionNotAllowed,
+    refused_quietly(campaign, db_url, TransitionNotAllowed,
                     lambda: at_day(campaign, date(2014, 6, 1)).moves.object_to("member1", item_id,
                                                                          REASON))
 
 
 def test_a_refused_tick_names_the_window_it_could_not_end(
-    campaign: Campaign, db_path: Path
+    campaign: Campaign, db_url: str
 ) -> None:
     item_id = publish(campaign, "rectification_item")
-    refused_quietly(campaign, db_path, PermissionDenied,
+    refused_quietly(campaign, db_url, PermissionDenied,
                     lambda: at_day(campaign, DAY_AFTER).moves.tick("member1"), actor="member1")
     refusal = campaign.audit.refusals()[-1]
     assert refusal.deliverable_id == item_id
@@ -441,33 +436,33 @@ def campaign_today() -> date:
     return datetime.now(campaign_zone()).date()
 
 
-def run(db_path: Path, user: str, *args: object) -> Result:
-    result = CliRunner().invoke(cli.main, ["--db", f"sqlite:///{db_path}", "--as", user,
+def run(db_url: str, user: str, *args: object) -> Result:
+    result = CliRunner().invoke(cli.main, ["--db", db_url, "--as", user,
                                            *map(str, args)])
     assert "Traceback" not in result.output
     return result
 
 
-def test_object_and_tick_on_the_command_line(campaign: Campaign, db_path: Path) -> None:
+def test_object_and_tick_on_the_command_line(campaign: Campaign, db_url: str) -> None:
     """The command line writes on the real day: a window of 2014 has long ended,
     one opened today is open."""
     late = publish(campaign, "self_review")
     objected = publish(campaign, "self_review", on=campaign_today())
-    before = all_rows(db_path)
-    refused_run = run(db_path, "member1", "object", late, "--reason", REASON)
+    before = all_rows(db_url)
+    refused_run = run(db_url, "member1", "object", late, "--reason", REASON)
     assert refused_run.exit_code == 4 and refused_run.stdout == ""
     (line,) = refused_run.stderr.splitlines()
     assert line.startswith("campaign: ") and str(LAST_DAY) in line
-    assert all_rows(db_path) == before
+    assert all_rows(db_url) == before
 
-    result = run(db_path, "member1", "object", objected, "--reason", REASON, "--json")
+    result = run(db_url, "member1", "object", objected, "--reason", REASON, "--json")
     assert result.exit_code == 0, result.output
     event = json.loads(result.stdout)
     assert (event["trigger"], event["source"], event["dest"], event["comment"]) == (
         "object", "publicity", "review", REASON)
 
-    assert json.loads(run(db_path, OFFICE, "tick", "--today", LAST_DAY, "--json").stdout) == []
-    result = run(db_path, OFFICE, "tick", "--json")
+    assert json.loads(run(db_url, OFFICE, "tick", "--today", LAST_DAY, "--json").stdout) == []
+    result = run(db_url, OFFICE, "tick", "--json")
     assert result.exit_code == 0, result.output
     (closed,) = json.loads(result.stdout)
     assert (closed["deliverable_id"], closed["trigger"], closed["dest"]) == (

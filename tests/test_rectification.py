@@ -8,11 +8,9 @@ the revisions (conftest's snapshot) and the rectification tables themselves.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from datetime import date, timedelta
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import click
@@ -20,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import snapshot
 from drive import at_day, refused
+from plan_helpers import execute, query_all
 
 import cli
 from workflow import Campaign, from_text
@@ -80,22 +79,22 @@ def _reviewers(campaign: Campaign) -> tuple[str, str]:
     return ("principal1", "sup1") if "principal1" in ids else ("prin", "sup1")
 
 
-def rectification_rows(db_path: Path) -> tuple[list[tuple[Any, ...]], ...]:
-    with sqlite3.connect(db_path) as raw:
-        return (
-            raw.execute("SELECT * FROM rectification ORDER BY deliverable_id").fetchall(),
-            raw.execute("SELECT * FROM progress_note ORDER BY id").fetchall(),
-            raw.execute("SELECT id, due FROM deliverable ORDER BY id").fetchall(),
-            raw.execute("SELECT * FROM publicity_window ORDER BY id").fetchall(),
-        )
+def rectification_rows(db_url: str) -> tuple[list[tuple[Any, ...]], ...]:
+    return tuple(query_all(
+        db_url,
+        "SELECT * FROM rectification ORDER BY deliverable_id",
+        "SELECT * FROM progress_note ORDER BY id",
+        "SELECT id, due FROM deliverable ORDER BY id",
+        "SELECT * FROM publicity_window ORDER BY id",
+    ))
 
 
-def refuses(campaign: Campaign, db_path: Path, error: type[CampaignError],
+def refuses(campaign: Campaign, db_url: str, error: type[CampaignError],
             call: Callable[[], object], actor: str | None = None) -> str:
     """``call`` raises exactly ``error`` and writes nothing, here or anywhere else."""
-    before = rectification_rows(db_path)
-    caught = refused(campaign, db_path, error, call, actor)
-    assert rectification_rows(db_path) == before
+    before = rectification_rows(db_url)
+    caught = refused(campaign, db_url, error, call, actor)
+    assert rectification_rows(db_url) == before
     return str(caught)
 
 
@@ -171,13 +170,13 @@ def test_an_item_from_its_fields_to_a_verified_rating(campaign: Campaign) -> Non
 
 
 def test_a_reopened_item_needs_a_new_note_before_it_is_claimed_again(
-    campaign: Campaign, db_path: Path
+    campaign: Campaign, db_url: str
 ) -> None:
     item_id = to_in_progress(campaign)
     campaign.rectification.note(RESPONSIBLE, item_id, "第一次进展")
     campaign.moves.fire(OWNER, item_id, "claim_done")
     campaign.moves.fire("office1", item_id, "reopen", "会议数量未明显下降")
-    message = refuses(campaign, db_path, TransitionNotAllowed,
+    message = refuses(campaign, db_url, TransitionNotAllowed,
                       lambda: campaign.moves.fire(OWNER, item_id, "claim_done"))
     assert "progress note" in message
     campaign.rectification.note(RESPONSIBLE, item_id, "第二次进展")
@@ -198,64 +197,64 @@ def test_ratings_accept_chinese_and_english(campaign: Campaign) -> None:
 # -- refusals: each writes nothing -----------------------------------------------------------
 
 
-def _db(campaign: Campaign) -> Path:
-    return Path(campaign.store.engine.url.database or "")
+def _db(campaign: Campaign) -> str:
+    return campaign.store.engine.url.render_as_string(hide_password=False)
 
 
 def test_submit_without_the_five_fields_is_refused_naming_them(
-    campaign: Campaign, db_path: Path
+    campaign: Campaign, db_url: str
 ) -> None:
     item_id = new_item(campaign)
-    message = refuses(campaign, db_path, TransitionNotAllowed,
+    message = refuses(campaign, db_url, TransitionNotAllowed,
                       lambda: campaign.moves.fire(OWNER, item_id, "submit"))
     for name in NAMES:
         assert name in message
     assert "整改措施" in message and "campaign rectification set" in message
 
 
-def test_submit_names_only_the_fields_that_are_missing(campaign: Campaign, db_path: Path) -> None:
+def test_submit_names_only_the_fields_that_are_missing(campaign: Campaign, db_url: str) -> None:
     item_id = new_item(campaign)
     campaign.rectification.set(OWNER, item_id, **FIELDS)
-    with sqlite3.connect(db_path) as raw:  # a row written before blanks were refused
-        raw.execute("UPDATE rectification SET measures = '', effect = ' ' "
-                    "WHERE deliverable_id = ?", (item_id,))
-    message = refuses(campaign, db_path, TransitionNotAllowed,
+    # a row written before blanks were refused
+    execute(db_url, "UPDATE rectification SET measures = '', effect = ' ' "
+            "WHERE deliverable_id = :id", id=item_id)
+    message = refuses(campaign, db_url, TransitionNotAllowed,
                       lambda: campaign.moves.fire(OWNER, item_id, "submit"))
     assert "measures" in message and "effect" in message and "2 of its five" in message
     assert "matter" not in message and "deadline" not in message
 
 
-def test_a_progress_note_outside_in_progress_is_refused(campaign: Campaign, db_path: Path) -> None:
+def test_a_progress_note_outside_in_progress_is_refused(campaign: Campaign, db_url: str) -> None:
     item_id = new_item(campaign)
     campaign.rectification.set(OWNER, item_id, **FIELDS)
-    refuses(campaign, db_path, TransitionNotAllowed,
+    refuses(campaign, db_url, TransitionNotAllowed,
             lambda: campaign.rectification.note(OWNER, item_id, "草稿阶段的进展"))
     to_publicity(campaign, item_id)
-    refuses(campaign, db_path, TransitionNotAllowed,
+    refuses(campaign, db_url, TransitionNotAllowed,
             lambda: campaign.rectification.note(RESPONSIBLE, item_id, "公示期间的进展"))
 
 
 def test_a_progress_note_by_anyone_else_or_without_text_is_refused(
-    campaign: Campaign, db_path: Path
+    campaign: Campaign, db_url: str
 ) -> None:
     item_id = to_in_progress(campaign)
-    refuses(campaign, db_path, PermissionDenied,
+    refuses(campaign, db_url, PermissionDenied,
             lambda: campaign.rectification.note("office1", item_id, "替写进展"), actor="office1")
-    refuses(campaign, db_path, InvalidInput,
+    refuses(campaign, db_url, InvalidInput,
             lambda: campaign.rectification.note(RESPONSIBLE, item_id, "   "))
 
 
 def test_claiming_completion_without_a_progress_note_is_refused(
-    campaign: Campaign, db_path: Path
+    campaign: Campaign, db_url: str
 ) -> None:
     item_id = to_in_progress(campaign)
-    message = refuses(campaign, db_path, TransitionNotAllowed,
+    message = refuses(campaign, db_url, TransitionNotAllowed,
                       lambda: campaign.moves.fire(OWNER, item_id, "claim_done"))
     assert f"campaign rectification note {item_id}" in message
 
 
 def test_finding_5_the_responsible_person_claims_completion(
-    campaign: Campaign, db_path: Path
+    campaign: Campaign, db_url: str
 ) -> None:
     """Issue 9, finding 5: the 整改责任人 answers for the item beside its owner."""
     item_id = to_in_progress(campaign)
@@ -267,78 +266,78 @@ def test_finding_5_the_responsible_person_claims_completion(
 
 
 def test_finding_5_someone_else_may_not_claim_completion(
-    campaign: Campaign, db_path: Path
+    campaign: Campaign, db_url: str
 ) -> None:
     item_id = to_in_progress(campaign)
     campaign.rectification.note(RESPONSIBLE, item_id, "进展")
-    message = refuses(campaign, db_path, PermissionDenied,
+    message = refuses(campaign, db_url, PermissionDenied,
                       lambda: campaign.moves.fire("member2", item_id,
                                                   "claim_done"), actor="member2")
     assert f"the owner ({OWNER}) or the responsible person ({RESPONSIBLE})" in message
 
 
-def test_verify_without_a_rating_is_refused(campaign: Campaign, db_path: Path) -> None:
+def test_verify_without_a_rating_is_refused(campaign: Campaign, db_url: str) -> None:
     item_id = to_in_progress(campaign)
     campaign.rectification.note(RESPONSIBLE, item_id, "进展")
     campaign.moves.fire(OWNER, item_id, "claim_done")
-    message = refuses(campaign, db_path, TransitionNotAllowed,
+    message = refuses(campaign, db_url, TransitionNotAllowed,
                       lambda: campaign.moves.fire("office1", item_id, "verify", "好"))
     assert f"campaign rectification verify {item_id} --rating" in message
-    refuses(campaign, db_path, InvalidInput,
+    refuses(campaign, db_url, InvalidInput,
             lambda: campaign.rectification.verify("office1", item_id, "excellent"))
-    message = refuses(campaign, db_path, TransitionNotAllowed,
+    message = refuses(campaign, db_url, TransitionNotAllowed,
                       lambda: campaign.rectification.verify("office1", item_id, "差"))
     assert "reopen" in message
 
 
-def test_rating_by_someone_outside_the_office_is_denied(campaign: Campaign, db_path: Path) -> None:
+def test_rating_by_someone_outside_the_office_is_denied(campaign: Campaign, db_url: str) -> None:
     item_id = to_in_progress(campaign)
     campaign.rectification.note(RESPONSIBLE, item_id, "进展")
     campaign.moves.fire(OWNER, item_id, "claim_done")
     for actor in ("principal1", "sup1", RESPONSIBLE):
-        error = refuses(campaign, db_path, PermissionDenied,
+        error = refuses(campaign, db_url, PermissionDenied,
                         partial(campaign.rectification.verify, actor, item_id, "好"), actor=actor)
         assert "needs role office" in error
     assert PermissionDenied("x", "y", "z").exit_code == 3
 
 
-def test_setting_fields_on_another_type_is_refused(campaign: Campaign, db_path: Path) -> None:
+def test_setting_fields_on_another_type_is_refused(campaign: Campaign, db_url: str) -> None:
     other = campaign.deliverables.create(OWNER, "self_review", "对照检查材料",
                             content=from_text("# 对照检查材料\n\n正文\n"))
-    message = refuses(campaign, db_path, TransitionNotAllowed,
+    message = refuses(campaign, db_url, TransitionNotAllowed,
                       lambda: campaign.rectification.set(OWNER, other.id, **FIELDS))
     assert "self_review" in message
-    refuses(campaign, db_path, NotFound, lambda: campaign.rectification.get(other.id))
+    refuses(campaign, db_url, NotFound, lambda: campaign.rectification.get(other.id))
 
 
 def test_setting_fields_is_for_the_owner_or_office_in_draft_with_real_people(
-    campaign: Campaign, db_path: Path
+    campaign: Campaign, db_url: str
 ) -> None:
     item_id = new_item(campaign)
-    refuses(campaign, db_path, PermissionDenied,
+    refuses(campaign, db_url, PermissionDenied,
             lambda: campaign.rectification.set("leader2", item_id, **FIELDS), actor="leader2")
-    refuses(campaign, db_path, NotFound,
+    refuses(campaign, db_url, NotFound,
             lambda: campaign.rectification.set(OWNER, item_id, **{**FIELDS,
                                                                    "responsible": "nobody"}))
     for name in ("matter", "measures", "effect", "responsible"):
-        refuses(campaign, db_path, InvalidInput,
+        refuses(campaign, db_url, InvalidInput,
                 partial(campaign.rectification.set, OWNER, item_id, **{**FIELDS, name: " "}))
-    refuses(campaign, db_path, NotFound,
+    refuses(campaign, db_url, NotFound,
             lambda: campaign.rectification.set(OWNER, 999, **FIELDS))
     campaign.rectification.set(OWNER, item_id, **FIELDS)
     campaign.moves.fire(OWNER, item_id, "submit")
-    refuses(campaign, db_path, TransitionNotAllowed,
+    refuses(campaign, db_url, TransitionNotAllowed,
             lambda: campaign.rectification.set(OWNER, item_id, **FIELDS))
-    refuses(campaign, db_path, TransitionNotAllowed,
+    refuses(campaign, db_url, TransitionNotAllowed,
             lambda: campaign.rectification.set("office1", item_id, **FIELDS))
-    assert snapshot(db_path).deliverables  # the helper's snapshot saw the item
+    assert snapshot(db_url).deliverables  # the helper's snapshot saw the item
 
 
 # -- overdue ----------------------------------------------------------------------------------
 
 
 def test_an_item_past_its_deadline_in_progress_is_overdue_with_its_responsible_person(
-    c: Campaign, db: Path
+    c: Campaign,
 ) -> None:
     late = to_in_progress(c, OWNER)
     own = to_in_progress(c, "leader2", responsible="leader2", matter="自己负责的事项")
@@ -376,7 +375,7 @@ def _run(db_url: str, user: str, *args: object) -> Any:
     return result
 
 
-def test_the_command_line(campaign: Campaign, db_url: str, db_path: Path,
+def test_the_command_line(campaign: Campaign, db_url: str,
                           monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("CAMPAIGN_DB", "CAMPAIGN_USER", "CAMPAIGN_DEBUG"):
         monkeypatch.delenv(name, raising=False)
@@ -396,14 +395,14 @@ def test_the_command_line(campaign: Campaign, db_url: str, db_path: Path,
     assert result.exit_code == 0 and "progress noted" in result.stdout
     assert _run(db_url, OWNER, "do", item_id, "claim_done").exit_code == 0
 
-    before = snapshot(db_path)
+    before = snapshot(db_url)
     plain = _run(db_url, "office1", "do", item_id, "verify")
     assert plain.exit_code == 4 and "--rating" in plain.stderr
     denied = _run(db_url, "leader2", "rectification", "verify", item_id, "--rating", "好")
     assert denied.exit_code == 3 and denied.stderr.startswith("campaign: permission denied")
     assert _run(db_url, "office1", "rectification", "verify", item_id,
                 "--rating", "优").exit_code == 7
-    assert snapshot(db_path) == before
+    assert snapshot(db_url) == before
 
     result = _run(db_url, "office1", "rectification", "verify", item_id, "--rating", "一般",
                   "--comment", "基本达到")

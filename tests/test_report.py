@@ -16,6 +16,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import BACKENDS, empty_database
 from drive import complete_content
 
 from workflow import Campaign, from_text
@@ -59,12 +60,21 @@ def _ids(campaign: Campaign, type_id: str, owner: str | None = None) -> list[int
     return [d.id for d in campaign.reads.deliverables(type_id=type_id, owner=owner)]
 
 
-@pytest.fixture(scope="module")
-def campaign(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Campaign]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def campaign(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+             ) -> Iterator[Campaign]:
     directory = tmp_path_factory.mktemp("report")
     roster = directory / "roster.csv"
     roster.write_text(ROSTER, encoding="utf-8")
-    engine = Campaign.open(f"sqlite:///{directory / 'campaign.db'}")
+    with empty_database(request, request.param, directory) as url:
+        engine = Campaign.open(url)
+        try:
+            yield _started(engine, roster)
+        finally:
+            engine.store.engine.dispose()
+
+
+def _started(engine: Campaign, roster: Path) -> Campaign:
     engine.deliverables.init()
     engine.plan.start("wangmin", load_plan(shipped_plan()), read_roster(roster))
 
@@ -95,8 +105,7 @@ def campaign(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Campaign]:
         engine.records.event("wangmin", "study_session", date(2014, 3, day))
     engine.records.event("wangmin", "field_research", date(2014, 3, 20), days=3, person="zhang")
     engine.records.event("wangmin", "field_research", date(2014, 3, 25), days=1, person="liu")
-    yield engine
-    engine.store.engine.dispose()
+    return engine
 
 
 def report_on(campaign: Campaign, today: date) -> Report:
@@ -144,11 +153,8 @@ def test_overdue_is_sorted_by_days_late_and_includes_items_without_a_plan(
     assert items == list(report_on(campaign, today).overdue)
 
 
-def test_overdue_items_without_a_campaign_use_final_states(
-    tmp_path: Path, campaign: Campaign
-) -> None:
-    engine = Campaign.open(f"sqlite:///{tmp_path / 'bare.db'}")
-    engine.deliverables.init()
+def test_overdue_items_without_a_campaign_use_final_states(empty_db: str) -> None:
+    engine = Campaign.open(empty_db)
     engine.people.add_user(None, "wangmin", "王敏", ["office"], "群教办")
     item = engine.deliverables.create("wangmin", "rectification_item", "整改事项", due=date(2014, 7,
                                                                                         1))

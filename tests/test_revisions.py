@@ -71,10 +71,10 @@ def test_create_without_content_has_no_revision(campaign: Campaign) -> None:
 
 @pytest.mark.parametrize(("type_id", "state"), EDITABLE, ids=[f"{t}-{s}" for t, s in EDITABLE])
 def test_owner_revises_in_an_editable_state(
-    campaign: Campaign, db_path: Path, type_id: str, state: str
+    campaign: Campaign, db_url: str, type_id: str, state: str
 ) -> None:
     item = drive(campaign, type_id, state)
-    before = snapshot(db_path)
+    before = snapshot(db_url)
     content = from_text("# 第二稿\n\n修改后的内容\n", "第二稿.md")
 
     revision = campaign.deliverables.revise(item.owner, item.id, content)
@@ -87,7 +87,7 @@ def test_owner_revises_in_an_editable_state(
     after = campaign.reads.get(item.id)
     assert (after.state, after.version) == (state, item.version + 1)
     assert after.revision == revision
-    stored = snapshot(db_path)
+    stored = snapshot(db_url)
     assert stored.revisions == before.revisions + 1
     assert stored.events[:-1] == before.events and len(stored.events) == len(before.events) + 1
     event = campaign.reads.history(item.id)[-1]
@@ -108,11 +108,11 @@ def test_research_report_can_be_revised_while_researching_again(campaign: Campai
 
 
 @pytest.mark.parametrize("type_id", TYPES)
-def test_only_the_owner_revises(campaign: Campaign, db_path: Path, type_id: str) -> None:
+def test_only_the_owner_revises(campaign: Campaign, db_url: str, type_id: str) -> None:
     item = drive(campaign, type_id)
     for user in USER_IDS:
         if user != item.owner:
-            refused(campaign, db_path, PermissionDenied,
+            refused(campaign, db_url, PermissionDenied,
                     lambda: campaign.deliverables.revise(user, item.id, from_text("别人的修改")),  # noqa: B023
                     actor=user)
     assert campaign.audit.refusals()[-1].action == "revise"
@@ -123,23 +123,23 @@ def test_only_the_owner_revises(campaign: Campaign, db_path: Path, type_id: str)
     ("type_id", "state"), NOT_EDITABLE, ids=[f"{t}-{s}" for t, s in NOT_EDITABLE]
 )
 def test_no_revision_outside_editable_states(
-    campaign: Campaign, db_path: Path, type_id: str, state: str
+    campaign: Campaign, db_url: str, type_id: str, state: str
 ) -> None:
     item = drive(campaign, type_id, state)
-    error = refused(campaign, db_path, TransitionNotAllowed,
+    error = refused(campaign, db_url, TransitionNotAllowed,
                     lambda: campaign.deliverables.revise(item.owner, item.id, from_text("改一改")))
     assert state in str(error)
 
 
 @pytest.mark.parametrize("type_id", TYPES)
-def test_no_transition_without_content(campaign: Campaign, db_path: Path, type_id: str) -> None:
+def test_no_transition_without_content(campaign: Campaign, db_url: str, type_id: str) -> None:
     spec = campaign.registry.definition(type_id)
     owner = next(u for u in USER_IDS if set(ROLES_OF[u]) & set(spec.create_roles))
     item = campaign.deliverables.create(owner, type_id, "尚无正文")
     prepare(campaign, item.id, "submit")  # content is all it lacks
     submit = spec.transition(spec.initial, "submit")
     assert submit is not None and submit.owner_only
-    error = refused(campaign, db_path, TransitionNotAllowed,
+    error = refused(campaign, db_url, TransitionNotAllowed,
                     lambda: campaign.moves.fire(owner, item.id, "submit", COMMENT))
     assert "content" in str(error)
     # Once content is added the same move goes through and names it.
@@ -207,11 +207,11 @@ def bad_file(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, str]
 
 
 def test_bad_files_are_refused_and_nothing_is_created(
-    campaign: Campaign, db_path: Path, bad_file: tuple[Path, str]
+    campaign: Campaign, db_url: str, bad_file: tuple[Path, str]
 ) -> None:
     path, word = bad_file
     item = drive(campaign, "self_review")
-    before, refusals = snapshot(db_path), campaign.audit.refusals()
+    before, refusals = snapshot(db_url), campaign.audit.refusals()
     with pytest.raises(CampaignError) as create:
         campaign.deliverables.create("principal1", "self_review", "坏文件",
                                      content=read_content(path))
@@ -222,7 +222,7 @@ def test_bad_files_are_refused_and_nothing_is_created(
         assert info.value.exit_code == 7
         assert word in str(info.value)
         assert path.name in str(info.value)
-    assert snapshot(db_path) == before
+    assert snapshot(db_url) == before
     assert campaign.audit.refusals() == refusals
 
 

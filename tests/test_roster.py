@@ -15,8 +15,6 @@ from plan_helpers import (
     STANDARD,
     STARTER,
     P,
-    build_started,
-    copy_db,
     db_state,
     open_db,
     write_csv,
@@ -29,11 +27,6 @@ from workflow.spec.roster import Person, read_roster
 
 HEADER = "id,name,roles,unit\n"
 GOOD_ROW = "office1,王敏,office,群教办\n"
-
-
-@pytest.fixture
-def empty_db(empty_template: Path, work: Path) -> Path:
-    return copy_db(empty_template, work)
 
 
 def write(work: Path, name: str, text: str) -> Path:
@@ -217,16 +210,16 @@ def test_several_bad_rows_are_all_counted(work: Path, bad: int) -> None:
 
 
 def _start_fails(
-    db_path: Path, error: type[CampaignError], people: list[Person], actor: str | None = STARTER
+    db_url: str, error: type[CampaignError], people: list[Person], actor: str | None = STARTER
 ) -> CampaignError:
-    campaign = open_db(db_path)
-    before = db_state(db_path)
+    campaign = open_db(db_url)
+    before = db_state(db_url)
     refusals, runs = campaign.audit.refusals(), campaign.plan.plan_ids()
     try:
         with pytest.raises(CampaignError) as info:
             campaign.plan.start(actor, PLAN, people)
         assert type(info.value) is error, repr(info.value)
-        assert db_state(db_path) == before, "a failed start left something behind"
+        assert db_state(db_url) == before, "a failed start left something behind"
         assert campaign.plan.plan_ids() == runs
         after = campaign.audit.refusals()
         if error is PermissionDenied:
@@ -239,7 +232,7 @@ def _start_fails(
 
 
 def test_a_bad_roster_file_stops_before_the_database_is_touched(
-    empty_db: Path, work: Path
+    empty_db: str, work: Path
 ) -> None:
     before = db_state(empty_db)
     path = write(work, "r.csv", f"{HEADER}{GOOD_ROW}leader1,张,leader,\nx1,甲,wizard,\n")
@@ -248,7 +241,7 @@ def test_a_bad_roster_file_stops_before_the_database_is_touched(
     assert db_state(empty_db) == before
 
 
-def test_nobody_to_own_a_team_deliverable_leaves_nothing(empty_db: Path) -> None:
+def test_nobody_to_own_a_team_deliverable_leaves_nothing(empty_db: str) -> None:
     # summary_report is the plan's last requirement and is owned by the first
     # principal: users, the plan_run and a dozen deliverables would precede it.
     people = [p for p in as_people(STANDARD) if "principal" not in p.roles]
@@ -257,28 +250,28 @@ def test_nobody_to_own_a_team_deliverable_leaves_nothing(empty_db: Path) -> None
 
 
 def test_nobody_in_the_office_on_a_populated_db_leaves_nothing(
-    campaign: Campaign, db_path: Path
+    campaign: Campaign, db_url: str
 ) -> None:
     # office1 exists already, so the starter check passes; the roster itself
     # has no office holder for the implementation plan.
     people = [Person(id=p[0], name=p[1], roles=p[2], unit=p[3]) for p in PEOPLE
               if "office" not in p[2]]
     people.append(Person(id="newleader", name="新领导", roles=("leader",)))
-    error = _start_fails(db_path, InvalidInput, people)
+    error = _start_fails(db_url, InvalidInput, people)
     assert "office" in str(error)
 
 
 def test_an_existing_user_with_other_roles_leaves_nothing(
-    campaign: Campaign, db_path: Path
+    campaign: Campaign, db_url: str
 ) -> None:
     people = [Person(id="newcomer", name="新人", roles=("member",))]
     people += [Person(id=p[0], name=p[1], roles=("member", "leader") if p[0] == "member1"
                       else p[2], unit=p[3]) for p in PEOPLE]
-    error = _start_fails(db_path, InvalidInput, people)
+    error = _start_fails(db_url, InvalidInput, people)
     assert "member1" in str(error)
 
 
-def test_the_failed_start_can_be_retried_with_a_fixed_roster(empty_db: Path) -> None:
+def test_the_failed_start_can_be_retried_with_a_fixed_roster(empty_db: str) -> None:
     broken = [p for p in as_people(STANDARD) if "principal" not in p.roles]
     _start_fails(empty_db, InvalidInput, broken)
     campaign = open_db(empty_db)
@@ -288,14 +281,14 @@ def test_the_failed_start_can_be_retried_with_a_fixed_roster(empty_db: Path) -> 
     campaign.audit.verify()
 
 
-def test_starting_twice_is_refused_and_writes_nothing(work: Path) -> None:
-    error = _start_fails(build_started(work), InvalidInput, as_people(STANDARD))
+def test_starting_twice_is_refused_and_writes_nothing(db: str) -> None:
+    error = _start_fails(db, InvalidInput, as_people(STANDARD))
     assert "already" in str(error)
 
 
 @pytest.mark.parametrize("actor", ["leader1", "sup1", "member1", "nobody", None])
 def test_on_a_new_db_only_an_office_user_of_the_roster_may_start(
-    empty_db: Path, actor: str | None
+    empty_db: str, actor: str | None
 ) -> None:
     error = _start_fails(empty_db, InvalidInput, as_people(STANDARD), actor)
     assert error.exit_code == 7
@@ -303,10 +296,10 @@ def test_on_a_new_db_only_an_office_user_of_the_roster_may_start(
 
 @pytest.mark.parametrize("actor", ["principal1", "leader1", "sup1", "member1", "branch1"])
 def test_on_a_populated_db_a_non_office_user_may_not_start(
-    campaign: Campaign, db_path: Path, actor: str
+    campaign: Campaign, db_url: str, actor: str
 ) -> None:
     people = [Person(id=p[0], name=p[1], roles=p[2], unit=p[3]) for p in PEOPLE]
-    error = _start_fails(db_path, PermissionDenied, people, actor)
+    error = _start_fails(db_url, PermissionDenied, people, actor)
     assert error.exit_code == 3
     assert actor in str(error)
 

@@ -15,7 +15,6 @@ from plan_helpers import (
     STARTER,
     P,
     audit_rows,
-    copy_db,
     db_state,
     force_to,
     open_db,
@@ -53,7 +52,7 @@ def talks_check(c: Campaign) -> Check:
     return c.plan.gate()[index]
 
 
-def refused(c: Campaign, db: Path, error: type[CampaignError], call: object) -> CampaignError:
+def refused(c: Campaign, db: str, error: type[CampaignError], call: object) -> CampaignError:
     before = db_state(db)
     with pytest.raises(CampaignError) as info:
         call()  # type: ignore[operator]
@@ -67,10 +66,10 @@ def refused(c: Campaign, db: Path, error: type[CampaignError], call: object) -> 
 
 @pytest.mark.parametrize("n", range(1, 8))
 def test_a_team_of_n_owes_n_times_n_minus_1_over_2_talks(
-    empty_template: Path, work: Path, n: int
+    empty_db: str, work: Path, n: int
 ) -> None:
     people = team_roster(n)
-    c = open_db(copy_db(empty_template, work))
+    c = open_db(empty_db)
     c.plan.start(STARTER, PLAN, roster(work, people))
     force_to(c, TALKS_PHASE)
     team = [p for p in people if p.id.startswith("t")]
@@ -96,9 +95,9 @@ def test_a_team_of_n_owes_n_times_n_minus_1_over_2_talks(
 
 
 def test_a_principal_who_is_not_a_leader_is_in_the_team(
-    empty_template: Path, work: Path
+    empty_db: str, work: Path
 ) -> None:
-    c = open_db(copy_db(empty_template, work))
+    c = open_db(empty_db)
     c.plan.start(STARTER, PLAN, roster(work, team_roster(3, principal_is_leader=False)))
     force_to(c, TALKS_PHASE)
     assert len(talks_check(c).missing) == 3
@@ -134,7 +133,7 @@ def test_a_party_who_records_confirms_their_own_side(
     assert c.plan.talks() == [talk]
 
 
-def test_the_office_records_and_both_parties_confirm(c: Campaign, db: Path) -> None:
+def test_the_office_records_and_both_parties_confirm(c: Campaign, db: str) -> None:
     talk = c.records.talk(STARTER, "leader1", "leader2", HELD)
     assert (talk.first_confirmed_at, talk.second_confirmed_at) == (None, None)
     assert c.records.confirm_talk("leader2", talk.id).second_confirmed_at is not None
@@ -155,7 +154,7 @@ def test_the_other_party_confirms(c: Campaign) -> None:
 
 
 @pytest.mark.parametrize("outsider", ["leader1", "prin", STARTER, "member1", "sup1"])
-def test_a_third_person_cannot_confirm(c: Campaign, db: Path, outsider: str) -> None:
+def test_a_third_person_cannot_confirm(c: Campaign, db: str, outsider: str) -> None:
     pair = [u for u in ("prin", "leader1", "leader2") if u != outsider][:2]
     talk = c.records.talk(pair[0], pair[0], pair[1], HELD)
     refusals = len(c.audit.refusals())
@@ -166,7 +165,7 @@ def test_a_third_person_cannot_confirm(c: Campaign, db: Path, outsider: str) -> 
 
 
 @pytest.mark.parametrize("who", ["recorder", "other"])
-def test_confirming_twice_is_refused(c: Campaign, db: Path, who: str) -> None:
+def test_confirming_twice_is_refused(c: Campaign, db: str, who: str) -> None:
     talk = c.records.talk("leader1", "leader1", "leader2", HELD)
     if who == "other":
         c.records.confirm_talk("leader2", talk.id)
@@ -175,13 +174,13 @@ def test_confirming_twice_is_refused(c: Campaign, db: Path, who: str) -> None:
     assert error.exit_code == 4
 
 
-def test_confirming_an_unknown_talk_is_not_found(c: Campaign, db: Path) -> None:
+def test_confirming_an_unknown_talk_is_not_found(c: Campaign, db: str) -> None:
     refused(c, db, NotFound, lambda: c.records.confirm_talk("leader1", 999))
 
 
 @pytest.mark.parametrize(("first", "second"), [("leader1", "leader2"), ("leader2", "leader1")])
 def test_a_pair_is_recorded_once_in_either_order(
-    c: Campaign, db: Path, first: str, second: str
+    c: Campaign, db: str, first: str, second: str
 ) -> None:
     c.records.talk(STARTER, "leader1", "leader2", HELD)
     error = refused(c, db, InvalidInput,
@@ -194,13 +193,13 @@ def test_a_pair_is_recorded_once_in_either_order(
     ("leader1", "leader1"),
 ])
 def test_only_two_different_team_members_talk(
-    c: Campaign, db: Path, first: str, second: str
+    c: Campaign, db: str, first: str, second: str
 ) -> None:
     error = refused(c, db, InvalidInput, lambda: c.records.talk(STARTER, first, second, HELD))
     assert error.exit_code == 7
 
 
-def test_a_leader_cannot_record_a_talk_between_two_others(c: Campaign, db: Path) -> None:
+def test_a_leader_cannot_record_a_talk_between_two_others(c: Campaign, db: str) -> None:
     refused(c, db, PermissionDenied, lambda: c.records.talk("leader1", "prin", "leader2", HELD))
 
 
@@ -219,7 +218,7 @@ def test_every_talk_write_is_audited(c: Campaign) -> None:
 # -- the gate names pairs ----------------------------------------------------------------
 
 
-def test_the_talks_gate_names_unrecorded_and_unconfirmed_pairs(c: Campaign, db: Path) -> None:
+def test_the_talks_gate_names_unrecorded_and_unconfirmed_pairs(c: Campaign, db: str) -> None:
     force_to(c, TALKS_PHASE)
     # prin–leader1: confirmed by both; prin–leader2: waiting for 刘副主席;
     # leader1–leader2: not recorded.

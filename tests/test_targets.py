@@ -4,8 +4,6 @@ entry with a note corrects, every entry is audited, and nothing is ever edited
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +14,7 @@ from plan_helpers import (
     STARTER,
     audit_rows,
     db_state,
+    query,
 )
 
 import cli
@@ -30,14 +29,11 @@ def target(c: Campaign, target_id: str) -> TargetView:
     return next(t for t in c.plan.targets() if t.id == target_id)
 
 
-def entries(db: Path) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(db) as raw:
-        return raw.execute(
-            "SELECT id, target_id, amount, note, actor, at FROM target_entry ORDER BY id"
-        ).fetchall()
+def entries(db: str) -> list[tuple[Any, ...]]:
+    return query(db, "SELECT id, target_id, amount, note, actor, at FROM target_entry ORDER BY id")
 
 
-def refused(c: Campaign, db: Path, error: type[CampaignError], **kwargs: Any) -> CampaignError:
+def refused(c: Campaign, db: str, error: type[CampaignError], **kwargs: Any) -> CampaignError:
     arguments = {"actor": STARTER, "target_id": "job_fairs", "amount": 1.0, "note": "招聘会"}
     arguments.update(kwargs)
     before, refusals = db_state(db), c.audit.refusals()
@@ -70,7 +66,7 @@ def test_entries_add_up(c: Campaign, target_id: str) -> None:
     assert all(t.done == 0 and t.entries == 0 for t in others)
 
 
-def test_a_negative_entry_with_a_note_corrects(c: Campaign, db: Path) -> None:
+def test_a_negative_entry_with_a_note_corrects(c: Campaign, db: str) -> None:
     c.records.target(STARTER, "job_fairs", 5, "三月招聘会")
     first = entries(db)
     view = c.records.target(STARTER, "job_fairs", -2, "更正：两场重复统计")
@@ -81,47 +77,47 @@ def test_a_negative_entry_with_a_note_corrects(c: Campaign, db: Path) -> None:
 
 
 @pytest.mark.parametrize("note", ["", "   ", "\n\t"])
-def test_a_note_is_required(c: Campaign, db: Path, note: str) -> None:
+def test_a_note_is_required(c: Campaign, db: str, note: str) -> None:
     error = refused(c, db, InvalidInput, note=note)
     assert error.exit_code == 7
     refused(c, db, InvalidInput, note=note, amount=-1)
 
 
-def test_a_zero_amount_records_nothing(c: Campaign, db: Path) -> None:
+def test_a_zero_amount_records_nothing(c: Campaign, db: str) -> None:
     refused(c, db, InvalidInput, amount=0)
 
 
 @pytest.mark.parametrize("target_id", ["job_fair", "", "JOB_FAIRS", "wage_rights"])
-def test_an_unknown_target_is_refused(c: Campaign, db: Path, target_id: str) -> None:
+def test_an_unknown_target_is_refused(c: Campaign, db: str, target_id: str) -> None:
     error = refused(c, db, InvalidInput, target_id=target_id)
     assert "job_fairs" in str(error)  # the known ones are listed
 
 
 @pytest.mark.parametrize("actor", ["prin", "leader1", "sup1", "member1", "branch1"])
-def test_only_the_office_records_progress(c: Campaign, db: Path, actor: str) -> None:
+def test_only_the_office_records_progress(c: Campaign, db: str, actor: str) -> None:
     error = refused(c, db, PermissionDenied, actor=actor)
     assert error.exit_code == 3
     assert c.audit.refusals()[-1].actor == actor
     assert target(c, "job_fairs").entries == 0
 
 
-def test_finding_8_a_leader_is_told_who_records_targets(c: Campaign, db: Path) -> None:
+def test_finding_8_a_leader_is_told_who_records_targets(c: Campaign, db: str) -> None:
     message = str(refused(c, db, PermissionDenied, actor="leader1"))
     assert "the campaign office records target progress" in message
     assert "manage users" not in message
 
 
 @pytest.mark.parametrize("amount", [0.5, -1.25])
-def test_finding_8_counted_targets_take_whole_numbers(c: Campaign, db: Path,
+def test_finding_8_counted_targets_take_whole_numbers(c: Campaign, db: str,
                                                       amount: float) -> None:
     message = str(refused(c, db, InvalidInput, amount=amount))
     assert "whole" in message and "场" in message
 
 
 def test_finding_8_a_negative_correction_is_a_number_on_the_command_line(
-        c: Campaign, db: Path) -> None:
+        c: Campaign, db: str) -> None:
     def run(*args: str) -> Result:
-        return CliRunner().invoke(cli.main, ["--db", f"sqlite:///{db}", "--as", STARTER,
+        return CliRunner().invoke(cli.main, ["--db", db, "--as", STARTER,
                                              "targets", "record", *args])
 
     assert run("job_fairs", "3", "--note", "首批").exit_code == 0
@@ -147,7 +143,7 @@ def test_every_entry_is_audited(c: Campaign) -> None:
     c.audit.verify()
 
 
-def test_entries_are_only_ever_appended(c: Campaign, db: Path) -> None:
+def test_entries_are_only_ever_appended(c: Campaign, db: str) -> None:
     history: list[tuple[Any, ...]] = []
     for i, amount in enumerate([10, 20, -5, 7, -2]):
         target_id = TARGET_IDS[i % 2]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import re
-import sqlite3
 import zipfile
 from datetime import date, timedelta
 from pathlib import Path
@@ -22,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import snapshot
 from drive import SPECS, at_day, drive, window_last_day
-from plan_helpers import PLAN, STANDARD, STARTER, copy_db, drive_to, open_db, roster
+from plan_helpers import PLAN, STANDARD, STARTER, drive_to, open_db, query, roster
 
 import cli
 from workflow import Campaign, read_content
@@ -181,7 +180,7 @@ def plan_notice(c: Campaign, fmt: str = "html") -> tuple[int, str]:
 
 
 def test_finding_14_notice_issuer_comes_from_the_plan(
-    c: Campaign, campaign: Campaign, empty_template: Path, tmp_path: Path
+    c: Campaign, campaign: Campaign, empty_db: str, tmp_path: Path
 ) -> None:
     _, html = plan_notice(c)
     assert ('<div class="signature"><p>中共绵阳市总工会党组</p>'
@@ -192,11 +191,9 @@ def test_finding_14_notice_issuer_comes_from_the_plan(
     source = PLAN.source.replace("id: mianyang-2014", "id: other-2014").replace(
         "issuer: 中共绵阳市总工会党组", "issuer: 中共某县总工会党组").replace(
         "office: 绵阳市总工会党的群众路线教育实践活动办公室（群教办）", 'office: ""')
-    (tmp_path / "other").mkdir()
-    other = open_db(copy_db(empty_template, tmp_path / "other"))
+    other = open_db(empty_db)
     try:
-        other.plan.start(STARTER, parse_plan(source, "other.yaml"),
-                    roster(tmp_path / "other", STANDARD))
+        other.plan.start(STARTER, parse_plan(source, "other.yaml"), roster(tmp_path, STANDARD))
         _, html = plan_notice(other)
     finally:
         other.store.engine.dispose()
@@ -274,12 +271,12 @@ def test_finding_14_windows_skip_official_holidays_and_count_makeup_days(
 
 
 def test_finding_14_a_year_the_calendar_does_not_cover_is_refused(
-    campaign: Campaign, db_path: Path
+    campaign: Campaign, db_url: str
 ) -> None:
     first, last = publicity.covered_years()
     assert first <= 2014 <= last  # the campaign's own year is covered
     item = drive(campaign, "self_review", "supervisor_approval", owner="leader1")
-    before = snapshot(db_path)
+    before = snapshot(db_url)
     for day in (date(2003, 6, 16), date(last, 12, 31)):  # before, and running past the end
         with pytest.raises(TransitionNotAllowed) as refused:
             at_day(campaign, day).moves.fire("sup1", item.id, "approve", "同意公示")
@@ -287,7 +284,6 @@ def test_finding_14_a_year_the_calendar_does_not_cover_is_refused(
         message = str(refused.value)
         assert re.search(rf"covers {first}–{last}, not {year}\b", message), message
         assert "chinese-calendar" in message and "\n" not in message
-        assert snapshot(db_path) == before
+        assert snapshot(db_url) == before
     assert campaign.reads.get(item.id).state == "supervisor_approval"
-    with sqlite3.connect(db_path) as raw:
-        assert raw.execute("SELECT count(*) FROM publicity_window").fetchone() == (0,)
+    assert query(db_url, "SELECT count(*) FROM publicity_window") == [(0,)]

@@ -156,8 +156,11 @@ def _check_tables(inspector: Inspector, present: set[str], where: str) -> None:
     if missing:
         raise IncompatibleDatabase(where, f"its campaign schema is incomplete: no table "
                                    f"{_listing(missing)}")
+    # One query for every table's columns on a server (a query per table costs
+    # PostgreSQL's catalog a round trip each, on every command that opens it).
+    found = inspector.get_multi_columns(filter_names=sorted(known))
     for name, table in sorted(known.items()):
-        columns = {column["name"] for column in inspector.get_columns(name)}
+        columns = {column["name"] for column in found.get((None, name), [])}
         expected = set(table.columns.keys())
         if columns != expected:
             differences = [f"{label} {_listing(names)}" for label, names in (
