@@ -21,6 +21,7 @@ reported with the measured reason (``limit``), never hidden.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import statistics
@@ -39,7 +40,8 @@ from sqlalchemy import event
 from workflow import Campaign
 from workflow.render.report_build import build_report
 
-DELIVERABLES = 1_000_000
+#: The issue's size; a smaller one for a trial run of ``make bench``.
+DELIVERABLES = int(os.environ.get("CAMPAIGN_BENCH_SCALE_DELIVERABLES", "1000000"))
 UNITS = 2000
 CHECK_DELIVERABLES, CHECK_UNITS = 2000, 50
 TARGET_MS, TARGET_MB = 100, 200
