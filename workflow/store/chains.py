@@ -28,7 +28,6 @@ before chains existed (the head event's own ``seq:hash``) still verifies.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -199,14 +198,6 @@ class ChainCheck:
         if _heads_digest(wanted[0], self._heads) != f"{wanted[0]}:{wanted[1]}":
             raise AuditVerificationFailed(wanted[0], "does not match the kept digest")
         self._reached = True
-
-
-def verify(events: Iterable[Any], hash_of: Any, digest: str | None = None) -> str | None:
-    """Check every chain (and a kept digest); return today's digest."""
-    check = ChainCheck(digest)
-    for event in events:
-        check.feed(event, hash_of)
-    return check.finish()
 
 
 def parse_digest(digest: str) -> tuple[int, str]:

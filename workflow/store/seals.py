@@ -31,6 +31,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, Table, bindparam, select
 
+from workflow.store import chains
 from workflow.store.database import lock_refusals
 from workflow.store.models import (
     AccessRefusal,
@@ -54,7 +55,7 @@ Seal = tuple[str, str | None]
 """``("table:key", sha256)``; a ``None`` seal records that the row was removed."""
 
 REFUSAL_HEAD = "access_refusal:head"
-GENESIS = "0" * 64
+GENESIS = chains.GENESIS
 
 # Table → the columns left out of its seal, because the replay checks them.
 _UNSEALED: dict[type[Any], frozenset[str]] = {
