@@ -5,8 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Graphviz draws the diagrams; a CJK font makes their Chinese labels glyphs, not boxes;
-# the tests start throw-away PostgreSQL clusters from Debian's server package.
-APT_PACKAGES := graphviz fonts-noto-cjk fontconfig postgresql
+# the tests start throw-away PostgreSQL clusters from Debian's server package;
+# the browser tests drive Debian's Chromium (Playwright never downloads one).
+APT_PACKAGES := graphviz fonts-noto-cjk fontconfig postgresql chromium
 
 .PHONY: setup system-deps demo test check bench diagrams clean
 
@@ -20,7 +21,8 @@ $(STAMP): pyproject.toml
 
 system-deps:
 	@if command -v dot >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q . \
-		&& ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; else \
+		&& ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+		&& command -v chromium >/dev/null 2>&1; then :; else \
 		echo "installing $(APT_PACKAGES) from Debian packages"; \
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \
@@ -44,4 +46,4 @@ diagrams: setup
 	$(BIN)/python -m workflow.render.committed_diagrams diagrams
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artefacts

@@ -24,6 +24,13 @@
    the peak memory of each command as a process.  Targets: 100 ms, 200 MB,
    no full scan.
 
+7. Served pages (``web_load.py``): 50 simulated reviewers on loopback for
+   60 s against ``campaign serve`` (one worker, SQLite) — sign in once, then
+   inbox, a deliverable, its diagram, now and then a move — with p50/p95 page
+   time, pages per second and errors, against the same pages' reads through
+   the Python API replayed in one process; then on PostgreSQL with two
+   workers.  Target: no server error, p95 page time within one second.
+
 Both databases live in one fresh temporary directory, so they share the disk
 and its fsync cost.  Rounds alternate engine and raw so that a noisy neighbour
 hurts both; the median round is reported.
@@ -52,6 +59,7 @@ from audit_verify import audit_verify  # noqa: E402
 from bulk_approval import bulk_approval  # noqa: E402
 from pg_writers import pg_writers  # noqa: E402
 from scale import scale  # noqa: E402
+from web_load import web_load  # noqa: E402
 from workload import CYCLE, CYCLES, DELIVERABLES, ROUNDS, engine_round, engine_setup  # noqa: E402
 
 from workflow.store.audit import GENESIS, HASHED_FIELDS  # noqa: E402
@@ -216,6 +224,8 @@ def main() -> int:
         writers = timed(lambda: pg_writers(Path(tmp)))
     with tempfile.TemporaryDirectory(prefix=".bench-", dir=ROOT) as tmp:
         at_scale = timed(lambda: scale(Path(tmp)))
+    with tempfile.TemporaryDirectory(prefix=".bench-", dir=ROOT) as tmp:
+        served = timed(lambda: web_load(Path(tmp)))
     output = {
         "machine": {
             "python": platform.python_version(),
@@ -230,6 +240,7 @@ def main() -> int:
         "bulk_move": bulk,
         "postgresql_writers": writers,
         "scale": at_scale,
+        "web_load": served,
     }
     print(json.dumps(output, ensure_ascii=False, indent=2))
     return 0

@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from campaign_demo import roster as R
+from campaign_demo.served import prepare_served
 from workflow.campaign import Campaign
 from workflow.errors import PermissionDenied, TransitionNotAllowed
 from workflow.render import report_build, report_formats, type_diagram
@@ -66,8 +67,9 @@ def run_demo(directory: Path, echo: Echo, table: Table) -> Campaign:
                                           encoding="utf-8")
     result = campaign.audit.verify()
     echo(f"audit verify: ok — {result.events} events, {result.deliverables} deliverables, "
-         f"head {result.head}")
+         f"digest {result.head}")
     _write_diagrams(campaign, directory, walk.self_review, echo)
+    prepare_served(campaign, directory, echo)
     return campaign
 
 

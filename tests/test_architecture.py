@@ -63,7 +63,8 @@ def test_the_facade_is_services_built_from_one_store_and_one_registry(
                 if name not in ("store", "registry")}
     assert set(services) == {"reads", "people", "deliverables", "moves", "documents",
                              "attachments", "rectification", "plan", "records", "audit",
-                             "schema"}
+                             "schema", "accounts", "visibility", "pages", "notifications",
+                             "public"}
     for service in services.values():
         shared = {name: value for name, value in vars(service).items()
                   if name in ("_store", "_registry")}

@@ -116,10 +116,6 @@ def test_finding_4_ids_beyond_64_bits_are_usage_errors(
     assert len(line) < 300  # a 5000-digit number is not echoed whole
 
 
-@pytest.mark.xfail_postgresql(
-    "ids are PostgreSQL integers (int4): a lookup of 2**63-1 raises DataError 'integer out of "
-    "range' (exit 1) instead of not found; the store (workflow/store/) must treat an id out of "
-    "the column's range as absent, or the ids become bigint")
 def test_finding_4_the_largest_id_is_merely_not_found(db_url: str) -> None:
     assert "not found" in refused(db_url, 6, "show", MAX_ID)
     assert "not found" in refused(db_url, 6, "history", MAX_ID)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import driver_trace, snapshot
+from conftest import cli_clock, driver_trace, snapshot
 from drive import drive, refusal_count
 
 import cli
@@ -269,6 +269,7 @@ def test_progress_bar_only_on_a_terminal(
     quiet = run(db_url, "do", "--bulk", "--state", "review", "--owner", "leader1", "forward")
     assert quiet.exit_code == 0 and quiet.stderr == ""
     monkeypatch.setattr("workflow.cli.bulk.terminal", lambda: True)
+    cli_clock(monkeypatch)  # approve opens a publicity window: on a day the calendar knows
     shown = run(db_url, "do", "--bulk", "--state", "supervisor_approval", "approve",
                 user="sup1")
     assert shown.exit_code == 0, shown.output

@@ -38,6 +38,7 @@ from workflow.errors import (
     NotFound,
     PermissionDenied,
 )
+from workflow.services.passwords import Passwords
 from workflow.store import audit, seals
 
 LEADER, PRINCIPAL, SUPERVISOR, MEMBER, OFFICE = "leader1", "prin", "sup1", "member1", "office1"
@@ -69,6 +70,9 @@ def _populate(campaign: Campaign, files: Path) -> None:
     campaign.records.target(OFFICE, PLAN.spec.targets[0].id, 2, "首批")
     with pytest.raises(PermissionDenied):
         campaign.moves.fire(MEMBER, item.id, "archive")  # a refusal for the refusals' chain
+    campaign.accounts.hashing = Passwords.cheapest()
+    campaign.accounts.set_password(OFFICE, MEMBER, "临时密码-temporary")  # sealed: credential
+    campaign.accounts.set_email(MEMBER, MEMBER, "member@example.org")  # sealed: user_contact
     campaign.people.grant_role(OFFICE, MEMBER, "branch")  # the next event records its head
 
 

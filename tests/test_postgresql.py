@@ -187,6 +187,30 @@ def _in_thread(work: Callable[[], object]) -> tuple[threading.Thread, list[objec
     return thread, done
 
 
+def test_a_batch_holds_every_unit_it_names_from_its_start(pg: Campaign, pg_url: str) -> None:
+    """Two bulk runs over the same units in opposite orders used to deadlock
+    (each holding one unit's chain and waiting for the other's).  A batch now
+    holds all its units before its first move, in one shared order: a move in
+    a unit the batch names but has not reached yet waits for the batch."""
+    pg.people.add_user("office1", "leader3", "赵部长", ["leader"], "保障部")
+    spec = pg.registry.definition("self_review")
+    mine = pg.deliverables.create("leader1", "self_review", "党组的材料",
+                                  content=complete_content(spec)).id
+    theirs, later = (pg.deliverables.create("leader3", "self_review", f"保障部的材料{n}",
+                                            content=complete_content(spec)).id for n in (1, 2))
+    elsewhere = Campaign.open(pg_url)
+    with pg.store.batch([mine, theirs]):
+        pg.moves.fire("leader1", mine, "submit")  # 保障部 not touched yet
+        waiting, done = _in_thread(lambda: elsewhere.moves.fire("leader3", later, "submit"))
+        waiting.join(timeout=1.5)
+        assert not done, "a move in a unit the open batch names went ahead of it"
+        pg.moves.fire("leader3", theirs, "submit")
+    waiting.join(timeout=30)
+    assert done
+    pg.audit.verify()
+    elsewhere.store.engine.dispose()
+
+
 def test_a_move_in_another_unit_does_not_wait_for_an_open_one(pg: Campaign, pg_url: str) -> None:
     """A batch holding a move of 党组 open: a move of 保障部 goes through at
     once, a second move of 党组 and a role change wait for the batch to commit

@@ -39,6 +39,7 @@ from drive import (
 )
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from plan_helpers import share_specs
 
 from workflow import Campaign, Content, from_text
 from workflow.errors import (
@@ -348,10 +349,13 @@ def attempt(campaign: Campaign, deliverable_id: int, step: Step, model: Model) -
     return OK
 
 
-#: Examples per definition.  A move on PostgreSQL costs about twice what it does
-#: on SQLite (a round trip per statement), so the server walks fewer of them: the
-#: engine's logic is the same on both, what the server adds is its SQL.
-EXAMPLES = {"sqlite": 25, "postgresql": 12}
+#: Examples per definition.  The property is the engine's: the model, the state
+#: machine, the policy and the publicity calendar are the same code on both
+#: backends, and SQLite walks the full count.  What PostgreSQL adds is its SQL
+#: (the same statements in another dialect, every one of which a few walks
+#: already run: create, move, refuse, tick, object, verify), at about twice the
+#: cost per move (a round trip per statement), so the server walks fewer.
+EXAMPLES = {"sqlite": 25, "postgresql": 5}
 
 
 def random_walk(people_dbs: Callable[[], AbstractContextManager[str]], type_id: str,
@@ -360,7 +364,10 @@ def random_walk(people_dbs: Callable[[], AbstractContextManager[str]], type_id: 
     owner = data.draw(st.sampled_from(creators(spec)), label="owner")
     length = data.draw(st.integers(min_value=1, max_value=30), label="length")
     with people_dbs() as db_url:
-        campaign = Campaign.open(db_url)
+        # The parsed specs are shared by definition hash (the engine still reads
+        # which definition is current from the database): parsing the same YAML
+        # for every example proves nothing the loader's own tests do not.
+        campaign = share_specs(Campaign.open(db_url))
         try:
             walk_and_check(campaign, db_url, type_id, owner, length, data)
         finally:
@@ -389,12 +396,15 @@ def walk_and_check(
     item = campaign.deliverables.create(owner, type_id, "随机游走", content=complete_content(spec))
     model = Model(spec, owner, spec.initial)
     refusals = refusal_count(db_url)
+    # Each step's "before" is the last step's "after": the reads between two
+    # steps then count as part of the next one, which must still account for
+    # every change (a read that wrote would fail it), so nothing is missed.
+    before = snapshot(db_url)
     for number in range(length):
         good = good_step(model)  # twice: half the steps go through
         step = data.draw(st.one_of(any_step(spec), likely_step(model), good, good),
                          label=f"step {number}")
         expected = model.expect(step)
-        before = snapshot(db_url)
         outcome = attempt(campaign, item.id, step, model)
         where = f"step {number} {step} in {model.state!r} v{model.version}"
         assert outcome == expected, where
@@ -416,6 +426,7 @@ def walk_and_check(
         assert len(windows) == model.windows, where
         opened = [w.closes_on for w in windows if w.closed_at is None]
         assert opened == ([model.closes_on] if model.closes_on else []), where
+        before = after
     event(f"ended in {model.state}")
     event(f"{model.windows} publicity window(s)")
     report = campaign.audit.verify()

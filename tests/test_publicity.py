@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import ROLES_OF
+from conftest import LATER, ROLES_OF, cli_clock
 from drive import (
     COMMENT,
     SPECS,
@@ -432,8 +432,11 @@ def test_a_refused_tick_names_the_window_it_could_not_end(
 # -- the command line ------------------------------------------------------------------
 
 
-def campaign_today() -> date:
-    return datetime.now(campaign_zone()).date()
+#: The command line's day: it writes on the engine's real clock, which
+#: :func:`conftest.cli_clock` sets to :data:`conftest.LATER`, long after the 2014
+#: windows and in a year the working-day calendar knows (a window opened on the
+#: real day may reach a year it does not know yet).
+CLI_NOW = LATER
 
 
 def run(db_url: str, user: str, *args: object) -> Result:
@@ -443,11 +446,13 @@ def run(db_url: str, user: str, *args: object) -> Result:
     return result
 
 
-def test_object_and_tick_on_the_command_line(campaign: Campaign, db_url: str) -> None:
-    """The command line writes on the real day: a window of 2014 has long ended,
-    one opened today is open."""
+def test_object_and_tick_on_the_command_line(
+        campaign: Campaign, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line writes on the engine's clock's day: a window of 2014 has
+    long ended, one opened today is open."""
+    today = cli_clock(monkeypatch, CLI_NOW).astimezone(campaign_zone()).date()
     late = publish(campaign, "self_review")
-    objected = publish(campaign, "self_review", on=campaign_today())
+    objected = publish(campaign, "self_review", on=today)
     before = all_rows(db_url)
     refused_run = run(db_url, "member1", "object", late, "--reason", REASON)
     assert refused_run.exit_code == 4 and refused_run.stdout == ""

@@ -204,3 +204,25 @@ def test_the_earliest_bad_event_is_named_whichever_deliverable_it_is_about(
         campaign.audit.verify()
     assert failed.value.seq == early
     assert "says it left 'review'" in str(failed.value)
+
+
+@pytest.mark.parametrize(("sealed", "named"), [
+    ("{not json", True),  # named as the event at fault
+    ("[1, 2]", False), ('{"app_user:x": 7}', False),  # the rows it sealed lack their seal
+])
+def test_a_forged_event_with_unreadable_seals_is_reported_not_a_crash(
+        campaign: Campaign, db_path: Path, sealed: str, named: bool) -> None:
+    """A forger may write any text as an event's seals and hash it into the
+    chain: verify fails with a report, never a database error."""
+    grow(campaign, 1, 1)
+    with sqlite3.connect(db_path, isolation_level=None) as raw:
+        seq, chain = raw.execute("SELECT max(seq), chain FROM audit_event "
+                                 "WHERE sealed IS NOT NULL").fetchone()
+        raw.execute("BEGIN IMMEDIATE")
+        raw.execute("DROP TRIGGER audit_event_no_update")
+        raw.execute("UPDATE audit_event SET sealed = ? WHERE seq = ?", (sealed, seq))
+        _rehash_chain(raw, chain)
+        raw.execute("COMMIT")
+    with pytest.raises(AuditVerificationFailed) as failed:
+        campaign.audit.verify()
+    assert (failed.value.seq == seq) is named

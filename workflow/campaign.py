@@ -10,19 +10,26 @@ another, and a service that needs another is handed it here.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
+from workflow.services.accounts import Accounts
 from workflow.services.attachments import Attachments
 from workflow.services.audit_trail import AuditTrail
 from workflow.services.deliverables import Deliverables
 from workflow.services.documents import Documents
 from workflow.services.moves import Moves
+from workflow.services.notifications import Notifications
+from workflow.services.page_reads import PageReads
 from workflow.services.people import People
 from workflow.services.plan import Plan
 from workflow.services.plan_records import PlanRecords
+from workflow.services.public_objections import PublicObjections
 from workflow.services.reads import Reads
 from workflow.services.rectification import RULES as RECTIFICATION_RULES
 from workflow.services.rectification import RectificationItems
 from workflow.services.registry import Registry
 from workflow.services.schema_admin import SchemaAdmin
+from workflow.services.visibility import Visibility
 from workflow.store import database
 from workflow.store.clock import Clock, utc_now
 from workflow.store.origin import Origin
@@ -47,6 +54,15 @@ class Campaign:
         self.records = PlanRecords(store, self.registry, self.reads, self.plan)
         self.audit = AuditTrail(store, self.registry, self.attachments)
         self.schema = SchemaAdmin(store)
+        self.accounts = Accounts(store)
+        self.visibility = Visibility(store, self.registry, self.reads)
+        self.pages = PageReads(store, self.registry, self.attachments)
+        self.notifications = Notifications(store, self.registry)
+        self.public = PublicObjections(store, self.registry, self.reads, self.moves)
+
+    def acting_from(self, origin: Origin) -> AbstractContextManager[None]:
+        """Record ``origin`` on the writes made inside (a served request's client)."""
+        return self.store.acting_from(origin)
 
     @classmethod
     def open(

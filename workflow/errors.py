@@ -63,6 +63,55 @@ class PermissionDenied(CampaignError):
         super().__init__(f"permission denied: {actor} may not {action}{target}: {reason}")
 
 
+class SignInRefused(PermissionDenied):
+    """A sign-in refused: one message whatever was wrong (the account, the
+    password, a deactivated user), so the answer never tells who exists."""
+
+    def __init__(self, account: str, reason: str = "wrong account or password") -> None:
+        super().__init__(account, "sign in", reason)
+
+
+class SignInThrottled(SignInRefused):
+    """Too many failed sign-ins for this account or from this address lately."""
+
+    def __init__(self, account: str, retry_after_seconds: int) -> None:
+        self.retry_after_seconds = retry_after_seconds
+        super().__init__(account, "too many failed sign-ins; try again in "
+                                  f"{max(1, retry_after_seconds // 60)} min")
+
+
+class ObjectionsThrottled(PermissionDenied):
+    """Too many objections to public notices from one address lately."""
+
+    def __init__(self, actor: str, address: str, retry_after_seconds: int) -> None:
+        self.retry_after_seconds = retry_after_seconds
+        super().__init__(actor, "object", f"too many objections from {address}; try again in "
+                                          f"{max(1, retry_after_seconds // 60)} min")
+
+
+class SignInNeeded(PermissionDenied):
+    """A page or API call that needs a signed-in user, without one."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__("(not signed in)", f"open {path}", "sign in first")
+
+
+class PasswordChangeNeeded(PermissionDenied):
+    """A temporary password: nothing else until it is changed."""
+
+    def __init__(self, user_id: str) -> None:
+        super().__init__(user_id, "act", "change the temporary password first")
+
+
+class FormExpired(PermissionDenied):
+    """A form or API write without its session's CSRF token: forged, or from an old page."""
+
+    def __init__(self, actor: str = "(unknown)") -> None:
+        super().__init__(actor, "send this form", "it has expired or was not sent from this "
+                         "site; reload the page")
+
+
 class TransitionNotAllowed(CampaignError):
     """The move is not possible now: wrong state, missing reason, content not editable.
 
@@ -154,9 +203,16 @@ class Interrupted(CampaignError):
 
     exit_code = 130
 
+    def __init__(self, message: str = "interrupted: the moves listed as made are made; the "
+                 "rest were not attempted") -> None:
+        super().__init__(message)
+
+
+class NotifierStopped(Interrupted):
+    """``campaign notify`` stopped by Ctrl-C: what it sent is sent."""
+
     def __init__(self) -> None:
-        super().__init__("interrupted: the moves listed as made are made; the rest were not "
-                         "attempted")
+        super().__init__("stopped: every mail reported as sent was sent")
 
 
 class DatabaseReadOnly(DatabaseUnavailable):
@@ -280,5 +336,5 @@ EXIT_CODES: tuple[ExitCode, ...] = (
     _declared_by(IntegrityFailure, "audit verification failed, or stored content fails its hash"),
     _declared_by(DatabaseBusy, "database busy (locked by another writer)"),
     _declared_by(DatabaseReadOnly, "database read-only"),
-    _declared_by(Interrupted, "interrupted (Ctrl-C during a bulk move)"),
+    _declared_by(Interrupted, "interrupted (Ctrl-C during a bulk move or `notify`)"),
 )

@@ -85,6 +85,10 @@ COMMANDS: dict[str, Listed] = {
                      "never entered publicity."),
     "dossier": Listed("documents", "Everything about a deliverable in one self-contained HTML "
                       "file."),
+    "notify": Listed("notify", "Send e-mail notifications through CAMPAIGN_SMTP_HOST (inbox, "
+                     "publicity opened or closed)."),
+    "serve": Listed("serve", "Serve the campaign in a browser: sign in, inbox, review, "
+                    "dashboard, notices."),
 }
 
 

@@ -12,7 +12,7 @@ from workflow.campaign import Campaign
 from workflow.errors import ContentIntegrityError, InvalidInput, TransitionNotAllowed
 from workflow.render.local_time import local_day
 from workflow.render.notice_formats import notice_html, notice_markdown
-from workflow.render.notice_wording import notice_parts, notice_spec
+from workflow.render.notice_wording import NoticeParts, notice_parts, notice_spec
 from workflow.store.views import EventView, RevisionView
 
 NOTICE_FORMATS: tuple[str, ...] = ("html", "markdown")
@@ -28,6 +28,16 @@ def notice(campaign: Campaign, deliverable_id: int, fmt: str) -> str:
     """
     if fmt not in NOTICE_FORMATS:
         raise InvalidInput(f"unknown notice format {fmt!r} (use {' or '.join(NOTICE_FORMATS)})")
+    parts, revision, data = notice_pieces(campaign, deliverable_id)
+    if fmt == "markdown":
+        return notice_markdown(parts, revision, data)
+    return notice_html(parts, revision, data)
+
+
+def notice_pieces(campaign: Campaign, deliverable_id: int
+                  ) -> tuple[NoticeParts, RevisionView, bytes]:
+    """The notice's wording, and the approved revision with its bytes: what
+    each format (and the served notice board) draws."""
     view = campaign.reads.get(deliverable_id)
     spec = campaign.registry.definition_for(view)
     windows = campaign.reads.windows(deliverable_id)
@@ -41,9 +51,7 @@ def notice(campaign: Campaign, deliverable_id: int, fmt: str) -> str:
     kind = "公示" if spec.publicity else spec.state("publicity").label
     parts = notice_parts(notice_spec(campaign, view), window, objections=bool(spec.publicity),
                          issued=issued, title=view.title, type_title=spec.title, kind=kind)
-    if fmt == "markdown":
-        return notice_markdown(parts, revision, data)
-    return notice_html(parts, revision, data)
+    return parts, revision, data
 
 
 def _publicity_entry(events: list[EventView]) -> EventView | None:

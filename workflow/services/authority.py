@@ -38,6 +38,16 @@ NEEDS_ROLE: dict[str, frozenset[str]] = {
 #: Written by whoever runs ``init``: definitions are sealed by their own sha256.
 UNCHECKED = frozenset({"definition.load"})
 
+#: Actions on one's own account, or by the office on anyone's.
+SELF_OR_OFFICE = frozenset({"password.set", "contact.set", "session.start", "session.end"})
+
+#: Who objects from the public notice board (公示): nobody's account, and
+#: never one — it is not a valid user id, so no user can be added under it.
+#: It may fire a definition's objection trigger out of publicity, under
+#: :data:`PUBLIC_ROLE`, and nothing else (:func:`check_actor`, :class:`Rules`).
+PUBLIC_ACTOR = "@public"
+PUBLIC_ROLE = "public"
+
 USER_ACTIONS = frozenset({"user.add", "role.grant", "role.revoke", "user.deactivate",
                           "user.activate"})
 
@@ -79,6 +89,11 @@ def check_actor(event: Any, roster: Roster) -> None:
     (the log read in order up to it)."""
     if event.action in UNCHECKED or _bootstrap(event, roster):
         return
+    if event.actor == PUBLIC_ACTOR or event.role == PUBLIC_ROLE:
+        if event.actor != PUBLIC_ACTOR or event.role != PUBLIC_ROLE \
+                or event.action != "transition":
+            _refuse(event, "only the public's objection is written as the public")
+        return  # which transition it fired is the Rules' replay's to check
     if event.actor not in roster.roles:
         _refuse(event, f"its actor {event.actor!r} was not a user then")
     if event.actor in roster.inactive:
@@ -90,6 +105,11 @@ def check_actor(event: Any, roster: Roster) -> None:
     needed = NEEDS_ROLE.get(event.action)
     if needed is not None and event.role not in needed:
         _refuse(event, f"{event.action} needs role {' or '.join(sorted(needed))}")
+    if event.action in SELF_OR_OFFICE and event.role != Role.OFFICE.value:
+        subject = json.loads(event.detail or "{}").get("user")
+        if subject != event.actor:
+            _refuse(event, f"{event.actor} may not {event.action} for {subject} "
+                    "without role office")
 
 
 class Rules:
@@ -107,7 +127,9 @@ class Rules:
         as the deliverable's events before it set."""
         if event.action == "transition":
             transition = self._transition(item.definition_sha, spec, event)
-            if transition is not None:
+            if event.actor == PUBLIC_ACTOR:
+                _check_public(event, spec)
+            elif transition is not None:
                 _check_transition(event, item, transition, Answerable(item.owner_id, responsible))
         elif event.action not in UNCHECKED:
             _check_deliverable_rules(event, item, spec)
@@ -137,6 +159,14 @@ def _check_deliverable_rules(event: Any, item: Any, spec: WorkflowSpec) -> None:
             _refuse(event, f"{event.actor} could not create this {spec.id} as {event.role}")
     elif event.action == "revise" and event.actor != item.owner_id:
         _refuse(event, f"only the owner ({item.owner_id}) may revise deliverable {item.id}")
+
+
+def _check_public(event: Any, spec: WorkflowSpec) -> None:
+    """The public may only object to a deliverable in publicity."""
+    if spec.publicity is None or event.source != "publicity" \
+            or event.trigger != spec.publicity.objection_trigger:
+        _refuse(event, f"the public may only object during publicity, not {event.trigger} "
+                f"from {event.source}")
 
 
 def _check_transition(event: Any, item: Any, transition: TransitionSpec,

@@ -27,8 +27,12 @@ from workflow.store.views import EventView
 MAX_ID = 2**63 - 1
 
 Fire = Callable[[int], EventView]
-#: Opens the transaction a batch of moves shares.
-Transaction = Callable[[], AbstractContextManager[object]]
+#: Opens the transaction a batch of moves shares, given the batch's ids.
+Transaction = Callable[[tuple[int, ...]], AbstractContextManager[object]]
+
+
+def _no_transaction(_: tuple[int, ...]) -> AbstractContextManager[object]:
+    return nullcontext()
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,7 @@ class BulkResult:
 
 def fire_each(fire: Fire, trigger: str, ids: Iterable[int],
               on_each: OnEach | None = None, *, batch: int = 1,
-              transaction: Transaction = nullcontext) -> BulkResult:
+              transaction: Transaction = _no_transaction) -> BulkResult:
     """Call ``fire`` on each id in order, recording what became of it.
 
     The ids go in batches of ``batch``, each batch inside one ``transaction``
@@ -101,7 +105,7 @@ def fire_each(fire: Fire, trigger: str, ids: Iterable[int],
         chunk = wanted[start:start + max(batch, 1)]
         done: list[Outcome] = []
         try:
-            with transaction():
+            with transaction(chunk):
                 _fire_chunk(fire, chunk, done)
         except DatabaseUnavailable as error:
             return BulkResult(trigger, tuple(outcomes), wanted[start:], error)

@@ -3,7 +3,9 @@ API's :meth:`Moves.fire`, an objection, a window's close, the office's rating
 — goes through :meth:`Moves.fire`:
 
 1. check: the actor is an active user, the deliverable exists at the version
-   the caller saw;
+   the caller saw (the one exception: an objection from the public notice
+   board, :meth:`Moves.object_from_public`, whose actor is no user and which
+   may fire nothing but the objection trigger during an open window);
 2. machine: the definition's state machine says where the trigger leads, or
    refuses;
 3. guards: the roles and owner rules of the transition, its reason, and the
@@ -25,9 +27,9 @@ from datetime import date
 
 from sqlalchemy import Connection
 
-from workflow.errors import Conflict, PermissionDenied, TransitionNotAllowed
+from workflow.errors import Conflict, NotFound, PermissionDenied, TransitionNotAllowed
 from workflow.machine import policy
-from workflow.services import bulk, move_rules
+from workflow.services import authority, bulk, move_rules
 from workflow.services.bulk import BulkResult
 from workflow.services.move_rules import Move
 from workflow.services.reads import Reads
@@ -77,21 +79,7 @@ class Moves:
             move, role, revision, place = self._checked(
                 connection, actor, deliverable_id, trigger, comment, expected_version,
                 payload or {})
-            type_rules = self._type_rules(move)
-            if type_rules is not None:
-                type_rules.guard(connection, move)
-            self._store.bump(connection, deliverable_id, move.version, move.dest)
-            written = move_rules.record_publicity(connection, move)
-            written += move_rules.record_reason(connection, move, revision, place.seq)
-            event = audit.append(
-                connection, at=move.now, actor=move.actor, role=role, action="transition",
-                deliverable_id=deliverable_id, trigger=trigger, source=move.source,
-                dest=move.dest, comment=comment, revision=revision[1], seals=written,
-                at_position=place,
-            )
-            if type_rules is not None and type_rules.effect is not None:
-                type_rules.effect(connection, move, event)
-            return event
+            return self._commit(connection, move, role, revision, place)
 
     def fire_many(
         self, actor: str | None, deliverable_ids: Iterable[int], trigger: str,
@@ -107,6 +95,27 @@ class Moves:
         return bulk.fire_each(lambda item: self.fire(actor, item, trigger, comment),
                               trigger, deliverable_ids, on_each, batch=batch,
                               transaction=self._store.batch)
+
+    def _commit(self, connection: Connection, move: Move, role: str, revision: tuple[int, str],
+                place: chains.Position, detail: str | None = None) -> EventView:
+        """Step 3's type rules, then step 4: the move, its window and opinion,
+        its audit event and the type's effects, in the caller's transaction."""
+        type_rules = self._type_rules(move)
+        if type_rules is not None:
+            type_rules.guard(connection, move)
+        self._store.bump(connection, move.deliverable_id, move.version, move.dest)
+        written = move_rules.record_publicity(connection, move)
+        if move.actor != authority.PUBLIC_ACTOR:  # an opinion's author is a user
+            written += move_rules.record_reason(connection, move, revision, place.seq)
+        event = audit.append(
+            connection, at=move.now, actor=move.actor, role=role, action="transition",
+            deliverable_id=move.deliverable_id, trigger=move.transition.trigger,
+            source=move.source, dest=move.dest, comment=move.comment, revision=revision[1],
+            detail=detail, seals=written, at_position=place,
+        )
+        if type_rules is not None and type_rules.effect is not None:
+            type_rules.effect(connection, move, event)
+        return event
 
     def _type_rules(self, move: Move) -> TypeRules | None:
         """The rules of the deliverable's type; a payload they do not read is refused."""
@@ -154,6 +163,40 @@ class Moves:
             raise TransitionNotAllowed(f"a {spec.id} has no publicity window to object in",
                                        deliverable_id)
         return self.fire(actor, deliverable_id, spec.publicity.objection_trigger, reason)
+
+    def object_from_public(self, deliverable_id: int, reason: str,
+                           objector: Mapping[str, str]) -> EventView:
+        """An objection from the public notice board, by someone who is no user:
+        the same move as :meth:`object_to` — the window open today, a reason,
+        the deliverable back where the definition's objection trigger leads —
+        fired by :data:`~workflow.services.authority.PUBLIC_ACTOR` under the
+        role ``public``, with ``objector`` (their name and contact) in the
+        event's detail.  The reason is the event's comment: no review opinion
+        is written, since an opinion's author must be a user.
+
+        A deliverable that is not in publicity is not found (the public sees
+        no other); a window that has ended refuses (TransitionNotAllowed).
+        """
+        comment = reason.strip() or None
+        with self._store.writing_core() as connection:
+            item = self._store.move_state(connection, deliverable_id)
+            spec = self._registry.spec(item.definition_sha)
+            if spec.publicity is None or item.state != "publicity":
+                raise NotFound("notice in publicity", deliverable_id)
+            trigger = spec.publicity.objection_trigger
+            dest = self._registry.machine(item.definition_sha).next_state(item.state, trigger)
+            transition = spec.transition(item.state, trigger)
+            assert transition is not None  # the machine just fired it
+            policy.require_reason(transition, comment, deliverable_id)
+            if item.revision_sha is None:
+                raise TransitionNotAllowed("it has no content", deliverable_id)
+            revision = (item.revision_number, item.revision_sha)
+            move = Move(deliverable_id, spec, transition, item.state, dest,
+                        authority.PUBLIC_ACTOR, comment, self._store.today(), self._store.now(),
+                        item.version)
+            move_rules.check_publicity(connection, move)
+            return self._commit(connection, move, authority.PUBLIC_ROLE, revision,
+                                chains.position_of(item), audit.detail(dict(objector)))
 
     def tick(self, actor: str | None, *, today: date | None = None) -> list[EventView]:
         """Close the publicity windows that ended before today without objection.

@@ -269,7 +269,12 @@ _REFUSAL_LOCK = 727103
 
 def chain_lock(chain: ColumnElement[str]) -> ColumnElement[Any]:
     """SQL holding the audit chain named by ``chain`` until commit (on a server)."""
-    return func.pg_advisory_xact_lock(_CHAIN_LOCK, func.hashtext(chain))
+    return func.pg_advisory_xact_lock(_CHAIN_LOCK, chain_lock_key(chain))
+
+
+def chain_lock_key(chain: ColumnElement[str]) -> ColumnElement[Any]:
+    """The advisory lock key of a chain: locks taken together are taken in its order."""
+    return func.hashtext(chain)
 
 
 def lock_chain(connection: Connection, chain: str) -> None:

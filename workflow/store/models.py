@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+#: Ids and sequence numbers: 64-bit everywhere (migration 0006).  SQLite's
+#: INTEGER already is, and must stay spelled INTEGER for a primary key to be
+#: the rowid (and so number itself).
+ID = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class WorkflowDefinition(SQLModel, table=True):
@@ -59,7 +64,7 @@ class Deliverable(SQLModel, table=True):
         Index("ix_deliverable_plan_type", "plan_id", "type_id"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
     type_id: str = Field(index=True)
     definition_sha: str = Field(foreign_key="workflow_definition.sha256")
     title: str
@@ -79,8 +84,8 @@ class Deliverable(SQLModel, table=True):
 class Revision(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("deliverable_id", "number"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    deliverable_id: int = Field(foreign_key="deliverable.id", index=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    deliverable_id: int = Field(foreign_key="deliverable.id", index=True, sa_type=ID)
     number: int
     sha256: str
     filename: str
@@ -102,12 +107,12 @@ class AuditEvent(SQLModel, table=True):
 
     #: The log's order across chains (gaps are allowed: a server hands it out
     #: from a sequence that a rolled-back write does not give back).
-    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False}, sa_type=ID)
     at: str
     actor: str
     role: str | None = None
     action: str
-    deliverable_id: int | None = Field(default=None, index=True)
+    deliverable_id: int | None = Field(default=None, index=True, sa_type=ID)
     trigger: str | None = None
     source: str | None = None
     dest: str | None = None
@@ -125,7 +130,7 @@ class AuditEvent(SQLModel, table=True):
     #: and its place there; both NULL on events written before chains were
     #: partitioned, which belong to the global chain at ``seq``.
     chain: str | None = None
-    chain_seq: int | None = None
+    chain_seq: int | None = Field(default=None, sa_type=ID)
     prev_hash: str
     hash: str = Field(unique=True)
 
@@ -138,11 +143,11 @@ class AccessRefusal(SQLModel, table=True):
 
     __tablename__ = "access_refusal"
 
-    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False}, sa_type=ID)
     at: str
     actor: str
     action: str
-    deliverable_id: int | None = None
+    deliverable_id: int | None = Field(default=None, sa_type=ID)
     reason: str
     channel: str | None = None
     os_user: str | None = None
@@ -171,7 +176,7 @@ class EventRecord(SQLModel, table=True):
 
     __tablename__ = "event_record"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
     plan_id: str = Field(foreign_key="plan_run.id", index=True)
     kind: str
     held_on: date
@@ -191,7 +196,7 @@ class Talk(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("plan_id", "first", "second"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
     plan_id: str = Field(foreign_key="plan_run.id", index=True)
     first: str = Field(foreign_key="app_user.id")
     second: str = Field(foreign_key="app_user.id")
@@ -207,7 +212,7 @@ class TargetEntry(SQLModel, table=True):
 
     __tablename__ = "target_entry"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
     plan_id: str = Field(foreign_key="plan_run.id", index=True)
     target_id: str = Field(index=True)
     amount: float
@@ -222,8 +227,8 @@ class TargetEntry(SQLModel, table=True):
 class Opinion(SQLModel, table=True):
     """A review opinion (审核意见) on a revision, optionally on one line of it."""
 
-    id: int | None = Field(default=None, primary_key=True)
-    deliverable_id: int = Field(foreign_key="deliverable.id", index=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    deliverable_id: int = Field(foreign_key="deliverable.id", index=True, sa_type=ID)
     revision_number: int | None = None
     revision_sha: str | None = None
     line: int | None = None
@@ -231,7 +236,7 @@ class Opinion(SQLModel, table=True):
     text: str
     at: str
     #: The audit event of the return or rejection this opinion gives the reason of.
-    event_seq: int | None = None
+    event_seq: int | None = Field(default=None, sa_type=ID)
 
 
 class Attachment(SQLModel, table=True):
@@ -239,8 +244,8 @@ class Attachment(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("deliverable_id", "name"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    deliverable_id: int = Field(foreign_key="deliverable.id", index=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    deliverable_id: int = Field(foreign_key="deliverable.id", index=True, sa_type=ID)
     name: str
     sha256: str = Field(index=True)
     size: int
@@ -264,8 +269,8 @@ class PublicityWindow(SQLModel, table=True):
 
     __tablename__ = "publicity_window"
 
-    id: int | None = Field(default=None, primary_key=True)
-    deliverable_id: int = Field(foreign_key="deliverable.id", index=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    deliverable_id: int = Field(foreign_key="deliverable.id", index=True, sa_type=ID)
     opened_on: date
     closes_on: date
     closed_at: str | None = None
@@ -276,7 +281,7 @@ class Rectification(SQLModel, table=True):
     """The five fields of a rectification item (整改事项、措施、责任、时限、效果)
     and the office's rating of its effect."""
 
-    deliverable_id: int = Field(foreign_key="deliverable.id", primary_key=True)
+    deliverable_id: int = Field(foreign_key="deliverable.id", primary_key=True, sa_type=ID)
     matter: str
     measures: str
     #: Indexed: a member's inbox holds the items they answer for (migration 0004).
@@ -291,8 +296,8 @@ class Rectification(SQLModel, table=True):
 class ProgressNote(SQLModel, table=True):
     __tablename__ = "progress_note"
 
-    id: int | None = Field(default=None, primary_key=True)
-    deliverable_id: int = Field(foreign_key="deliverable.id", index=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    deliverable_id: int = Field(foreign_key="deliverable.id", index=True, sa_type=ID)
     author_id: str = Field(foreign_key="app_user.id")
     text: str
     at: str

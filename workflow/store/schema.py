@@ -21,6 +21,7 @@ from sqlmodel import SQLModel
 
 from workflow.errors import DatabaseUnavailable, IncompatibleDatabase, NotFound
 from workflow.store import (
+    access,  # noqa: F401  (registers the sign-in tables on SQLModel.metadata)
     models,  # noqa: F401  (registers the tables on SQLModel.metadata)
     revisions,
 )
@@ -90,7 +91,7 @@ def _listing(names: set[str]) -> str:
 
 
 def _schema() -> MetaData:
-    """Every table of the schema: models.py defines them all, so the tables
+    """Every table of the schema: models.py and access.py define them all, so the tables
     init creates and the tables the check expects never depend on what the
     caller happened to import."""
     return SQLModel.metadata

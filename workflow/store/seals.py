@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, Table, bindparam, select
 
 from workflow.store import chains
+from workflow.store.access import Credential, UserContact
 from workflow.store.database import lock_refusals
 from workflow.store.models import (
     AccessRefusal,
@@ -73,6 +74,8 @@ _UNSEALED: dict[type[Any], frozenset[str]] = {
     EventRecord: frozenset(),
     Talk: frozenset(),
     TargetEntry: frozenset(),
+    Credential: frozenset(),
+    UserContact: frozenset(),
 }
 
 

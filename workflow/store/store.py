@@ -13,79 +13,26 @@ own (:meth:`Store.writing_core`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, select
+from sqlalchemy import Connection, Engine
+from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
 
 from workflow.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from workflow.machine import policy
-from workflow.store import audit, chains, database, schema, seals
+from workflow.store import audit, database, schema, seals, statements
 from workflow.store.clock import Clock, campaign_zone, timestamp, utc_now
-from workflow.store.models import (
-    AccessRefusal,
-    Deliverable,
-    Rectification,
-    Revision,
-    User,
-    UserRole,
-)
 from workflow.store.origin import Origin, detect
-from workflow.store.prepared import Prepared
 
-_USERS = User.__table__  # type: ignore[attr-defined]
-_ROLES = UserRole.__table__  # type: ignore[attr-defined]
-_DELIVERABLES = Deliverable.__table__  # type: ignore[attr-defined]
-_RECTIFICATIONS = Rectification.__table__  # type: ignore[attr-defined]
-_REFUSALS = AccessRefusal.__table__  # type: ignore[attr-defined]
-
-# Built once: every write runs these.
-_ACTOR = Prepared(
-    select(_USERS.c.id, _USERS.c.active, _ROLES.c.role)
-    .outerjoin(_ROLES, _ROLES.c.user_id == _USERS.c.id)
-    .where(_USERS.c.id == bindparam("user"))
-)
-# One round trip for what a move needs, the responsible person included (a
-# rectification item's 整改责任人 answers for it beside its owner).
-_STATE_OF = select(
-    _DELIVERABLES.c.id, _DELIVERABLES.c.definition_sha, _DELIVERABLES.c.owner_id,
-    _DELIVERABLES.c.state, _DELIVERABLES.c.version, _RECTIFICATIONS.c.responsible_id,
-).outerjoin_from(
-    _DELIVERABLES, _RECTIFICATIONS, _RECTIFICATIONS.c.deliverable_id == _DELIVERABLES.c.id,
-).where(_DELIVERABLES.c.id == bindparam("item"))
-_REVISIONS = Revision.__table__  # type: ignore[attr-defined]
-
-
-def _latest(column: Any) -> Any:
-    return (select(column).where(_REVISIONS.c.deliverable_id == _DELIVERABLES.c.id)
-            .order_by(_REVISIONS.c.number.desc()).limit(1).scalar_subquery())
-
-
-_OWNER = _USERS.alias("owner")
-_CHAIN = chains.unit_chain(_OWNER.c.unit)
-# Everything a move reads, in one round trip under the write lock: the
-# deliverable, its latest revision, and where its audit event will go.
-_MOVE_STATE = Prepared(
-    _STATE_OF.add_columns(
-        _latest(_REVISIONS.c.number).label("revision_number"),
-        _latest(_REVISIONS.c.sha256).label("revision_sha"),
-        *chains.position_columns(_CHAIN),
-    ).join(_OWNER, _OWNER.c.id == _DELIVERABLES.c.owner_id)
-)
-# On a server, the move's chain is held before its head is read.
-_LOCK_CHAIN = select(database.chain_lock(_CHAIN)).select_from(
-    _DELIVERABLES.join(_OWNER, _OWNER.c.id == _DELIVERABLES.c.owner_id)
-).where(_DELIVERABLES.c.id == bindparam("item"))
-_BUMP = Prepared(
-    _DELIVERABLES.update()
-    .where(_DELIVERABLES.c.id == bindparam("b_id"),
-           _DELIVERABLES.c.version == bindparam("b_version"))
-    .values(state=bindparam("b_state"), version=bindparam("b_next"),
-            updated_at=bindparam("b_at"))
-)
+# A served request's origin (the browser's address), for the writes made while
+# the request runs; a context variable, so concurrent requests keep their own.
+_REQUEST_ORIGIN: ContextVar[Origin | None] = ContextVar("campaign_request_origin",
+                                                        default=None)
 
 
 class Store:
@@ -96,10 +43,32 @@ class Store:
                  ) -> None:
         self.engine = engine
         self.clock = clock
-        self.origin = origin or detect()
+        self._origin = origin or detect()
         self._schema_checked = False
         #: The transaction a batch of moves shares (:meth:`batch`), while one is open.
         self._batch: Connection | None = None
+
+    @property
+    def connections(self) -> int:
+        """How many connections the engine's pool hands out at once (its size
+        and overflow): a server should run no more requests at a time."""
+        pool = self.engine.pool
+        size = pool.size() if isinstance(pool, QueuePool) else 1
+        return size + max(getattr(pool, "_max_overflow", 0), 0)
+
+    @property
+    def origin(self) -> Origin:
+        """Where the writes come from: the request being served, else this process."""
+        return _REQUEST_ORIGIN.get() or self._origin
+
+    @contextmanager
+    def acting_from(self, origin: Origin) -> Iterator[None]:
+        """Record ``origin`` on every write made inside (a served request's)."""
+        token = _REQUEST_ORIGIN.set(origin)
+        try:
+            yield
+        finally:
+            _REQUEST_ORIGIN.reset(token)
 
     # -- time ---------------------------------------------------------------------------
 
@@ -138,16 +107,23 @@ class Store:
             yield session
 
     @contextmanager
-    def batch(self) -> Iterator[None]:
+    def batch(self, deliverable_ids: Sequence[int] = ()) -> Iterator[None]:
         """Moves made inside share one write transaction, each in a savepoint of
         its own: one commit (one fsync) for the batch, while a move refused or
         failed is undone alone (a refusal still noted).  Only moves run
-        inside; the batch commits when the block ends."""
+        inside; the batch commits when the block ends.
+
+        On a server the batch first holds the chains of every deliverable it
+        names, all at once and in one order every batch shares: two batches
+        over the same units then queue instead of each holding a chain the
+        other waits for (a deadlock the server would break by failing one)."""
         if self._batch is not None:
             raise InvalidInput("a batch of moves cannot open another")
         self.require_schema()
         with database.write_connection(self.engine, shared=True) as connection:
             connection.info[audit.ORIGIN] = self.origin
+            if deliverable_ids and connection.dialect.name == "postgresql":
+                connection.execute(statements.LOCK_CHAINS, {"items": list(deliverable_ids)})
             self._batch = connection
             try:
                 yield
@@ -168,7 +144,7 @@ class Store:
                 yield session
             except PermissionDenied as error:
                 savepoint.rollback()
-                self._note_refusal(session.connection(), error)
+                self.note_refusal(session.connection(), error)
                 refusal = error
             else:
                 savepoint.commit()
@@ -201,13 +177,13 @@ class Store:
                 except PermissionDenied as error:
                     if not undo.rewind():
                         raise
-                    self._note_refusal(connection, error)
+                    self.note_refusal(connection, error)
                     refusal = error
                 else:
                     undo.release()
         except PermissionDenied as error:
             with database.write_connection(self.engine) as connection:
-                self._note_refusal(connection, error)
+                self.note_refusal(connection, error)
             raise
         if refusal is not None:
             raise refusal
@@ -219,7 +195,7 @@ class Store:
             yield connection
         except PermissionDenied as error:
             savepoint.rewind()
-            self._note_refusal(connection, error)
+            self.note_refusal(connection, error)
             raise
         except BaseException:
             savepoint.rewind()
@@ -227,8 +203,9 @@ class Store:
         else:
             savepoint.release()
 
-    def _note_refusal(self, connection: Connection, refusal: PermissionDenied) -> None:
-        connection.execute(_REFUSALS.insert(), seals.chain_refusal(connection, {
+    def note_refusal(self, connection: Connection, refusal: PermissionDenied) -> None:
+        """Add ``refusal`` to the refusal log, in the caller's transaction."""
+        connection.execute(statements.REFUSALS.insert(), seals.chain_refusal(connection, {
             "at": self.now(), "actor": refusal.actor, "action": refusal.action,
             "deliverable_id": refusal.deliverable_id, "reason": refusal.reason,
             **self.origin.fields(),
@@ -250,7 +227,7 @@ class Store:
         if not user_id:
             raise InvalidInput("who is acting? give --as USER or set CAMPAIGN_USER")
         policy.check_user_id(user_id)
-        rows = _ACTOR.all(database.as_connection(handle), {"user": user_id})
+        rows = statements.ACTOR.all(database.as_connection(handle), {"user": user_id})
         if not rows:
             raise NotFound("user", user_id)
         if not rows[0].active:
@@ -260,7 +237,8 @@ class Store:
     def state_of(self, handle: Session | Connection, deliverable_id: int) -> Any:
         """The columns a move needs (id, definition, owner, state, version,
         responsible person), without loading an ORM object."""
-        row = database.as_connection(handle).execute(_STATE_OF, {"item": deliverable_id}).first()
+        connection = database.as_connection(handle)
+        row = connection.execute(statements.STATE_OF, {"item": deliverable_id}).first()
         if row is None:
             raise NotFound("deliverable", deliverable_id)
         return row
@@ -270,8 +248,8 @@ class Store:
         ``revision_sha``: None without content) and the audit chain's
         position (:func:`~workflow.store.chains.position_of`)."""
         if connection.dialect.name != "sqlite":  # SQLite's writer holds everything already
-            connection.execute(_LOCK_CHAIN, {"item": deliverable_id})
-        row = _MOVE_STATE.first(connection, {"item": deliverable_id})
+            connection.execute(statements.LOCK_CHAIN, {"item": deliverable_id})
+        row = statements.MOVE_STATE.first(connection, {"item": deliverable_id})
         if row is None:
             raise NotFound("deliverable", deliverable_id)
         return row
@@ -355,7 +333,7 @@ def _undo_point(connection: Connection) -> _Unwritten | _RollBack:
 def bump(handle: Session | Connection, deliverable_id: int, version: int, state: str, at: str
          ) -> None:
     """:meth:`Store.bump` at a given time (a move's own ``now``)."""
-    changed, _ = _BUMP.write(database.as_connection(handle), {
+    changed, _ = statements.BUMP.write(database.as_connection(handle), {
         "b_id": deliverable_id, "b_version": version, "b_state": state,
         "b_next": version + 1, "b_at": at,
     })

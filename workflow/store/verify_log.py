@@ -21,6 +21,7 @@ fewer digits, never takes the shortcut.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import namedtuple
 from collections.abc import Callable, Iterator
 from itertools import groupby
@@ -41,6 +42,7 @@ from sqlalchemy import (
     text,
 )
 
+from workflow.errors import AuditVerificationFailed
 from workflow.store.audit import CHAINED_FIELDS, HASHED_FIELDS, event_hash
 from workflow.store.models import AuditEvent, Deliverable
 
@@ -169,3 +171,21 @@ def by_deliverable(connection: Connection) -> Iterator[tuple[Any | None, Iterato
     while item is not None:
         yield item, iter(())
         item = next(items, None)
+
+
+def name_unreadable_seals(connection: Connection) -> None:
+    """Raise for the first event whose seals are not a JSON object of digests
+    (a forger may write any text there and hash it into the chain)."""
+    events = _EVENTS
+    rows = connection.execution_options(yield_per=1000).execute(
+        select(events.c.seq, events.c.sealed).where(events.c.sealed.is_not(None))
+        .order_by(events.c.seq))
+    for seq, sealed in rows:
+        try:
+            recorded = json.loads(sealed)
+        except ValueError:
+            recorded = None
+        if not isinstance(recorded, dict) or not all(
+                isinstance(v, str | None) for v in recorded.values()):
+            raise AuditVerificationFailed(seq, "its record of the rows it wrote is not a JSON "
+                                          "object of digests")

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Connection,
@@ -43,8 +44,10 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.exc import DBAPIError
 
 from workflow.errors import AuditVerificationFailed
+from workflow.store import verify_log
 from workflow.store.seals import (
     _REFUSALS,
     GENESIS,
@@ -65,8 +68,8 @@ SPILL = Table(
     Column("kind", String, primary_key=True),
     Column("name", String, primary_key=True),
     Column("value", String),
-    Column("seq", Integer),  # the last event that recorded it
-    Column("first_seq", Integer),  # the first one, and its place among that event's seals
+    Column("seq", BigInteger),  # the last event that recorded it
+    Column("first_seq", BigInteger),  # the first one, and its place among that event's seals
     Column("first_pos", Integer),
     prefixes=["TEMPORARY"],
 )
@@ -99,7 +102,16 @@ def spill(connection: Connection) -> None:
     SPILL.drop(connection, checkfirst=True)
     SPILL.create(connection)
     postgresql = connection.dialect.name == "postgresql"
-    connection.execute(_SPILL_POSTGRESQL if postgresql else _SPILL_SQLITE)
+    # In a savepoint: a server's transaction must survive the statement's
+    # failure, to find the event that made it fail.
+    savepoint = connection.begin_nested()
+    try:
+        connection.execute(_SPILL_POSTGRESQL if postgresql else _SPILL_SQLITE)
+    except DBAPIError:
+        savepoint.rollback()
+        verify_log.name_unreadable_seals(connection)
+        raise
+    savepoint.commit()
 
 
 def drop(connection: Connection) -> None:

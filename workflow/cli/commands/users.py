@@ -5,6 +5,7 @@ Every change but ``list`` is the campaign office's, and audited.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 import click
@@ -93,6 +94,34 @@ def users_revoke(env: Env, user_id: str, role: str, as_json: bool) -> None:
 def users_deactivate(env: Env, user_id: str, as_json: bool) -> None:
     """Stop a user from acting; their history stays."""
     _changed(env.campaign.people.deactivate_user(env.actor, user_id), as_json)
+
+
+@users.command("passwd")
+@click.argument("user_id", metavar="ID")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from standard input (for scripts) instead of asking.")
+@pass_env
+def users_passwd(env: Env, user_id: str, password_stdin: bool) -> None:
+    """Set a password for signing in to `campaign serve` (your own, or, by the office,
+    a temporary one the user must change at first sign-in)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("new password", hide_input=True, confirmation_prompt=True,
+                                err=True)
+    temporary = env.campaign.accounts.set_password(env.actor, user_id, password)
+    note = " (temporary: to be changed at the first sign-in)" if temporary else ""
+    click.echo(escape_controls(f"password set for {user_id}{note}"))
+
+
+@users.command("email")
+@click.argument("user_id", metavar="ID")
+@click.argument("address", metavar="ADDRESS")
+@pass_env
+def users_email(env: Env, user_id: str, address: str) -> None:
+    """Set where a user's notifications go (themselves, or the office)."""
+    env.campaign.accounts.set_email(env.actor, user_id, address)
+    click.echo(escape_controls(f"e-mail address of {user_id} set"))
 
 
 def _changed(view: UserView, as_json: bool) -> None:
