@@ -9,7 +9,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # the browser tests drive Debian's Chromium (Playwright never downloads one).
 APT_PACKAGES := graphviz fonts-noto-cjk fontconfig postgresql chromium
 
-.PHONY: setup system-deps demo test check bench diagrams clean
+.PHONY: setup system-deps demo test soak check bench diagrams clean
 
 setup: system-deps $(STAMP)
 
@@ -36,8 +36,13 @@ check: setup
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# The inner loop: everything but the few soaks marked slow, which CI runs
+# after it (`make soak`, called by .ci/run).
 test: check
-	$(BIN)/pytest -q -n auto
+	$(BIN)/pytest -q -n auto -m "not slow"
+
+soak: setup
+	$(BIN)/pytest -q -n auto -m slow
 
 bench: setup
 	$(BIN)/python bench/run.py

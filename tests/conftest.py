@@ -83,6 +83,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "one_backend(reason): what the test checks does not depend on the "
         "database (argument parsing, reading a file): it runs once, on SQLite")
     config.addinivalue_line(
+        "markers", "soak_on_postgresql(reason): the [postgresql] run is a soak (marked slow: "
+        "`make soak` and CI run it), the [sqlite] run is in the inner loop")
+    config.addinivalue_line(
         "markers", "xfail_postgresql(reason): a known bug on PostgreSQL, in code this test "
         "cannot fix yet: its [postgresql] run is xfail(strict=True) until it is fixed")
 
@@ -94,6 +97,8 @@ def on_postgresql(item: pytest.Item) -> bool:
     return callspec is not None and "postgresql" in callspec.params.values()
 
 
+# First: the slow mark it adds must be there when -m selects.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     kept, dropped = [], []
     for item in items:
@@ -101,6 +106,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                                     or item.get_closest_marker("one_backend")):
             dropped.append(item)  # a wider-scoped fixture's [postgresql] parameter
             continue
+        if on_postgresql(item) and item.get_closest_marker("soak_on_postgresql"):
+            item.add_marker(pytest.mark.slow)
         marker = item.get_closest_marker("xfail_postgresql")
         if marker is not None and on_postgresql(item):
             reason = marker.args[0] if marker.args else marker.kwargs["reason"]

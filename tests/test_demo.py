@@ -178,6 +178,7 @@ def test_demo_database_verifies_through_the_api(demo: Demo) -> None:
     assert "audit verify: ok" in demo.stdout
 
 
+@pytest.mark.slow  # the whole demo twice, as processes
 def test_demo_twice_in_the_same_directory_starts_fresh(tmp_path: Path) -> None:
     """Run as a user would (two processes), so nothing is shared between the runs."""
     if not CONSOLE_SCRIPT.exists():

@@ -136,6 +136,12 @@ def check_window_and_opinion(
         assert opinions == []
 
 
+#: Why the matrix's [postgresql] runs are soaks, not the inner loop's.
+SAME_POLICY = ("the policy is the same code on both backends; the [sqlite] run checks every "
+               "move in the inner loop, and the server's statements run in many other tests")
+
+
+@pytest.mark.soak_on_postgresql(SAME_POLICY)
 @pytest.mark.parametrize(("type_id", "trigger", "source"), MOVES, ids=MOVE_IDS)
 def test_matrix(
     campaign: Campaign, db_url: str, type_id: str, trigger: str, source: str
@@ -256,6 +262,7 @@ OWNER_CASES = [
 ]
 
 
+@pytest.mark.soak_on_postgresql(SAME_POLICY)
 @pytest.mark.parametrize(
     ("type_id", "trigger", "source"), OWNER_CASES,
     ids=[f"{t}-{tr}-from-{s}" for t, tr, s in OWNER_CASES],

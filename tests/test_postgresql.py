@@ -68,6 +68,7 @@ def test_the_readme_python_api_example_runs_on_postgresql(pg_url: str, tmp_path:
     assert done.stdout.splitlines()[1] == "draft"
 
 
+@pytest.mark.slow  # a campaign's commands, each a process of its own
 def test_a_campaign_runs_on_postgresql_from_the_command_line(
     pg_url: str, tmp_path: Path
 ) -> None:

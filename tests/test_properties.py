@@ -356,6 +356,8 @@ def attempt(campaign: Campaign, deliverable_id: int, step: Step, model: Model) -
 #: already run: create, move, refuse, tick, object, verify), at about twice the
 #: cost per move (a round trip per statement), so the server walks fewer.
 EXAMPLES = {"sqlite": 25, "postgresql": 5}
+#: The inner loop's share of them (``make test``); ``make soak`` (CI) walks all.
+QUICK_EXAMPLES = {"sqlite": 6, "postgresql": 2}
 
 
 def random_walk(people_dbs: Callable[[], AbstractContextManager[str]], type_id: str,
@@ -374,14 +376,26 @@ def random_walk(people_dbs: Callable[[], AbstractContextManager[str]], type_id: 
             campaign.store.engine.dispose()
 
 
-WALKS = {backend: settings(max_examples=examples, deadline=None,
-                           suppress_health_check=[HealthCheck.too_slow])(
-                               given(data=st.data())(random_walk))
-         for backend, examples in EXAMPLES.items()}
+def walks(examples: dict[str, int]) -> dict[str, Callable[..., None]]:
+    return {backend: settings(max_examples=count, deadline=None,
+                              suppress_health_check=[HealthCheck.too_slow])(
+                                  given(data=st.data())(random_walk))
+            for backend, count in examples.items()}
+
+
+WALKS, QUICK_WALKS = walks(EXAMPLES), walks(QUICK_EXAMPLES)
 
 
 @pytest.mark.parametrize("type_id", SHIPPED_TYPES)
 def test_random_walk(
+    backend: str, people_dbs: Callable[[], AbstractContextManager[str]], type_id: str
+) -> None:
+    QUICK_WALKS[backend](people_dbs, type_id)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("type_id", SHIPPED_TYPES)
+def test_random_walk_soak(
     backend: str, people_dbs: Callable[[], AbstractContextManager[str]], type_id: str
 ) -> None:
     WALKS[backend](people_dbs, type_id)
