@@ -25,14 +25,18 @@ SIGN_INS = ((R.SUPERVISORS[0], "supervisor: approves or returns"),
             (R.OFFICE, "campaign office: users, dashboard"))
 
 
-def prepare_served(campaign: Campaign, directory: Path, echo: Callable[..., Any]) -> None:
+def prepare_served(campaign: Campaign, directory: Path, echo: Callable[..., Any],
+                   program: str = "campaign") -> None:
+    """``program`` is how the reader runs campaign (``.venv/bin/campaign`` from
+    ``make demo``), so the printed command can be pasted as it is."""
     item = _awaiting_supervisor(campaign)
     passwords = {user: f"demo-{secrets.token_urlsafe(9)}" for user, _ in SIGN_INS}
     for user, password in passwords.items():
         campaign.accounts.set_password(user, user, password)
     say = echo
     say("Open the campaign in a browser:")
-    say(f"  campaign --db {directory / 'demo.db'} serve    then http://127.0.0.1:8000/")
+    say(f"  {program} --db sqlite:///{directory / 'demo.db'} serve    then "
+        "http://127.0.0.1:8000/")
     for user, what in SIGN_INS:
         say(f"  {user:<8} password {passwords[user]}   ({what})")
     say(f"  deliverable #{item} waits for {R.SUPERVISORS[0]} in the inbox, with what changed "

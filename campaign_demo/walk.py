@@ -47,7 +47,8 @@ class DemoClock:
         return start + timedelta(seconds=self._seconds)
 
 
-def run_demo(directory: Path, echo: Echo, table: Table) -> Campaign:
+def run_demo(directory: Path, echo: Echo, table: Table, program: str = "campaign"
+             ) -> Campaign:
     clock = DemoClock()
     campaign = _fresh(directory, clock)
     roster = directory / "roster.csv"
@@ -69,7 +70,7 @@ def run_demo(directory: Path, echo: Echo, table: Table) -> Campaign:
     echo(f"audit verify: ok — {result.events} events, {result.deliverables} deliverables, "
          f"digest {result.head}")
     _write_diagrams(campaign, directory, walk.self_review, echo)
-    prepare_served(campaign, directory, echo)
+    prepare_served(campaign, directory, echo, program)
     return campaign
 
 

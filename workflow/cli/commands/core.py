@@ -6,6 +6,7 @@ that ``campaign --help`` lists them without building them.
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -230,7 +231,9 @@ def demo(directory: Path) -> None:
     """Run the main job on a fresh embedded database and show its audit trail."""
     from campaign_demo.walk import run_demo
 
-    run_demo(directory, echo=click.echo, table=table)
+    # How this process was started, so the command it prints can be pasted.
+    program = sys.argv[0] if Path(sys.argv[0]).name == "campaign" else "campaign"
+    run_demo(directory, echo=click.echo, table=table, program=program)
 
 
 COMMANDS = (init, new, revise, do, diagram, demo)
