@@ -369,7 +369,7 @@ def test_finding_12_lint_reports_every_problem(tmp_path: Path) -> None:
 def test_finding_12_messages_read_right(c: Campaign, db: str, item: int) -> None:
     verified = ok(db, "audit", "verify")
     count = len(c.reads.deliverables())
-    assert re.match(rf"ok: \d+ events and {count} deliverables verified; head ", verified)
+    assert re.match(rf"ok: \d+ events and {count} deliverables verified; digest ", verified)
     assert (plural(1, "deliverable"), plural(2, "deliverable")) == (
         "1 deliverable", "2 deliverables")
     assert joined(["archive", "object"], "or") == "archive or object"

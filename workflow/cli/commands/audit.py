@@ -37,7 +37,7 @@ def audit_verify(env: Env, digest: str | None, fmt: str) -> None:
     report = env.campaign.audit.verify(digest)
     emit(fmt, report, lambda: click.echo(
         f"ok: {plural(report.events, 'event')} and "
-        f"{plural(report.deliverables, 'deliverable')} verified; head {report.head}"))
+        f"{plural(report.deliverables, 'deliverable')} verified; digest {report.head}"))
 
 
 @audit_group.command("digest")
