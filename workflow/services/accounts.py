@@ -139,9 +139,13 @@ class Accounts:
             row = session.get(UserContact, user_id)
             return row.email if row else None
 
-    def has_password(self, user_id: str) -> bool:
+    def contacts(self) -> tuple[frozenset[str], dict[str, str]]:
+        """Who has a password, and everyone's e-mail address: two reads for a
+        page listing every user."""
         with self._store.read() as session:
-            return session.get(Credential, user_id) is not None
+            with_password = frozenset(session.exec(select(Credential.user_id)).all())
+            emails = {row.user_id: row.email for row in session.exec(select(UserContact))}
+        return with_password, emails
 
     # -- sessions ---------------------------------------------------------------------
 

@@ -116,7 +116,7 @@ class Attachments:
             with self._store.writing() as session:
                 who = self._store.actor(session, actor)
                 item = self._store.state_of(session, deliverable_id)
-                role = self._attach_role(who, item.owner_id, item.definition_sha, deliverable_id)
+                role = self.attach_role(who, item.owner_id, item.definition_sha, deliverable_id)
                 if self._find(session, deliverable_id, name) is not None:
                     raise InvalidInput(
                         f"deliverable {deliverable_id} already has an attachment named {name!r}; "
@@ -144,9 +144,11 @@ class Attachments:
             raise
         return view
 
-    def _attach_role(
+    def attach_role(
         self, who: policy.Actor, owner_id: str, definition_sha: str, deliverable_id: int
     ) -> str | None:
+        """The role under which ``who`` attaches a file; raises if they may not
+        (the owner or the campaign office only)."""
         if who.id == owner_id:
             return own_role(who, self._registry.spec(definition_sha))
         if who.has(Role.OFFICE):

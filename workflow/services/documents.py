@@ -205,7 +205,7 @@ class Documents:
             who = self._store.actor(connection, actor)
             item = self._store.state_of(connection, deliverable_id)
             spec = self._registry.spec(item.definition_sha)
-            role = _participant_role(who, item.owner_id, spec, deliverable_id)
+            role = opinion_role(who, item.owner_id, spec, deliverable_id)
             if not body:
                 raise InvalidInput("an opinion needs some text (--text)")
             target = self._opinion_target(connection, deliverable_id, revision, line)
@@ -283,7 +283,7 @@ class Documents:
                                self._reads.content(deliverable_id, revision.number))
 
 
-def _participant_role(
+def opinion_role(
     actor: policy.Actor, owner_id: str, spec: WorkflowSpec, deliverable_id: int
 ) -> str | None:
     """The role under which ``actor`` gives an opinion; raises if they take no part."""

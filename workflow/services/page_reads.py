@@ -23,7 +23,7 @@ from workflow.errors import PermissionDenied, TransitionNotAllowed
 from workflow.machine import policy
 from workflow.services import rectification
 from workflow.services.attachments import Attachments
-from workflow.services.documents import _participant_role
+from workflow.services.documents import opinion_role
 from workflow.services.listing import DELIVERABLES
 from workflow.services.registry import Registry
 from workflow.spec.definition import TransitionSpec, WorkflowSpec
@@ -95,10 +95,10 @@ class PageReads:
             moves=moves,
             revise=_allowed(lambda: policy.require_revisable(who, row.owner_id, row.state, spec,
                                                              deliverable_id)),
-            # The services' own checks (private there): the same code refuses the write.
-            attach=_allowed(lambda: self._attachments._attach_role(
+            # The services' own checks: the same code refuses the write.
+            attach=_allowed(lambda: self._attachments.attach_role(
                 who, row.owner_id, row.definition_sha, deliverable_id)),
-            comment=has_content and _allowed(lambda: _participant_role(
+            comment=has_content and _allowed(lambda: opinion_role(
                 who, row.owner_id, spec, deliverable_id)),
         )
 

@@ -44,7 +44,8 @@ class Account:
 
 
 def _accounts(campaign: Campaign) -> list[Account]:
-    return [Account(u, campaign.accounts.has_password(u.id), campaign.accounts.email_of(u.id))
+    with_password, emails = campaign.accounts.contacts()
+    return [Account(u, u.id in with_password, emails.get(u.id))
             for u in campaign.reads.users()]
 
 
