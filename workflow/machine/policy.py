@@ -61,16 +61,23 @@ def transition_role(
         raise PermissionDenied(
             actor.id, action, f"needs role {' or '.join(transition.roles)}", deliverable_id
         )
-    if transition.owner_only and actor.id != answerable.owner:
-        raise PermissionDenied(actor.id, action, f"only the owner ({answerable.owner}) may do "
-                               "this", deliverable_id)
-    if transition.owner_or_responsible and actor.id not in answerable:
-        raise PermissionDenied(actor.id, action, f"only {answerable} may do this", deliverable_id)
-    if transition.not_owner and actor.id in answerable:
-        raise PermissionDenied(
-            actor.id, action, f"no self-approval: {answerable} may not do this", deliverable_id
-        )
+    refusal = owner_rule_refusal(actor.id, answerable, transition)
+    if refusal is not None:
+        raise PermissionDenied(actor.id, action, refusal, deliverable_id)
     return allowed[0]
+
+
+def owner_rule_refusal(user_id: str, answerable: Answerable, transition: TransitionSpec
+                       ) -> str | None:
+    """Why ``transition``'s owner rule keeps ``user_id`` from firing it, or None:
+    the one statement of the rules, for a move and for who a move concerns."""
+    if transition.owner_only and user_id != answerable.owner:
+        return f"only the owner ({answerable.owner}) may do this"
+    if transition.owner_or_responsible and user_id not in answerable:
+        return f"only {answerable} may do this"
+    if transition.not_owner and user_id in answerable:
+        return f"no self-approval: {answerable} may not do this"
+    return None
 
 
 def may_fire(actor: Actor, answerable: Answerable, transition: TransitionSpec) -> bool:

@@ -20,9 +20,10 @@ served interface cannot do anything the engine would refuse.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlmodel import Session, col, delete, func, select
 
@@ -39,9 +40,13 @@ from workflow.store.access import (
     UserContact,
     WebSession,
 )
-from workflow.store.clock import timestamp
+from workflow.store.clock import seconds_until, timestamp
 from workflow.store.models import User
 from workflow.store.store import Store
+
+#: An e-mail address as a person types it: one @, a dotted domain, no spaces
+#: or the characters that would split a list of addresses.
+EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 
 
 @dataclass(frozen=True)
@@ -119,8 +124,7 @@ class Accounts:
     def set_email(self, actor: str | None, user_id: str, email: str) -> None:
         """Where ``user_id``'s notifications go (themselves or the office)."""
         email = email.strip()
-        local, _, domain = email.partition("@")
-        if not local or "." not in domain or any(c.isspace() or c in "<>,;" for c in email):
+        if not EMAIL.fullmatch(email):
             raise InvalidInput(f"not an e-mail address: {email!r}")
         with self._store.writing() as session:
             who = self._store.actor(session, actor)
@@ -220,11 +224,8 @@ class Accounts:
                     .where(col(column) == value, col(SigninFailure.at) > since)
                 ).one()
                 if count >= limit:
-                    raise SignInThrottled(account, self._retry_after(first))
-
-    def _retry_after(self, first: str) -> int:
-        opened = datetime.fromisoformat(first)
-        return max(1, int((opened + self.limits.window - self._store.clock()).total_seconds()))
+                    raise SignInThrottled(account, seconds_until(first, self.limits.window,
+                                                                 self._store.clock()))
 
     def _credential(self, account: str) -> tuple[str | None, bool]:
         with self._store.read() as session:

@@ -30,6 +30,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 
 from workflow.errors import InvalidInput
+from workflow.machine import policy
 from workflow.spec.definition import Role, TransitionSpec, WorkflowSpec
 
 INBOX, OPENED, CLOSED = "inbox", "publicity.open", "publicity.close"
@@ -113,15 +114,9 @@ def inbox(item: Item, state: str, people: People) -> set[str]:
 
 def may_fire(transition: TransitionSpec, item: Item, people: People) -> set[str]:
     """Who passes the roles and owner rule of ``transition`` on ``item``."""
-    holders = people.holding(transition.roles)
-    answerable = {item.owner, item.responsible} - {None}
-    if transition.owner_only:
-        return holders & {item.owner}
-    if transition.owner_or_responsible:
-        return holders & answerable
-    if transition.not_owner:
-        return holders - answerable
-    return holders
+    answerable = policy.Answerable(item.owner, item.responsible)
+    return {user for user in people.holding(transition.roles)
+            if policy.owner_rule_refusal(user, answerable, transition) is None}
 
 
 def _owner_and_office(item: Item, people: People) -> set[str]:

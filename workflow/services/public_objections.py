@@ -25,17 +25,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import func
 from sqlalchemy import select as core_select
 
 from workflow.errors import InvalidInput, NotFound, ObjectionsThrottled
+from workflow.services.accounts import EMAIL
 from workflow.services.authority import PUBLIC_ACTOR
 from workflow.services.moves import Moves
 from workflow.services.reads import Reads
 from workflow.services.registry import Registry
-from workflow.store.clock import timestamp
+from workflow.store.clock import seconds_until, timestamp
 from workflow.store.models import AuditEvent, PublicityWindow
 from workflow.store.store import Store
 from workflow.store.views import EventView
@@ -45,7 +46,6 @@ CONTACT_MAX = 100
 REASON_MAX = 2000
 #: A telephone number (digits, spaces, + - ( ) and an extension) or an e-mail address.
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{4,24}([,，转#][0-9]{1,6})?$")
-_EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 
 
 @dataclass(frozen=True)
@@ -130,8 +130,7 @@ class PublicObjections:
         with self._store.read() as session:
             made, first = session.connection().execute(count).one()
         if made >= self.limits.per_address:
-            ends = datetime.fromisoformat(first) + self.limits.window
-            wait = max(1, int((ends - self._store.clock()).total_seconds()))
+            wait = seconds_until(first, self.limits.window, self._store.clock())
             refusal = ObjectionsThrottled(PUBLIC_ACTOR, address, wait)
             with self._store.writing_core() as connection:
                 self._store.note_refusal(connection, refusal)
@@ -143,7 +142,7 @@ def _check(name: str, contact: str, reason: str) -> None:
     if not name or len(name) > NAME_MAX:
         raise InvalidInput(f"give your name (at most {NAME_MAX} characters)")
     if len(contact) > CONTACT_MAX or not (_PHONE.fullmatch(contact)
-                                          or _EMAIL.fullmatch(contact)):
+                                          or EMAIL.fullmatch(contact)):
         raise InvalidInput("give a telephone number or an e-mail address to reach you")
     if not reason:
         raise InvalidInput("give the reason for the objection")

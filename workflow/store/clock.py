@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from workflow.errors import InvalidInput
@@ -18,6 +18,13 @@ def utc_now() -> datetime:
 
 def timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def seconds_until(since: str, span: timedelta, now: datetime) -> int:
+    """Whole seconds, at least one, from ``now`` until ``span`` after the
+    :func:`timestamp` ``since``: when a throttle's oldest counted attempt
+    leaves its window."""
+    return max(1, int((datetime.fromisoformat(since) + span - now).total_seconds()))
 
 
 def campaign_zone() -> ZoneInfo:
