@@ -183,6 +183,16 @@ def _rehash_chain(raw: sqlite3.Connection, chain: str) -> None:
                     (fields["prev_hash"], previous, fields["seq"]))
 
 
+def _forge(raw: sqlite3.Connection, chain: str, column: str, value: str, *seqs: int) -> None:
+    """Set ``column`` of the events ``seqs`` and rehash their chain, as a forger would."""
+    raw.execute("BEGIN IMMEDIATE")
+    raw.execute("DROP TRIGGER audit_event_no_update")
+    raw.execute(f"UPDATE audit_event SET {column} = ? WHERE seq IN "
+                f"({', '.join('?' * len(seqs))})", (value, *seqs))
+    _rehash_chain(raw, chain)
+    raw.execute("COMMIT")
+
+
 def test_the_earliest_bad_event_is_named_whichever_deliverable_it_is_about(
         campaign: Campaign, db_path: Path) -> None:
     grow(campaign, 2, 2)
@@ -195,11 +205,7 @@ def test_the_earliest_bad_event_is_named_whichever_deliverable_it_is_about(
                            (first,)).fetchone()[0]
         assert early < late
         chain = raw.execute("SELECT chain FROM audit_event WHERE seq = ?", (early,)).fetchone()[0]
-        raw.execute("BEGIN IMMEDIATE")
-        raw.execute("DROP TRIGGER audit_event_no_update")
-        raw.execute("UPDATE audit_event SET source = 'review' WHERE seq IN (?, ?)", (early, late))
-        _rehash_chain(raw, chain)
-        raw.execute("COMMIT")
+        _forge(raw, chain, "source", "review", early, late)
     with pytest.raises(AuditVerificationFailed) as failed:
         campaign.audit.verify()
     assert failed.value.seq == early
@@ -218,11 +224,7 @@ def test_a_forged_event_with_unreadable_seals_is_reported_not_a_crash(
     with sqlite3.connect(db_path, isolation_level=None) as raw:
         seq, chain = raw.execute("SELECT max(seq), chain FROM audit_event "
                                  "WHERE sealed IS NOT NULL").fetchone()
-        raw.execute("BEGIN IMMEDIATE")
-        raw.execute("DROP TRIGGER audit_event_no_update")
-        raw.execute("UPDATE audit_event SET sealed = ? WHERE seq = ?", (sealed, seq))
-        _rehash_chain(raw, chain)
-        raw.execute("COMMIT")
+        _forge(raw, chain, "sealed", sealed, seq)
     with pytest.raises(AuditVerificationFailed) as failed:
         campaign.audit.verify()
     assert (failed.value.seq == seq) is named

@@ -79,7 +79,7 @@ def web(request: Request) -> Web:
 
 def viewer(request: Request) -> Viewer | None:
     """Who is signed in, or None; looked up once per request."""
-    if "viewer" not in request.state._state:
+    if not hasattr(request.state, "viewer"):
         request.state.viewer = _look_up(request)
     found: Viewer | None = request.state.viewer
     return found
@@ -109,7 +109,7 @@ def form_token(request: Request) -> str:
     who = viewer(request)
     if who is not None:
         return who.csrf
-    if "form_token" not in request.state._state:
+    if not hasattr(request.state, "form_token"):
         cookie = request.cookies.get(FORM_COOKIE)
         known = web(request).unsign(cookie) if cookie else None
         request.state.form_token = known
