@@ -261,7 +261,7 @@ def test_a_model_change_without_a_migration_is_caught(tmp_path: Path) -> None:
             for change in found] == [("add_column", None)]
 
 
-#: What revisions 0002–0006 added or changed on a server, and Alembic's stamp:
+#: What revisions 0002–0007 added or changed on a server, and Alembic's stamp:
 #: without them, a database is what release 0.1 made.
 RELEASE_UNDO = (
     *(f"ALTER SEQUENCE {table}_id_seq AS integer" for table in BIGINT_IDS
@@ -272,7 +272,7 @@ RELEASE_UNDO = (
                                           "signin_failure", "server_secret", "notification",
                                           "notify_cursor")),
     "DROP INDEX ix_deliverable_sha_state_plan", "DROP INDEX ix_deliverable_owner_tally",
-    "DROP INDEX ix_deliverable_plan_type", "DROP INDEX ix_rectification_responsible_id",
+    "ALTER TABLE event_record DROP COLUMN facts", "DROP INDEX ix_deliverable_plan_type", "DROP INDEX ix_rectification_responsible_id",
     "DROP INDEX ux_audit_event_chain", "ALTER TABLE audit_event DROP COLUMN chain",
     "ALTER TABLE audit_event DROP COLUMN chain_seq", "DROP SEQUENCE audit_event_seq",
     "DROP INDEX ix_deliverable_type_state", "DROP INDEX ix_deliverable_definition_state",

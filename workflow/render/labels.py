@@ -7,6 +7,7 @@ and ``definitions show`` call a role or a rule the same thing.
 from __future__ import annotations
 
 from workflow.spec.definition import ROLE_LABELS, Role, Rule, SectionSpec, TransitionSpec
+from workflow.spec.plan import TEAM, group_label
 
 #: Shown under an edge (full labels) or in the legend so a reader sees the
 #: rule without reading YAML.
@@ -22,6 +23,8 @@ RULE_MARKS: dict[Rule, str] = {
 def role_label(role: str) -> str:
     """A role's Chinese name.  Roles stay strings in specs so lint can report
     unknown ones; those are shown as written."""
+    if role == TEAM:
+        return group_label(role)
     try:
         return ROLE_LABELS[Role(role)][0]
     except ValueError:

@@ -17,8 +17,8 @@ from functools import cached_property
 from itertools import combinations
 
 from workflow.services.lateness import campaign_day
-from workflow.spec.definition import KNOWN_ROLES, ROLE_LABELS, Role, WorkflowSpec
-from workflow.spec.plan import EventSpec, GateItem, PhaseSpec, PlanSpec
+from workflow.spec.definition import Role, WorkflowSpec
+from workflow.spec.plan import EventSpec, GateItem, PhaseSpec, PlanSpec, group_label, in_group
 from workflow.store.views import EventRecordView, EventView, TalkView, UserView
 
 
@@ -61,8 +61,9 @@ class Facts:
     #: The definitions of the deliverable types, for Chinese labels.
     specs: Mapping[str, WorkflowSpec] = field(default_factory=dict)
 
-    def holders(self, role: str) -> list[UserView]:
-        return [p for p in self.people if role in p.roles]
+    def holders(self, per: str) -> list[UserView]:
+        """The holders of a role, or the team's members (``per: team``)."""
+        return [p for p in self.people if in_group(p.roles, per)]
 
     def name(self, user_id: str | None) -> str:
         return self._names.get(user_id or "", user_id or "?")
@@ -108,8 +109,53 @@ class Check:
 # -- event rules ------------------------------------------------------------------
 
 
-def event_flags(spec: EventSpec, record: EventRecordView, people: Sequence[UserView]) -> list[str]:
+@dataclass(frozen=True)
+class Timeline:
+    """What a record's order rules compare it with."""
+
+    #: Event kind → the day its first record was held.
+    first_held: Mapping[str, date]
+    #: The day the last required talk was held; None while one is unrecorded.
+    talks_done: date | None
+
+
+def timeline(records: Iterable[EventRecordView], talks: Iterable[TalkView],
+             people: Sequence[UserView]) -> Timeline:
+    first: dict[str, date] = {}
+    for record in records:
+        if record.kind not in first or record.held_on < first[record.kind]:
+            first[record.kind] = record.held_on
+    held = {pair_key(t.first, t.second): t.held_on for t in talks}
+    pairs = required_pairs(people)
+    done = (max((held[p] for p in pairs), default=None)
+            if all(p in held for p in pairs) and pairs else None)
+    return Timeline(first_held=first, talks_done=done)
+
+
+def event_flags(plan: PlanSpec, spec: EventSpec, record: EventRecordView,
+                people: Sequence[UserView], when: Timeline) -> list[str]:
     """Rules the record breaks; it is kept, but it does not count for the gate."""
+    flags = _kept_rules(spec, record, people)
+    flags += _order_rules(plan, spec, record, when)
+    return flags
+
+
+def _order_rules(plan: PlanSpec, spec: EventSpec, record: EventRecordView,
+                 when: Timeline) -> list[str]:
+    flags = []
+    for kind in spec.after:
+        first = when.first_held.get(kind)
+        if first is None or record.held_on < first:
+            since = f"（首次 {first}）" if first else "（尚无记录）"
+            flags.append(f"须在{plan.event(kind).label}之后举行{since}")
+    if spec.after_talks and (when.talks_done is None or when.talks_done > record.held_on):
+        done = f"谈心谈话至 {when.talks_done} 才完成" if when.talks_done else "谈心谈话尚未全部完成"
+        flags.append(f"须在谈心谈话全部完成之后举行：{done}")
+    return flags
+
+
+def _kept_rules(spec: EventSpec, record: EventRecordView,
+                people: Sequence[UserView]) -> list[str]:
     flags = []
     if spec.deadline and record.held_on > spec.deadline:
         flags.append(f"{record.held_on} 召开，晚于规定时限 {spec.deadline}")
@@ -121,13 +167,19 @@ def event_flags(spec: EventSpec, record: EventRecordView, people: Sequence[UserV
         flags.append(f"主题「{record.theme or ''}」不在方案规定的 {len(spec.themes)} 个主题之内")
     if spec.per:
         holder = next((p for p in people if p.id == record.person), None)
-        if holder is None or spec.per not in holder.roles:
-            flags.append(f"须注明所属的{_role_label(spec.per)}（--person）")
+        if holder is None or not in_group(holder.roles, spec.per):
+            flags.append(f"须注明所属的{group_label(spec.per)}（--person）")
+    absent = [party for party in spec.invited if party not in record.invited]
+    if absent:
+        flags.append(f"未邀请{'、'.join(absent)}（--invited）")
+    if spec.opened_by:
+        opener = next((p for p in people if p.id == record.opened_by), None)
+        if opener is None or spec.opened_by not in opener.roles:
+            flags.append(f"须由{group_label(spec.opened_by)}带头（--opened-by）")
+    unstated = [item for item in spec.must_note if item not in record.covered]
+    if unstated:
+        flags.append(f"未记录{'、'.join(unstated)}（--covered）")
     return flags
-
-
-def _role_label(role: str) -> str:
-    return ROLE_LABELS[Role(role)][0] if role in KNOWN_ROLES else role
 
 
 # -- talks --------------------------------------------------------------------------
@@ -184,16 +236,39 @@ def _event_check(spec: EventSpec, facts: Facts) -> Check:
     valid = [r for r in records if not r.flags]
     flagged = tuple(f"record #{r.id} ({r.held_on}): {'; '.join(r.flags)}"
                     for r in records if r.flags)
+    key = f"event:{spec.kind}"
+    follow_ups = tuple(_follow_ups_missing(spec, valid, facts))
     if spec.per:
-        label = f"{spec.label}：每名{_role_label(spec.per)}各 1 次 ({spec.kind})"
+        label = f"{spec.label}：每名{group_label(spec.per)}各 1 次 ({spec.kind})"
         done = {r.person for r in valid}
         missing = tuple(f"{p.name}（{p.id}）尚无有效记录" for p in facts.holders(spec.per)
                         if p.id not in done)
-        return Check(label, missing, flagged, key=f"event:{spec.kind}")
+        return Check(label, missing + follow_ups, flagged, key=key)
     label = f"{spec.label}：至少 {spec.min_count} 次 ({spec.kind})"
+    if spec.cover_themes:
+        label = (f"{spec.label}：{len(spec.themes)} 项主题全覆盖，"
+                 f"至少 {spec.min_count} 次 ({spec.kind})")
     short = spec.min_count - len(valid)
     missing = (f"有效记录 {len(valid)} 次，规定 {spec.min_count} 次",) if short > 0 else ()
-    return Check(label, missing, flagged, key=f"event:{spec.kind}")
+    if spec.cover_themes:
+        held = {r.theme for r in valid}
+        missing += tuple(f"主题「{t}」尚无有效记录" for t in spec.themes if t not in held)
+    return Check(label, missing + follow_ups, flagged, key=key)
+
+
+def _follow_ups_missing(spec: EventSpec, valid: Sequence[EventRecordView],
+                        facts: Facts) -> Iterable[str]:
+    """Each person a valid record names as falling short, without a valid
+    follow-up record of their own held on or after it."""
+    if spec.follow_up is None:
+        return
+    then = facts.plan.event(spec.follow_up)
+    follow = [r for r in facts.events if r.kind == then.kind and not r.flags]
+    for record in valid:
+        for person in record.short:
+            if not any(f.person == person and f.held_on >= record.held_on for f in follow):
+                yield (f"{facts.name(person)}（{person}）：#{record.id} 未达标，"
+                       f"尚无{then.label}记录")
 
 
 def _talks_check(facts: Facts) -> Check:

@@ -29,13 +29,14 @@ from workflow.services.gates import (
     ShortOf,
     checklist,
     event_flags,
+    timeline,
 )
 from workflow.services.reads import Reads, roles_of
 from workflow.services.registry import Registry
 from workflow.services.rows import insert_deliverable, insert_user
 from workflow.spec import loader
 from workflow.spec.definition import Role
-from workflow.spec.plan import PlanSpec
+from workflow.spec.plan import PlanSpec, in_group
 from workflow.spec.roster import Person
 from workflow.store import audit, seals
 from workflow.store.models import AuditEvent, EventRecord, PlanRun, Talk, TargetEntry, User
@@ -153,8 +154,11 @@ class Plan:
                 .order_by(col(EventRecord.held_on), col(EventRecord.id))
             ).all()
             views = [_event_view(r) for r in records]
-        return [v.model_copy(update={"flags": tuple(event_flags(plan.event(v.kind), v, people))})
-                for v in views]
+            talks = session.exec(select(Talk).where(col(Talk.plan_id) == plan_id)).all()
+        when = timeline(views, [TalkView.model_validate(t, from_attributes=True) for t in talks],
+                        people)
+        return [v.model_copy(update={"flags": tuple(
+            event_flags(plan, plan.event(v.kind), v, people, when))}) for v in views]
 
     def talks(self, plan_id: str | None = None) -> list[TalkView]:
         row, _ = self.row(plan_id)
@@ -312,7 +316,7 @@ def _owners(
     per: str | None, owner_role: str | None, people: Sequence[Person], type_id: str
 ) -> list[Person]:
     if per is not None:
-        return [p for p in people if per in p.roles]
+        return [p for p in people if in_group(p.roles, per)]
     holders = [p for p in people if owner_role in p.roles]
     if not holders:
         raise InvalidInput(f"roster: nobody has role {owner_role} to own the {type_id}")
@@ -325,11 +329,14 @@ def _plan_of(detail: str | None) -> str | None:
 
 
 def _event_view(row: EventRecord) -> EventRecordView:
+    facts = json.loads(row.facts or "{}")
     return EventRecordView(
         id=row.id or 0, kind=row.kind, held_on=row.held_on, days=row.days, person=row.person,
         theme=row.theme, supervisors_invited=row.supervisors_invited,
         attendees=tuple(json.loads(row.attendees)), minutes=row.minutes,
-        recorded_by=row.recorded_by,
+        recorded_by=row.recorded_by, invited=tuple(facts.get("invited", ())),
+        opened_by=facts.get("opened_by"), covered=tuple(facts.get("covered", ())),
+        short=tuple(facts.get("short", ())),
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from datetime import date
 
 from sqlmodel import col, select
@@ -24,6 +25,35 @@ from workflow.store.store import Store
 from workflow.store.views import EventRecordView, TalkView, TargetView
 
 
+@dataclass(frozen=True)
+class EventFacts:
+    """What a record states beyond its date, for the rules of its kind
+    (:class:`workflow.spec.plan.EventSpec`): the parties invited, who opened
+    it, what it covered, and whom it names as falling short."""
+
+    invited: tuple[str, ...] = ()
+    opened_by: str | None = None
+    covered: tuple[str, ...] = ()
+    short: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("invited", "covered", "short"):
+            values = tuple(dict.fromkeys(v.strip() for v in getattr(self, name)))
+            if any(not v for v in values):
+                raise InvalidInput(f"an event's {name} entries cannot be empty (--{name})")
+            object.__setattr__(self, name, values)
+
+    def as_detail(self) -> dict[str, object]:
+        """The facts stated, for the audit event's detail and the stored column."""
+        return {k: list(v) if isinstance(v, tuple) else v
+                for k, v in asdict(self).items() if v}
+
+    def stored(self) -> str | None:
+        """The column's JSON; NULL when nothing is stated, as before migration 0007."""
+        detail = self.as_detail()
+        return json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None
+
+
 class PlanRecords:
     def __init__(self, store: Store, registry: Registry, reads: Reads, plan: Plan) -> None:
         self._store = store
@@ -37,9 +67,10 @@ class PlanRecords:
         self, actor: str | None, kind: str, held_on: date, *, days: float = 0.5,
         person: str | None = None, theme: str | None = None,
         supervisors_invited: bool = False, attendees: Iterable[str] = (), minutes: str = "",
-        plan_id: str | None = None,
+        facts: EventFacts | None = None, plan_id: str | None = None,
     ) -> EventRecordView:
         """Record a required event.  A record breaking its rule is kept and flagged."""
+        facts = facts or EventFacts()
         require_amount(days, "the days of an event (--days)")
         if days <= 0:
             raise InvalidInput("an event lasts more than 0 days (--days)")
@@ -50,19 +81,20 @@ class PlanRecords:
             if kind not in {e.kind for e in spec.events}:
                 known = ", ".join(e.kind for e in spec.events)
                 raise InvalidInput(f"unknown event kind {kind!r} (known: {known})")
-            own = spec.event(kind).per is not None and person == who.id
+            per = spec.event(kind).per
+            own = per is not None and person == who.id
             if not (who.has(Role.OFFICE) or own):
                 raise PermissionDenied(who.id, f"record {kind}",
                                        "the office records events; others only their own")
             attendees = tuple(dict.fromkeys(attendees))
-            for someone in (person, *attendees):
+            for someone in (person, *attendees, facts.opened_by, *facts.short):
                 if someone is not None and session.get(User, someone) is None:
                     raise NotFound("user", someone)
             record = EventRecord(
                 plan_id=row.id, kind=kind, held_on=held_on, days=days, person=person,
                 theme=theme, supervisors_invited=supervisors_invited,
                 attendees=json.dumps(list(attendees), ensure_ascii=False), minutes=minutes,
-                recorded_by=who.id, recorded_at=self._store.now(),
+                recorded_by=who.id, recorded_at=self._store.now(), facts=facts.stored(),
             )
             session.add(record)
             session.flush()
@@ -70,7 +102,8 @@ class PlanRecords:
                          action="event.record", comment=minutes[:200] or None,
                          detail=audit.detail({"plan": row.id, "record": record.id, "kind": kind,
                                         "held_on": held_on.isoformat(), "days": days,
-                                        "person": person, "theme": theme}),
+                                        "person": person, "theme": theme,
+                                        **facts.as_detail()}),
                          seals=[seals.seal(session.connection(), "event_record", record.id)])
             record_id = record.id
         return next(r for r in self._plan.event_records(plan_id) if r.id == record_id)

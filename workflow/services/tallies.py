@@ -33,7 +33,7 @@ from sqlalchemy.sql.selectable import CTE
 from workflow.services.lateness import LateCompletion, campaign_day
 from workflow.services.listing import DELIVERABLES, RECTIFICATIONS, Specs, values_table
 from workflow.spec.definition import Role
-from workflow.spec.plan import PlanSpec
+from workflow.spec.plan import PlanSpec, group_roles
 from workflow.store.models import AuditEvent, EventRecord, Talk, User, UserRole
 
 NO_UNIT = "（未填单位）"
@@ -192,7 +192,8 @@ def named_by(plan_id: str, plan: PlanSpec) -> Select[Any]:
     leadership team, the holders of every role the plan wants an event from,
     everyone its event records and talks name, and whoever moved its phases.
     Not the campaign's every member."""
-    roles = {Role.PRINCIPAL.value, Role.LEADER.value} | {e.per for e in plan.events if e.per}
+    roles = {Role.PRINCIPAL.value, Role.LEADER.value}.union(
+        *(group_roles(e.per) for e in plan.events if e.per))
     events, talks = EventRecord.__table__, Talk.__table__  # type: ignore[attr-defined]
     log, held = AuditEvent.__table__, UserRole.__table__  # type: ignore[attr-defined]
     return union(

@@ -76,7 +76,25 @@ class _Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
 
-class StateSpec(_Spec):
+class Provenance(_Spec):
+    """Where a step or rule comes from: a paragraph of the campaign's plan, or
+    the office's own configuration (``from_plan: false``), which the diagrams
+    and reports set apart so nobody mistakes it for what the plan prescribes."""
+
+    #: The plan's paragraph, e.g. ``四（二）1（1）召开动员大会``; for the office's
+    #: own configuration, the paragraph it elaborates (or nothing).
+    paragraph: str = ""
+    from_plan: bool = True
+
+    @property
+    def provenance(self) -> str:
+        """One line saying where it comes from, for reports and tooltips."""
+        if self.from_plan:
+            return f"方案{self.paragraph}" if self.paragraph else "方案"
+        return f"本单位配置（{self.paragraph}）" if self.paragraph else "本单位配置"
+
+
+class StateSpec(Provenance):
     name: Annotated[str, Field(pattern=_IDENT)]
     label: Annotated[str, Field(min_length=1, description="Chinese label")]
     label_en: Annotated[str, Field(min_length=1)]
@@ -84,7 +102,7 @@ class StateSpec(_Spec):
     description: str = ""
 
 
-class TransitionSpec(_Spec):
+class TransitionSpec(Provenance):
     trigger: Annotated[str, Field(pattern=_IDENT)]
     label: Annotated[str, Field(min_length=1)]
     label_en: Annotated[str, Field(min_length=1)]
@@ -126,7 +144,7 @@ class TransitionSpec(_Spec):
         return self
 
 
-class SectionSpec(_Spec):
+class SectionSpec(Provenance):
     """A part the content must have: a heading naming one of ``keywords``,
     or (for rules such as a meeting's length) a line matching ``pattern``."""
 
@@ -147,7 +165,7 @@ class SectionSpec(_Spec):
         return self
 
 
-class PublicitySpec(_Spec):
+class PublicitySpec(Provenance):
     """Entering ``publicity`` opens a window of working days; an objection during
     it fires ``objection_trigger``; ``campaign tick`` fires ``close_trigger``
     once it has ended without one."""

@@ -9,7 +9,7 @@ the heart-to-heart talks; and its targets.  Loaded by :mod:`workflow.spec.loader
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from typing import Annotated, Self
 
@@ -17,10 +17,37 @@ from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from workflow.errors import InvalidInput
-from workflow.spec.definition import _IDENT, KNOWN_ROLES, _Spec
+from workflow.spec.definition import _IDENT, KNOWN_ROLES, Provenance, Role, _Spec
 
 Ident = Annotated[str, Field(pattern=_IDENT)]
 PHASE_SEPARATOR = "."
+
+#: ``per: team`` — the leadership team (领导班子及成员): the principal and every
+#: leader.  The plan counts the principal among the team for every per-member
+#: duty (research, self-review, rectification measures, talks).
+TEAM = "team"
+#: Who may be named in ``per``: a role, or the team.
+PER_GROUPS: frozenset[str] = KNOWN_ROLES | {TEAM}
+
+
+def group_roles(per: str) -> frozenset[str]:
+    """The roles whose holders make up ``per`` (a role, or the team)."""
+    if per == TEAM:
+        return frozenset({Role.PRINCIPAL.value, Role.LEADER.value})
+    return frozenset({per})
+
+
+def in_group(roles: Iterable[str], per: str) -> bool:
+    return not group_roles(per).isdisjoint(roles)
+
+
+def group_label(per: str) -> str:
+    """The Chinese name of ``per`` for a gate line or a flag."""
+    from workflow.spec.definition import ROLE_LABELS
+
+    if per == TEAM:
+        return "领导班子成员（含主要负责同志）"
+    return ROLE_LABELS[Role(per)][0] if per in KNOWN_ROLES else per
 
 #: The largest amount (a target's goal or entry, an event's days) accepted.
 #: Up to it a float still holds every whole number, and no realistic sum of
@@ -41,7 +68,7 @@ def require_amount(value: float, what: str) -> float:
     return value
 
 
-class GateItem(_Spec):
+class GateItem(Provenance):
     """One condition for leaving a phase: exactly one of the three kinds."""
 
     deliverable: Ident | None = None
@@ -59,7 +86,7 @@ class GateItem(_Spec):
         return self
 
 
-class PhaseSpec(_Spec):
+class PhaseSpec(Provenance):
     name: Ident
     label: Annotated[str, Field(min_length=1)]
     label_en: Annotated[str, Field(min_length=1)]
@@ -81,7 +108,7 @@ class PhaseSpec(_Spec):
         return self
 
 
-class RequirementSpec(_Spec):
+class RequirementSpec(Provenance):
     """A deliverable the campaign requires: one per role holder, or one for the team."""
 
     deliverable: Ident
@@ -98,26 +125,71 @@ class RequirementSpec(_Spec):
         return self
 
 
-class EventSpec(_Spec):
+class EventSpec(Provenance):
+    """An event the plan requires, and the rules its record must keep.  A
+    record breaking a rule is kept and flagged, and does not count."""
+
     kind: Ident
     label: Annotated[str, Field(min_length=1)]
     label_en: Annotated[str, Field(min_length=1)]
     phase: Ident
     min_count: Annotated[int, Field(ge=1)] = 1
+    #: One record per holder of a role, or per team member (``team``).
     per: Ident | None = None
     min_days: Amount | None = None
     deadline: date | None = None
     supervisors_invited: bool = False
     themes: tuple[str, ...] = ()
+    #: Every theme needs a valid record (the four study sessions, the four
+    #: rectification campaigns), not only that each record has one of them.
+    cover_themes: bool = False
+    #: The departments the plan makes responsible (…负责).
+    responsible: tuple[str, ...] = ()
+    #: Held on or after the first record of each of these kinds.
+    after: tuple[Ident, ...] = ()
+    #: Held on or after every required talk (召开民主生活会前，要深入开展谈心活动).
+    after_talks: bool = False
+    #: Parties the record must list as invited.
+    invited: tuple[str, ...] = ()
+    #: The role of the person who opens it (作动员报告, 带头查摆问题).
+    opened_by: Ident | None = None
+    #: What the record must state it covered (通报民主生活会情况, 督导组组长点评).
+    must_note: tuple[str, ...] = ()
+    #: The kind each person a record names as falling short must then have
+    #: a record of (抽查抽考不达标者补课).
+    follow_up: Ident | None = None
+
+    @model_validator(mode="after")
+    def _themes_to_cover(self) -> Self:
+        if self.cover_themes and not self.themes:
+            raise ValueError(f"event {self.kind!r}: cover_themes needs themes")
+        if self.cover_themes and self.per:
+            raise ValueError(f"event {self.kind!r}: cover_themes is for events held by "
+                             "the unit, not per person")
+        return self
 
 
-class TalksSpec(_Spec):
+class WindowSpec(Provenance):
+    """The campaign's own span, which may begin before its first dated phase
+    (从1月中旬开始，9月底前基本结束)."""
+
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.end < self.start:
+            raise ValueError("the campaign's window ends before it starts")
+        return self
+
+
+class TalksSpec(Provenance):
     phase: Ident
     label: str = "谈心谈话"
     due: date | None = None
 
 
-class TargetSpec(_Spec):
+class TargetSpec(Provenance):
     id: Ident
     label: Annotated[str, Field(min_length=1)]
     unit: Annotated[str, Field(min_length=1)]
@@ -193,6 +265,7 @@ class PlanSpec(_Spec):
     title: Annotated[str, Field(min_length=1)]
     title_en: Annotated[str, Field(min_length=1)]
     source: str = ""
+    window: WindowSpec | None = None
     phases: Annotated[tuple[PhaseSpec, ...], Field(min_length=2)]
     requirements: tuple[RequirementSpec, ...] = ()
     events: tuple[EventSpec, ...] = ()
@@ -245,6 +318,11 @@ class PlanSpec(_Spec):
                 return target
         raise KeyError(target_id)
 
+    def required_count(self, roles: Sequence[Iterable[str]]) -> int:
+        """How many deliverables starting the plan creates for people holding ``roles``."""
+        return sum(sum(1 for held in roles if in_group(held, r.per)) if r.per else 1
+                   for r in self.requirements)
+
     @property
     def start(self) -> date:
         return min(p.start for _, p in self.leaves() if p.start)
@@ -271,19 +349,35 @@ def plan_problems(plan: PlanSpec) -> Iterator[tuple[str, str]]:
     for i, req in enumerate(plan.requirements):
         if req.phase not in leaves:
             yield f"requirements.{i}.phase", f"unknown phase {req.phase!r}"
-        for field, role in (("per", req.per), ("owner_role", req.owner_role)):
-            if role is not None and role not in KNOWN_ROLES:
-                yield f"requirements.{i}.{field}", f"unknown role {role!r}"
+        if req.per is not None and req.per not in PER_GROUPS:
+            yield f"requirements.{i}.per", f"unknown role or group {req.per!r}"
+        if req.owner_role is not None and req.owner_role not in KNOWN_ROLES:
+            yield f"requirements.{i}.owner_role", f"unknown role {req.owner_role!r}"
     for i, event in enumerate(plan.events):
-        if event.phase not in leaves:
-            yield f"events.{i}.phase", f"unknown phase {event.phase!r}"
-        if event.per is not None and event.per not in KNOWN_ROLES:
-            yield f"events.{i}.per", f"unknown role {event.per!r}"
+        yield from _event_problems(event, f"events.{i}", leaves, kinds, plan.talks)
     if plan.talks is not None and plan.talks.phase not in leaves:
         yield "talks.phase", f"unknown phase {plan.talks.phase!r}"
     ids = [t.id for t in plan.targets]
     if len(set(ids)) != len(ids):
         yield "targets", "target ids must be unique"
+
+
+def _event_problems(event: EventSpec, path: str, leaves: set[str], kinds: set[str],
+                    talks: TalksSpec | None) -> Iterator[tuple[str, str]]:
+    if event.phase not in leaves:
+        yield f"{path}.phase", f"unknown phase {event.phase!r}"
+    if event.per is not None and event.per not in PER_GROUPS:
+        yield f"{path}.per", f"unknown role or group {event.per!r}"
+    if event.opened_by is not None and event.opened_by not in KNOWN_ROLES:
+        yield f"{path}.opened_by", f"unknown role {event.opened_by!r}"
+    for j, kind in enumerate(event.after):
+        if kind not in kinds or kind == event.kind:
+            yield f"{path}.after.{j}", f"unknown event kind {kind!r}"
+    if event.follow_up is not None and (event.follow_up not in kinds
+                                        or event.follow_up == event.kind):
+        yield f"{path}.follow_up", f"unknown event kind {event.follow_up!r}"
+    if event.after_talks and talks is None:
+        yield f"{path}.after_talks", "the plan declares no talks"
 
 
 def _gate_problems(

@@ -189,6 +189,9 @@ class EventRecord(SQLModel, table=True):
     minutes: str = ""
     recorded_by: str = Field(foreign_key="app_user.id")
     recorded_at: str
+    #: What the record states beyond its date, as JSON (``invited``, ``opened_by``,
+    #: ``covered``, ``short``); NULL when it states none (migration 0007).
+    facts: str | None = None
 
 
 class Talk(SQLModel, table=True):

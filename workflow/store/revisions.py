@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import Column, Connection, MetaData, String, Table, select
 
 #: Every revision this build knows, oldest first; the last is the head.
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
 HEAD = REVISIONS[-1]
 #: The pre-Alembic marker (SQLite's ``user_version``, else ``schema_meta``): every
 #: revision keeps it at 2, the schema of release 0.1 that revision 0001 is.

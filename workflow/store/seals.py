@@ -99,7 +99,9 @@ class SealedTable:
             *(self.table.c[c] == bindparam(f"k_{c}") for c in self.key))
 
     def digest(self, row: Mapping[Any, Any]) -> str:
-        encoded = json.dumps({c: _plain(row[c]) for c in self.columns}, sort_keys=True,
+        optional = OPTIONAL.get(self.name, frozenset())
+        encoded = json.dumps({c: _plain(row[c]) for c in self.columns
+                              if not (c in optional and row[c] is None)}, sort_keys=True,
                              ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
@@ -122,6 +124,11 @@ def _plain(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+#: Table → columns added after rows were first sealed: left out of a row's
+#: digest while NULL, so the seals recorded before the column existed hold.
+OPTIONAL: dict[str, frozenset[str]] = {"event_record": frozenset({"facts"})}
 
 
 # -- writing ----------------------------------------------------------------------------

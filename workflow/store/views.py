@@ -108,6 +108,14 @@ class EventRecordView(View):
     attendees: tuple[str, ...]
     minutes: str
     recorded_by: str
+    #: Parties the record lists as invited (besides the supervisors' flag).
+    invited: tuple[str, ...] = ()
+    #: Who opened it (作动员报告, 带头查摆).
+    opened_by: str | None = None
+    #: What it states it covered (通报民主生活会情况, 督导组组长点评).
+    covered: tuple[str, ...] = ()
+    #: Whom it names as falling short (抽查抽考不达标者).
+    short: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()
 
 

@@ -52,7 +52,7 @@ def start(env: Env, plan_name: str, roster: Path) -> None:
     plan = find_plan(plan_name)
     people = read_roster(roster)
     env.campaign.deliverables.init(actor=actor)
-    total = len(people) + _required_count(plan.spec, people)
+    total = len(people) + plan.spec.required_count([p.roles for p in people])
     with Progress(transient=True) as bar:
         task = bar.add_task("starting the campaign", total=total)
         created = env.campaign.plan.start(actor, plan, people,
@@ -61,12 +61,6 @@ def start(env: Env, plan_name: str, roster: Path) -> None:
                f"{plural(len(people), 'person', 'people')}, "
                f"{plural(len(created), 'required deliverable')}; "
                f"phase {env.campaign.plan.phase(plan.spec.id)}")
-
-
-def _required_count(plan: Any, people: Any) -> int:
-    return sum(
-        sum(1 for p in people if r.per in p.roles) if r.per else 1 for r in plan.requirements
-    )
 
 
 # -- phases ----------------------------------------------------------------------------
@@ -154,20 +148,31 @@ def events() -> None:
 @click.option("--theme", help="Theme of a discussion meeting.")
 @click.option("--supervisors-invited", is_flag=True, help="The supervision group was invited.")
 @click.option("--attendee", "attendees", multiple=True, metavar="USER", help="Repeatable.")
+@click.option("--invited", multiple=True, metavar="PARTY",
+              help="A party invited, e.g. 上级纪检机关 (repeatable).")
+@click.option("--opened-by", metavar="USER", help="Who opened it or spoke first.")
+@click.option("--covered", multiple=True, metavar="ITEM",
+              help="An item the plan wants stated, e.g. 通报民主生活会情况 (repeatable).")
+@click.option("--short", multiple=True, metavar="USER",
+              help="Someone it found short, who needs a follow-up (repeatable).")
 @click.option("--minutes", type=click.Path(path_type=Path, dir_okay=False),
               help="Minutes (text or markdown file).")
 @json_option
 @pass_env
 def events_record(env: Env, kind: str, held_on: datetime, days: float, person: str | None,
                   theme: str | None, supervisors_invited: bool, attendees: tuple[str, ...],
-                  minutes: Path | None, as_json: bool) -> None:
+                  invited: tuple[str, ...], opened_by: str | None, covered: tuple[str, ...],
+                  short: tuple[str, ...], minutes: Path | None, as_json: bool) -> None:
     """Record an event; one that breaks its rule is kept but flagged."""
+    from workflow.services.plan_records import EventFacts
     from workflow.spec.content import MAX_MINUTES_BYTES, read_content
 
     text = read_content(minutes, MAX_MINUTES_BYTES, "minutes").text if minutes else ""
+    facts = EventFacts(invited=invited, opened_by=opened_by, covered=covered, short=short)
     record = env.campaign.records.event(
         env.actor, kind, held_on.date(), days=days, person=person, theme=theme,
-        supervisors_invited=supervisors_invited, attendees=attendees, minutes=text)
+        supervisors_invited=supervisors_invited, attendees=attendees, minutes=text,
+        facts=facts)
     if as_json:
         emit_json(record.to_json())
         return
