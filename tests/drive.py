@@ -210,6 +210,7 @@ def noted_since_started(campaign: Campaign, deliverable_id: int) -> bool:
 #: (type, trigger) → the audited write the move needs first, beyond its spec.
 PREREQUISITES: dict[tuple[str, str], str] = {
     (RECTIFICATION, "submit"): "rectification.set",  # the five fields
+    (RECTIFICATION, "to_supervisors"): "rectification.set",  # the principal's own item
     (RECTIFICATION, "claim_done"): "rectification.progress",  # a note since (re)starting
 }
 

@@ -29,6 +29,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.pool import NullPool
 
 from workflow import Campaign
+from workflow.services.plan_records import EventFacts
 from workflow.spec.definition import TransitionSpec, WorkflowSpec
 from workflow.spec.loader import LoadedPlan, load_plan, shipped_definitions_dir, shipped_plan
 from workflow.spec.plan import EventSpec, GateItem, PhaseSpec
@@ -391,14 +392,40 @@ def expected_pairs(campaign: Campaign) -> list[tuple[str, str]]:
     return [tuple(sorted(pair)) for pair in combinations(team_ids(campaign), 2)]  # type: ignore[misc]
 
 
+#: Talks are held this many days into their phase, events later (see :func:`held_on`).
+TALKS_AFTER = 10
+
+
+def _depth(spec: EventSpec) -> int:
+    """How many events must precede ``spec`` by its ``after`` rules."""
+    return max((1 + _depth(SPEC.event(k)) for k in spec.after), default=0)
+
+
+def held_on(spec: EventSpec, index: int = 0) -> date:
+    """A day ``spec``'s ``index``-th record keeps the plan's rules: by its
+    deadline if it has one, else well into its phase, after the talks and
+    after every event it must follow."""
+    if spec.deadline:
+        return spec.deadline - timedelta(days=index)
+    start = SPEC.leaf(SPEC.leaf_path(spec.phase)).start
+    assert start is not None
+    return start + timedelta(days=2 * TALKS_AFTER + 3 * _depth(spec) + index)
+
+
+def opener(role: str) -> str:
+    """The first person of the standard roster holding ``role``."""
+    return next(p.id for p in STANDARD if role in p.roles)
+
+
 def valid_event_kwargs(spec: EventSpec, index: int = 0) -> dict[str, Any]:
     """Arguments for a record of ``spec`` that keeps every rule of the plan."""
-    held_on = spec.deadline or date(2014, 3, 10)
     return {
-        "held_on": held_on - timedelta(days=index),
+        "held_on": held_on(spec, index),
         "days": spec.min_days or 0.5,
         "supervisors_invited": spec.supervisors_invited,
         "theme": spec.themes[index % len(spec.themes)] if spec.themes else None,
+        "facts": EventFacts(invited=spec.invited, covered=spec.must_note,
+                            opened_by=opener(spec.opened_by) if spec.opened_by else None),
     }
 
 
@@ -414,10 +441,18 @@ def record_valid_events(campaign: Campaign, spec: EventSpec, skip: Iterable[str]
             campaign.records.event(STARTER, spec.kind, **valid_event_kwargs(spec, i))
 
 
+def talks_day() -> date:
+    """A day in the talks' phase, before the events that must follow them."""
+    assert SPEC.talks is not None
+    start = SPEC.leaf(SPEC.leaf_path(SPEC.talks.phase)).start
+    assert start is not None
+    return start + timedelta(days=TALKS_AFTER)
+
+
 def hold_all_talks(campaign: Campaign) -> None:
     """Every team pair recorded by one party and confirmed by the other."""
     for a, b in expected_pairs(campaign):
-        talk = campaign.records.talk(a, a, b, date(2014, 6, 1))
+        talk = campaign.records.talk(a, a, b, talks_day())
         campaign.records.confirm_talk(b, talk.id)
 
 

@@ -96,7 +96,7 @@ def _guard(connection: Connection, move: Move) -> None:
     if trigger == "verify":
         _require_rating(move)
         _require_fields(connection, move.deliverable_id)
-    elif trigger == "submit":
+    elif trigger in ("submit", "to_supervisors"):  # out of the draft, by whichever road
         _require_fields(connection, move.deliverable_id)
     elif trigger == "claim_done":
         _require_progress(connection, move.deliverable_id)
