@@ -300,8 +300,17 @@ def actor_for(transition: TransitionSpec, owner: str, avoid: Iterable[str] = ())
     return None
 
 
-def shortest_path(spec: WorkflowSpec, target: str) -> list[TransitionSpec]:
-    """The transitions of a shortest path from the initial state to ``target``."""
+def shortest_path(spec: WorkflowSpec, target: str, owner: str | None = None
+                  ) -> list[TransitionSpec]:
+    """The transitions of a shortest path from the initial state to ``target``
+    that someone may fire on ``owner``'s deliverable (by default the first
+    creator who has such a path: a principal's own road is not an office's)."""
+    if owner is None:
+        for candidate in creators(spec):
+            try:
+                return shortest_path(spec, target, candidate)
+            except ValueError:
+                continue
     came_from: dict[str, tuple[str, TransitionSpec] | None] = {spec.initial: None}
     queue = deque([spec.initial])
     while queue:
@@ -309,6 +318,8 @@ def shortest_path(spec: WorkflowSpec, target: str) -> list[TransitionSpec]:
         if state == target:
             break
         for transition in spec.transitions_from(state):
+            if owner is not None and actor_for(transition, owner) is None:
+                continue
             if transition.dest not in came_from:
                 came_from[transition.dest] = (state, transition)
                 queue.append(transition.dest)
@@ -325,11 +336,13 @@ def shortest_path(spec: WorkflowSpec, target: str) -> list[TransitionSpec]:
 
 def owner_for(spec: WorkflowSpec, state: str, wanted: str | None = None) -> str:
     """A creator for whom every move on the way to ``state`` has someone to fire it."""
-    path = shortest_path(spec, state)
     candidates = [wanted] if wanted else creators(spec)
     for owner in candidates:
-        if all(actor_for(t, owner) for t in path):
-            return owner
+        try:
+            shortest_path(spec, state, owner)
+        except ValueError:
+            continue
+        return owner
     raise ValueError(f"{spec.id}: nobody can drive a deliverable to {state!r}")
 
 
@@ -352,7 +365,7 @@ def drive(
     owner = owner_for(spec, state, owner)
     item = campaign.deliverables.create(owner, type_id, title,
                                         content=content or complete_content(spec))
-    for transition in shortest_path(spec, state):
+    for transition in shortest_path(spec, state, owner):
         actor = actor_for(transition, owner)
         assert actor is not None
         prepare(campaign, item.id, transition.trigger)

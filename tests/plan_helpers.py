@@ -329,14 +329,16 @@ def may_fire(user: str, roles: Iterable[str], owner: str, transition: Transition
     return not (transition.not_owner and user == owner)
 
 
-def path_between(spec: WorkflowSpec, start: str, target: str) -> list[TransitionSpec]:
-    """A shortest path of transitions from ``start`` to ``target``."""
+def path_between(spec: WorkflowSpec, start: str, target: str,
+                 usable: Callable[[TransitionSpec], bool] = lambda _: True
+                 ) -> list[TransitionSpec]:
+    """A shortest path of ``usable`` transitions from ``start`` to ``target``."""
     came: dict[str, tuple[str, TransitionSpec] | None] = {start: None}
     queue = deque([start])
     while queue:
         state = queue.popleft()
         for transition in spec.transitions_from(state):
-            if transition.dest not in came:
+            if usable(transition) and transition.dest not in came:
                 came[transition.dest] = (state, transition)
                 queue.append(transition.dest)
     if target not in came:
@@ -367,7 +369,11 @@ def drive_to(campaign: Campaign, deliverable_id: int, target: str) -> None:
         campaign.deliverables.revise(item.owner, deliverable_id, complete_content(spec,
                                                                                   title=item.title))
     users = campaign.reads.users()
-    for transition in path_between(spec, item.state, target):
+
+    def usable(transition: TransitionSpec) -> bool:
+        return any(may_fire(u.id, u.roles, item.owner, transition) for u in users)
+
+    for transition in path_between(spec, item.state, target, usable):
         actor = next((u.id for u in users if may_fire(u.id, u.roles, item.owner, transition)),
                      None)
         assert actor is not None, f"nobody may {transition.trigger} #{deliverable_id}"

@@ -255,7 +255,9 @@ def test_finding_4_impossible_plan_date_is_refused(
     db_url: str, files: dict[str, Path], bad: str
 ) -> None:
     lines = PLAN_TEXT.splitlines(keepends=True)
-    number = next(i for i, text in enumerate(lines, 1) if text.strip().startswith("start:"))
+    phases = next(i for i, text in enumerate(lines, 1) if text.startswith("phases:"))
+    number = next(i for i, text in enumerate(lines, 1)
+                  if i > phases and text.strip().startswith("start:"))
     lines[number - 1] = re.sub(r"\d{4}-\d\d-\d\d", bad, lines[number - 1])
     files["plan"].write_text("".join(lines), encoding="utf-8")
     line = refused(db_url, 7, "start", files["plan"], "--roster", files["roster"])

@@ -53,7 +53,9 @@ def expected(people: tuple[P, ...]) -> list[tuple[object, ...]]:
     file alone: `per` → one per holder in roster order, `owner_role` → its first holder."""
     out: list[tuple[object, ...]] = []
     for req in SPEC.requirements:
-        if req.per:
+        if req.per == "team":  # the leadership team: the principal(s) and the leaders
+            owners = [p for p in people if {"principal", "leader"} & set(p.roles)]
+        elif req.per:
             owners = [p for p in people if req.per in p.roles]
         else:
             owners = [next(p for p in people if req.owner_role in p.roles)]
@@ -86,11 +88,15 @@ def test_start_creates_every_required_deliverable(
     assert {d.plan_id for d in made} == {PLAN_ID}
 
 
-def test_per_leader_titles_carry_each_leaders_name(fresh: Campaign, work: Path) -> None:
+def test_per_member_titles_carry_each_team_members_name(fresh: Campaign, work: Path) -> None:
+    """``per: team``: every principal and leader, each once (prin holds both roles)."""
     start(fresh, work, ORDERED)
-    leaders = {p.id: p.name for p in ORDERED if "leader" in p.roles}
-    assert set(leaders) == {"leader2", "prin", "leader1"}  # the principal holds leader too
-    for req in (r for r in SPEC.requirements if r.per == "leader"):
+    leaders = {p.id: p.name for p in ORDERED if {"leader", "principal"} & set(p.roles)}
+    assert set(leaders) == {"leader2", "prin", "leader1", "prin2"}
+    per_team = [r for r in SPEC.requirements if r.per == "team"]
+    assert {r.deliverable for r in per_team} == {
+        "research_report", "self_review", "rectification_plan", "rectification_item"}
+    for req in per_team:
         assert "{name}" in req.title
         items = [d for d in fresh.reads.deliverables(type_id=req.deliverable) if d.owner in leaders]
         assert sorted(d.owner for d in items) == sorted(leaders)

@@ -33,7 +33,8 @@ from workflow.errors import TransitionNotAllowed
 from workflow.spec.definition import SectionSpec, WorkflowSpec
 
 #: The types whose submit checks the content, with every section they require.
-CHECKED = ("meeting_plan", "self_review")
+CHECKED = ("meeting_plan", "mobilisation_speech", "rectification_plan", "research_report",
+           "rules_review", "self_review", "summary_report")
 SECTIONS = [(t, s.name) for t in CHECKED for s in SPECS[t].required_sections]
 
 
@@ -42,12 +43,21 @@ def test_the_shipped_requirements() -> None:
     assert sorted(t for t, spec in SPECS.items()
                   if any(tr.content_complete for tr in spec.transitions)) == list(CHECKED)
     for type_id in CHECKED:
-        (checked,) = [tr for tr in SPECS[type_id].transitions if tr.content_complete]
-        assert (checked.trigger, checked.source) == ("submit", ("draft",))
+        checked = [tr for tr in SPECS[type_id].transitions if tr.content_complete]
+        # Out of the draft, by the submit or by the principal's own road.
+        assert {tr.trigger for tr in checked} <= {"submit", "to_supervisors"}
+        assert all("draft" in tr.source for tr in checked)
     assert [s.label for s in SPECS["self_review"].required_sections] == [
         "存在的主要问题", "具体表现", "主观原因", "思想根源", "努力方向和改进措施"]
     assert [s.label for s in SPECS["meeting_plan"].required_sections] == [
         "征求意见", "谈心谈话", "情况通报", "会议时间不少于1天"]
+    assert [s.label for s in SPECS["rectification_plan"].required_sections] == [
+        "整改事项", "整改措施", "整改责任", "整改时限", "整改效果",
+        "近期整改任务", "中长期整改安排"]
+    assert [s.label for s in SPECS["summary_report"].required_sections] == [
+        "基本做法", "基本成效", "基本经验", "意见和建议"]
+    assert [s.label for s in SPECS["rules_review"].required_sections] == [
+        "废止的制度", "修订的制度", "新立的制度", "长期坚持的制度"]
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -159,9 +169,9 @@ def test_a_returned_material_is_checked_again(campaign: Campaign, db_url: str) -
 
 
 def test_types_without_the_rule_submit_whatever_they_hold(campaign: Campaign) -> None:
-    """The rectification plan requires no sections: a bare text is submitted."""
-    assert not SPECS["rectification_plan"].required_sections
-    submits(campaign, new(campaign, "rectification_plan", "# 整改方案\n\n正文\n"))
+    """The four-winds list requires no sections: a bare text is submitted."""
+    assert not SPECS["four_winds_list"].required_sections
+    submits(campaign, new(campaign, "four_winds_list", "# “四风”具体表现\n\n正文\n"))
 
 
 # -- what counts as a heading ----------------------------------------------------------

@@ -152,6 +152,36 @@ def test_talks_targets_and_the_overdue_item_are_in_the_report(demo: Demo) -> Non
     assert late.title in demo.stdout and late.title in html
 
 
+def test_the_demo_records_every_event_kind_of_the_plan_and_only_its_story_is_flagged(
+    demo: Demo,
+) -> None:
+    """Every kind the plan names has a valid record; the two records flagged are the
+    walk's story (a one-day field research, a branch meeting held before the
+    democratic-life meeting), each followed by a valid one of its own."""
+    plan = demo.campaign.plan.spec()
+    records = demo.campaign.plan.event_records()
+    valid = {r.kind for r in records if not r.flags}
+    assert valid == {e.kind for e in plan.events}
+    flagged = sorted((r.kind, r.person) for r in records if r.flags)
+    assert flagged == [("field_research", "liufu"), ("organisational_life_meeting", "zhibu1")]
+    for kind, person in flagged:
+        assert any(r.kind == kind and r.person == person for r in records if not r.flags)
+    assert "须在专题民主生活会之后举行" in demo.stdout
+    (check,) = [r for r in records if r.short]
+    assert any(r.kind == plan.event(check.kind).follow_up and r.person in check.short
+               and r.held_on >= check.held_on for r in records)
+
+
+def test_the_principals_own_materials_go_straight_to_the_supervisors(demo: Demo) -> None:
+    reads = demo.campaign.reads
+    own = [d for d in reads.deliverables() if d.owner == "lishuji" and d.plan_id
+           and any(t == "to_supervisors" for _, t, _ in reads.path(d.id))]
+    assert {d.type for d in own} == {"research_report", "rectification_item", "self_review",
+                                     "rectification_plan"}
+    (winds,) = reads.deliverables("four_winds_list")
+    assert winds.state == "reported"
+
+
 def test_demo_writes_a_diagram_per_type_the_highlighted_one_and_the_campaigns(demo: Demo) -> None:
     types = tuple(sorted(spec.id for spec in demo.campaign.registry.definitions()))
     assert types == SHIPPED_TYPES

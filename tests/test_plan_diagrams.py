@@ -216,10 +216,16 @@ def test_calendar_bars_are_proportional_and_rows_align() -> None:
         if "BGCOLOR" in row
     ]
     phases = [p for top in PLAN.phases for p in (top, *top.phases) if p.start and p.end]
-    days = [(p.end - p.start).days + 1 for p in phases if p.end and p.start]
+    # The campaign's own window is the first bar, above its phases.
+    assert PLAN.window is not None
+    spans = [(PLAN.window.start, PLAN.window.end)] + [
+        (p.start, p.end) for p in phases if p.start and p.end]
+    days = [(end - start).days + 1 for start, end in spans]
     assert len(coloured) == len(days)
     assert len({width / n for width, n in zip(coloured, days, strict=True)}) == 1
-    total_days = (PLAN.end - PLAN.start).days + 1
+    # The calendar runs from the window's first day (before the first phase) to its last.
+    first, last = min(PLAN.window.start, PLAN.start), max(PLAN.window.end, PLAN.end)
+    total_days = (last - first).days + 1
     assert sum(widths[0]) / total_days == coloured[0] / days[0]
 
 

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from workflow.spec.definition import KNOWN_ROLES, MANDATORY_STATES, WorkflowSpec
+from workflow.spec.definition import KNOWN_ROLES, MANDATORY_STATES, TransitionSpec, WorkflowSpec
 from workflow.spec.loader import definition_files, load_file, shipped_definitions_dir
 
 SHIPPED_FILES = definition_files(shipped_definitions_dir())
+SPECS = {p.stem: load_file(p).spec for p in SHIPPED_FILES}
 #: States in which someone other than the author judges the deliverable.
 JUDGING_STATES = frozenset({"review", "supervisor_approval", "verification"})
 RETURN_TRIGGERS = frozenset({"return", "reject", "reopen"})
@@ -80,10 +81,31 @@ def test_every_return_to_draft_requires_a_comment(spec: WorkflowSpec) -> None:
 
 
 def test_every_review_or_approval_forbids_self_review(spec: WorkflowSpec) -> None:
+    """Whoever judges a deliverable is not its owner — except the principal's own
+    road to the supervisors, which hands the judging on to them."""
     judging = [t for t in spec.transitions if JUDGING_STATES & set(t.source)]
     assert judging
     for transition in judging:
+        if is_own_road_to_supervisors(transition):
+            continue
         assert transition.not_owner, transition.trigger
+
+
+def is_own_road_to_supervisors(transition: TransitionSpec) -> bool:
+    return (transition.owner_only and transition.roles == ("principal",)
+            and transition.dest == "supervisor_approval")
+
+
+@pytest.mark.parametrize("type_id", ["research_report", "self_review", "rectification_plan",
+                                     "rectification_item"])
+def test_the_principals_own_materials_go_to_the_supervisors(type_id: str) -> None:
+    """The principal is a team member with materials of his own, and no second
+    principal to read them first: he sends them to the supervisors himself,
+    from his draft or after an objection sent them back to review."""
+    spec = SPECS[type_id]
+    roads = [t for t in spec.transitions if is_own_road_to_supervisors(t)]
+    assert [(t.trigger, t.source) for t in roads] == [("to_supervisors", ("draft", "review"))]
+    assert roads[0].paragraph and roads[0].from_plan
 
 
 def test_the_chain_runs_draft_review_supervisors_publicity(spec: WorkflowSpec) -> None:

@@ -14,8 +14,8 @@ from itertools import pairwise
 
 import graphviz
 
-from workflow.render.diagram_style import CJK_FONT
-from workflow.render.labels import role_label
+from workflow.render.diagram_style import CJK_FONT, CONFIGURED_COLOUR
+from workflow.render.labels import CONFIGURED_MARK, role_label, source_short
 from workflow.render.plan_diagram_style import (
     DEADLINE,
     DUE,
@@ -23,12 +23,16 @@ from workflow.render.plan_diagram_style import (
     MUTED,
     TITLE,
     WORKING,
+    marks_key,
     month_day,
     span,
 )
-from workflow.spec.plan import PhaseSpec, PlanSpec, RequirementSpec
+from workflow.spec.definition import Provenance
+from workflow.spec.plan import PhaseSpec, PlanSpec, RequirementSpec, WindowSpec
 
 _GRID = "#cfd8dc"
+#: The campaign's own span (PlanSpec.window), drawn above its phases.
+_WINDOW = "#ef9a9a"
 _BARS = ("#81c784", "#64b5f6", "#4fc3f7", "#4db6ac", "#ffb74d", "#ba68c8")
 #: Points per day on the calendar: the 233 days of 2014 come out under 10 inches.
 _DAY = 3
@@ -37,14 +41,18 @@ Mark = tuple[date, str, str]  # day, colour, text
 
 
 def calendar_graph(plan: PlanSpec, titles: Mapping[str, str]) -> graphviz.Digraph:
-    """A Gantt chart over the campaign's days: a bar per dated phase (widths in
+    """A Gantt chart over the campaign's days: the campaign's own window (which
+    may begin before its first dated phase), a bar per dated phase (widths in
     proportion to days), month lines, and under each bar its phase's due dates."""
     phases = [p for top in plan.phases for p in (top, *top.phases) if p.start and p.end]
     dated = [day for phase in phases for day, _, _ in _marks(plan, phase, titles)]
-    first, last = min([plan.start, *dated]), max([plan.end, *dated])
+    window = [plan.window.start, plan.window.end] if plan.window else []
+    first, last = min([plan.start, *dated, *window]), max([plan.end, *dated, *window])
     days = (last - first).days + 1
     months = {(d - first).days for d in (first + timedelta(n) for n in range(days)) if d.day == 1}
     rows = [_header(first, days)]
+    if plan.window:
+        rows.append(_window_row(plan.window, first, days, months))
     nested = {child.name for top in plan.phases for child in top.phases}
     bars = iter(_BARS * len(phases))
     for phase in phases:
@@ -58,7 +66,7 @@ def calendar_graph(plan: PlanSpec, titles: Mapping[str, str]) -> graphviz.Digrap
             f"<TD>{_bar(first, days, months, spans)}</TD></TR>"
         )
         rows += [f"<TR><TD>{_milestone(first, days, mark)}</TD></TR>" for mark in marks]
-    rows.append(f'<TR><TD COLSPAN="2" ALIGN="LEFT" CELLPADDING="6">{_legend()}</TD></TR>')
+    rows.append(f'<TR><TD COLSPAN="2" ALIGN="LEFT" CELLPADDING="6">{_legend(plan)}</TD></TR>')
     graph = graphviz.Digraph(
         name=f"{plan.id}-calendar",
         graph_attr={**TITLE, "label": f"{plan.title}\\n活动日程 / Calendar {first} – {last}"},
@@ -77,24 +85,50 @@ def _phase_name(phase: PhaseSpec, nested: bool) -> str:
     return name + f'COLOR="{MUTED}">{english}</FONT>{LEFT}'
 
 
-def _legend() -> str:
+def _window_row(window: WindowSpec, first: date, days: int, months: set[int]) -> str:
+    """The campaign's window as the top bar, its dates and source beside it."""
+    source = CONFIGURED_MARK if not window.from_plan else source_short(window)
+    colour = CONFIGURED_COLOUR if not window.from_plan else MUTED
+    name = (f"<B>活动起止</B>{LEFT}"
+            f'<FONT POINT-SIZE="9" COLOR="{MUTED}">Campaign window · {month_day(window.start)}'
+            f" – {month_day(window.end)}</FONT>{LEFT}"
+            f'<FONT POINT-SIZE="9" COLOR="{colour}">{escape(source)}</FONT>{LEFT}')
+    return (f'<TR><TD ALIGN="LEFT" VALIGN="TOP" CELLPADDING="4">{name}</TD>'
+            f"<TD>{_bar(first, days, months, [(window.start, window.end, _WINDOW)])}</TD></TR>")
+
+
+def _legend(plan: PlanSpec) -> str:
+    """The symbols, then what the marks mean: the working calendar's dates
+    (always, as before), and the office's own items when there are any."""
+    items: list[Provenance] = [*plan.requirements, *plan.events]
+    items += [plan.talks] if plan.talks else []
+    configured = any(not i.from_plan for i in items) or bool(
+        plan.window and not plan.window.from_plan)
+    window = f'<FONT COLOR="{_WINDOW}">■</FONT> 活动起止 Campaign window　　' if plan.window else ""
+    key = marks_key(working=True, configured=configured)
     return (
-        f'<FONT COLOR="{DUE}">◆</FONT> 材料报送截止 Deliverable due　　'
+        window
+        + f'<FONT COLOR="{DUE}">◆</FONT> 材料报送截止 Deliverable due　　'
         f'<FONT COLOR="{DEADLINE}">●</FONT> 活动、谈话截止 Event deadline　　'
-        f'<FONT COLOR="{MUTED}">{WORKING.strip()} 日期为工作安排，非方案所定</FONT>'
+        f'<FONT COLOR="{MUTED}">{escape(key)}</FONT>'
     )
 
 
 def _marks(plan: PlanSpec, phase: PhaseSpec, titles: Mapping[str, str]) -> list[Mark]:
     """The due dates that fall to ``phase``, by day."""
     here = phase.name
-    marks = [(r.due, DUE, _requirement_text(r, titles)) for r in plan.requirements
+    marks = [(r.due, DUE, _requirement_text(r, titles) + _configured(r)) for r in plan.requirements
              if r.phase == here]
-    marks += [(e.deadline, DEADLINE, e.label) for e in plan.events
+    marks += [(e.deadline, DEADLINE, e.label + _configured(e)) for e in plan.events
               if e.phase == here and e.deadline]
     if plan.talks and plan.talks.due and plan.talks.phase == here:
-        marks.append((plan.talks.due, DEADLINE, plan.talks.label))
+        marks.append((plan.talks.due, DEADLINE, plan.talks.label + _configured(plan.talks)))
     return sorted(marks, key=lambda mark: mark[0])
+
+
+def _configured(item: Provenance) -> str:
+    """The mark a due date the plan does not set carries (the office's own)."""
+    return "" if item.from_plan else CONFIGURED_MARK
 
 
 def _requirement_text(requirement: RequirementSpec, titles: Mapping[str, str]) -> str:

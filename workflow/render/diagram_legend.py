@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from html import escape
 
-from workflow.render.diagram_style import Style
-from workflow.render.labels import role_label, rule_marks
+from workflow.render.diagram_style import CONFIGURED_COLOUR, Style
+from workflow.render.labels import CONFIGURED, CONFIGURED_MARK, role_label, rule_marks
 from workflow.spec.definition import TransitionSpec, WorkflowSpec
 
 #: The cluster around the flow; its label, under the flow, is the legend.
@@ -33,6 +33,8 @@ def edge_label(transition: TransitionSpec, marks: str, style: Style) -> str:
         rules = rule_marks(transition)
         if rules:
             lines.append(f"〔{rules}〕")
+        if not transition.from_plan:
+            lines.append(CONFIGURED_MARK)
     return "\\n".join(lines)
 
 
@@ -53,7 +55,11 @@ def legend_table(spec: WorkflowSpec, groups: int = 1) -> str:
     cells = [_legend_cells(t) for t in spec.transitions]
     per_group = -(-len(cells) // groups)
     head = "".join(f'<TD BGCOLOR="#eceff1"><B>{h}</B></TD>' for h in _LEGEND_HEADS)
-    rows = [f"<TR>{head * min(groups, len(cells) or 1)}</TR>"]
+    # The key to grey and dashed sits in a column of its own at the right: a
+    # row under the moves would make the tallest flow too tall for an A4 page.
+    key = (f'<TD ROWSPAN="{per_group + 1}" BORDER="0" ALIGN="LEFT" BALIGN="LEFT" '
+           f'VALIGN="TOP" CELLPADDING="6">{_configured_key()}</TD>') if _configured(spec) else ""
+    rows = [f"<TR>{head * min(groups, len(cells) or 1)}{key}</TR>"]
     for i in range(per_group):
         row = [cells[j] for j in range(i, len(cells), per_group)]
         rows.append("<TR>" + "".join(row) + "</TR>")
@@ -61,13 +67,34 @@ def legend_table(spec: WorkflowSpec, groups: int = 1) -> str:
     return "\n".join([_TABLE, *rows, "</TABLE>"])
 
 
+def _configured(spec: WorkflowSpec) -> bool:
+    return any(not s.from_plan for s in spec.states) or any(
+        not t.from_plan for t in spec.transitions)
+
+
+def _configured_key() -> str:
+    """What grey and dashed mean, under the moves; the paragraph itself is in
+    each state's and move's tooltip (too long for a cell)."""
+    return (f'<FONT COLOR="{CONFIGURED_COLOUR}"><B>灰色虚线</B></FONT>的<BR/>动作、状态：<BR/>'
+            f"{CONFIGURED}，<BR/>方案未作规定<BR/>（所据段落见<BR/>悬停提示）")
+
+
 def _legend_cells(transition: TransitionSpec) -> str:
     name = f"{escape(transition.label)}<BR/>{escape(transition.label_en)}"
     return (
         f'<TD ALIGN="LEFT" BALIGN="LEFT">{name}</TD>'
         f'<TD ALIGN="LEFT" BALIGN="LEFT">{_roles_cell(transition)}</TD>'
-        f"<TD>{escape(rule_marks(transition)) or '—'}</TD>"
+        f"<TD>{escape(rule_marks(transition)) or '—'}{_configured_mark(transition)}</TD>"
     )
+
+
+def _configured_mark(transition: TransitionSpec) -> str:
+    """Under a move the plan does not prescribe, its rules cell says so (the
+    paragraph of every move is in its arrow's tooltip)."""
+    if transition.from_plan:
+        return ""
+    return f'<BR/><FONT COLOR="{CONFIGURED_COLOUR}">{CONFIGURED}</FONT>'
+
 
 
 def _roles_cell(transition: TransitionSpec) -> str:

@@ -26,6 +26,9 @@ CURRENT_FILL = "#ffd54f"
 VISITED_FILL = "#e3f2fd"
 FINAL_FILL = "#e8f5e9"
 PLAIN_FILL = "#ffffff"
+#: A state or move (a gate line, an event) the plan does not prescribe: the
+#: office's own configuration, drawn grey (and dashed) wherever it appears.
+CONFIGURED_COLOUR = "#9e9e9e"
 
 #: A 16:9 slide (PowerPoint's 13.33 × 7.5 in); "!" scales the drawing up or
 #: down, keeping its shape, until it fills the frame on one side; at dpi 144

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from workflow.campaign import Campaign
-from workflow.spec.definition import TransitionSpec, WorkflowSpec
+from workflow.spec.definition import Provenance, TransitionSpec, WorkflowSpec
 from workflow.store.views import DeliverableView
 
 
@@ -20,22 +20,24 @@ def definition_json(spec: WorkflowSpec) -> dict[str, Any]:
         "editable_states": list(spec.editable_states),
         "create_roles": list(spec.create_roles),
         "states": [
-            {"name": s.name, "label": s.label, "label_en": s.label_en, "final": s.final}
+            {"name": s.name, "label": s.label, "label_en": s.label_en, "final": s.final,
+             **_source(s)}
             for s in spec.states
         ],
         "transitions": [
             {"trigger": t.trigger, "label": t.label, "label_en": t.label_en,
-             "source": list(t.source), "dest": t.dest, **_rules(t)}
+             "source": list(t.source), "dest": t.dest, **_rules(t), **_source(t)}
             for t in spec.transitions
         ],
         "required_sections": [
             {"name": s.name, "label": s.label, "headings": list(s.keywords),
-             "pattern": s.pattern} for s in spec.required_sections
+             "pattern": s.pattern, **_source(s)} for s in spec.required_sections
         ],
         "publicity": None if spec.publicity is None else {
             "working_days": spec.publicity.working_days,
             "objection_trigger": spec.publicity.objection_trigger,
             "close_trigger": spec.publicity.close_trigger,
+            **_source(spec.publicity),
         },
     }
 
@@ -52,6 +54,12 @@ def next_moves(queries: Campaign, view: DeliverableView) -> list[dict[str, Any]]
         {"trigger": t.trigger, "label": t.label, "dest": t.dest, **_rules(t)}
         for t in spec.transitions_from(view.state)
     ]
+
+
+def _source(item: Provenance) -> dict[str, Any]:
+    """Where a step comes from: the plan's paragraph, or the office's own
+    configuration (``from_plan`` false)."""
+    return {"paragraph": item.paragraph, "from_plan": item.from_plan}
 
 
 def _rules(transition: TransitionSpec) -> dict[str, Any]:

@@ -6,8 +6,26 @@ and ``definitions show`` call a role or a rule the same thing.
 
 from __future__ import annotations
 
-from workflow.spec.definition import ROLE_LABELS, Role, Rule, SectionSpec, TransitionSpec
+import re
+
+from workflow.spec.definition import (
+    ROLE_LABELS,
+    Provenance,
+    Role,
+    Rule,
+    SectionSpec,
+    TransitionSpec,
+)
 from workflow.spec.plan import TEAM, group_label
+
+#: The mark a step or rule the plan does not prescribe carries on a diagram or
+#: in a report, so nobody reads the office's own arrangement as the plan's.
+CONFIGURED = "本单位配置"
+CONFIGURED_MARK = f"（{CONFIGURED}）"
+#: A paragraph's number as the plan writes it: chapter、(section) link (item),
+#: e.g. 四（二）3（1）; a legend cell has room for that, not for the lead phrase.
+_PARAGRAPH_NUMBER = re.compile(
+    r"^[一二三四五六七八九十]+(?:（[一二三四五六七八九十]+）)?(?:\d+(?:（\d+）)?)?")
 
 #: Shown under an edge (full labels) or in the legend so a reader sees the
 #: rule without reading YAML.
@@ -41,3 +59,19 @@ def accepted(section: SectionSpec) -> str:
     if section.keywords:
         return "heading with " + " / ".join(section.keywords)
     return f"a line matching {section.pattern}"
+
+
+def paragraph_number(paragraph: str) -> str:
+    """``四（二）3（1）方案主要内容`` → ``四（二）3（1）``; text that does not
+    start with a number is kept whole."""
+    match = _PARAGRAPH_NUMBER.match(paragraph)
+    return match.group(0) if match else paragraph
+
+
+def source_short(item: Provenance) -> str:
+    """Where it comes from in a few characters, for a legend cell or a gate
+    note: ``方案四（二）3（1）``, or ``本单位配置``."""
+    if not item.from_plan:
+        return CONFIGURED
+    number = paragraph_number(item.paragraph)
+    return f"方案{number}" if number else "方案"

@@ -19,14 +19,16 @@ import graphviz
 from workflow.errors import InvalidInput
 from workflow.render.diagram_style import (
     CJK_FONT,
+    CONFIGURED_COLOUR,
     CURRENT_FILL,
     EDGE_COLOUR,
     FINAL_FILL,
     PLAIN_FILL,
     VISITED_FILL,
 )
-from workflow.render.phase_gate_note import CampaignState, gate_note
-from workflow.render.plan_diagram_style import DUE, MUTED, TITLE, WORKING, span
+from workflow.render.labels import CONFIGURED_MARK
+from workflow.render.phase_gate_note import CampaignState, gate_note, gate_tooltip
+from workflow.render.plan_diagram_style import DUE, MUTED, TITLE, WORKING, marks_key, span
 from workflow.spec.loader import load_directory, shipped_definitions_dir
 from workflow.spec.plan import PHASE_SEPARATOR, PhaseSpec, PlanSpec
 
@@ -69,7 +71,8 @@ def phase_graph(
     drawing = _Drawing(plan, shipped_titles() if titles is None else titles, current, done, state)
     graph = graphviz.Digraph(
         name=f"{plan.id}-phases",
-        graph_attr={**TITLE, "label": f"{plan.title}\\n实施步骤 / Phases", "compound": "true",
+        graph_attr={**TITLE, "label": f"{plan.title}\\n实施步骤 / Phases{_key(plan)}",
+                    "compound": "true",
                     "nodesep": "0.3", "ranksep": "0.6"},
         node_attr={"fontname": CJK_FONT, "fontsize": "12", "shape": "box", "margin": "0.15,0.08"},
         edge_attr={"fontname": CJK_FONT, "fontsize": "10", "color": EDGE_COLOUR},
@@ -85,13 +88,23 @@ def phase_graph(
     return graph
 
 
+def _key(plan: PlanSpec) -> str:
+    """What the marks on this picture mean, under its title, if it has any."""
+    phases = [p for top in plan.phases for p in (top, *top.phases)]
+    key = marks_key(working=any(not p.dates_from_plan for p in phases),
+                    configured=any(not p.from_plan or not all(i.from_plan for i in p.gate)
+                                   for p in phases))
+    return f"\\n{key}" if key else ""
+
+
 def _composite(graph: graphviz.Digraph, drawing: _Drawing, phase: PhaseSpec) -> None:
     """A nested phase: a cluster whose links run left to right from its own start."""
     with graph.subgraph(name=f"cluster_{phase.name}") as cluster:
         marked = "" if phase.dates_from_plan else WORKING
+        marked += "" if phase.from_plan else CONFIGURED_MARK
         label = f"<<B>{escape(phase.label)}</B>  {escape(phase.label_en)}  {span(phase)}"
         cluster.attr(label=f"{label}{marked}>", style="rounded,filled", fillcolor="#f5f7fa",
-                     color=MUTED, fontsize="14")
+                     color=MUTED, fontsize="14", tooltip=f"{phase.label}：{phase.provenance}")
         # The composite state's own start: entering it enters its first link.
         start = f"__start_{phase.name}__"
         cluster.node(start, label="", shape="point", width="0.1")
@@ -126,9 +139,14 @@ def _phase_node(
     lines = [f"<B>{escape(phase.label)}</B>", _small(escape(phase.label_en))]
     if phase.start:
         lines.append(_small(span(phase) + ("" if phase.dates_from_plan else WORKING), MUTED))
+    if not phase.from_plan:
+        lines.append(_small(CONFIGURED_MARK, CONFIGURED_COLOUR))
     if forced:
         lines.append(_small("<B>强制推进 forced</B>", DUE))
-    attrs = {"label": "<" + "<BR/>".join(lines) + ">", "style": "rounded,filled"}
+    attrs = {"label": "<" + "<BR/>".join(lines) + ">", "style": "rounded,filled",
+             "tooltip": f"{phase.label}：{phase.provenance}"}
+    if not phase.from_plan:
+        attrs.update(style="rounded,filled,dashed", color=CONFIGURED_COLOUR)
     attrs["fillcolor"] = VISITED_FILL if phase.name in drawing.done else PLAIN_FILL
     if phase.final:
         attrs.update(peripheries="2", fillcolor=FINAL_FILL)
@@ -143,6 +161,7 @@ def _phase_node(
     checks = state.checks.get(phase.name) if state else None
     graph.node(note, label=f"<{gate_note(drawing.plan, phase, drawing.titles, checks, forced)}>",
                shape="note", style="filled", fillcolor="#fffde7",
+               tooltip=gate_tooltip(drawing.plan, phase, drawing.titles),
                color=DUE if forced else MUTED, fontsize="11")
     # Beside its phase (same rank), or under it where the links run in a row.
     with graph.subgraph() as row:

@@ -9,8 +9,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 
-from workflow.render.labels import role_label
-from workflow.render.plan_diagram_style import DUE, LEFT, month_day
+from workflow.render.diagram_style import CONFIGURED_COLOUR
+from workflow.render.labels import CONFIGURED_MARK, role_label, source_short
+from workflow.render.plan_diagram_style import DUE, LEFT, MUTED, month_day
 from workflow.services.gates import Check, Forced
 from workflow.spec.plan import EventSpec, GateItem, PhaseSpec, PlanSpec
 
@@ -44,7 +45,7 @@ def gate_note(
     text += LEFT
     for index, item in enumerate(phase.gate):
         mark = "✓" if checks is not None and checks[index].satisfied else "□"
-        text += f"{mark} {escape(_gate_text(plan, item, titles))}{LEFT}"
+        text += f"{mark} {_item_text(plan, item, titles)}{LEFT}"
     if forced:
         who = f"{forced.by_name}（{forced.by}）{forced.on} 强制推进，理由："
         reason = textwrap.wrap(forced.reason, _REASON_WIDTH) or ["—"]
@@ -53,7 +54,22 @@ def gate_note(
     return text
 
 
-def _gate_text(plan: PlanSpec, item: GateItem, titles: Mapping[str, str]) -> str:
+def _item_text(plan: PlanSpec, item: GateItem, titles: Mapping[str, str]) -> str:
+    """A gate line and, small, where it comes from; one the plan does not
+    prescribe is grey and marked, as on the type diagrams."""
+    text = escape(gate_text(plan, item, titles))
+    if not item.from_plan:
+        return (f'<FONT COLOR="{CONFIGURED_COLOUR}">{text}</FONT>'
+                f'<FONT POINT-SIZE="9" COLOR="{CONFIGURED_COLOUR}">{CONFIGURED_MARK}</FONT>')
+    return f'{text} <FONT POINT-SIZE="9" COLOR="{MUTED}">{escape(source_short(item))}</FONT>'
+
+
+def gate_tooltip(plan: PlanSpec, phase: PhaseSpec, titles: Mapping[str, str]) -> str:
+    """Every gate line with its paragraph in full, for the note's tooltip."""
+    return "；".join(f"{gate_text(plan, item, titles)}：{item.provenance}" for item in phase.gate)
+
+
+def gate_text(plan: PlanSpec, item: GateItem, titles: Mapping[str, str]) -> str:
     if item.deliverable is not None:
         return titles.get(item.deliverable, item.deliverable)
     if item.event is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import date
 
 from workflow.render.diagram_style import CJK_FONT
+from workflow.render.labels import CONFIGURED_MARK
 from workflow.spec.plan import PhaseSpec
 
 MUTED = "#607d8b"
@@ -23,6 +24,15 @@ WORKING = " (工作安排)"
 #: A left-aligned line break in a Graphviz HTML label.
 LEFT = '<BR ALIGN="LEFT"/>'
 TITLE = {"labelloc": "t", "fontname": CJK_FONT, "fontsize": "18", "bgcolor": "white"}
+
+
+def marks_key(*, working: bool, configured: bool) -> str:
+    """One line saying what the picture's marks mean (empty if it has none):
+    dates from the office's calendar, and items the plan does not prescribe."""
+    parts = [f"{WORKING.strip()} 日期为工作安排，非方案所定"] if working else []
+    if configured:
+        parts.append(f"{CONFIGURED_MARK} 灰色：方案未作规定，本单位自行配置")
+    return "　".join(parts)
 
 
 def month_day(day: date) -> str:

@@ -30,6 +30,7 @@ from datetime import date
 
 from workflow.campaign import Campaign
 from workflow.render import report_tallies
+from workflow.render.gate_lines import gate_lines
 from workflow.render.report_model import (
     Completion,
     CurrentPhase,
@@ -39,6 +40,7 @@ from workflow.render.report_model import (
     PlanInfo,
     Report,
     TargetRow,
+    WindowInfo,
 )
 from workflow.services.gates import Facts, checklist, forced_advances, waivers
 from workflow.services.tallies import PhaseTally
@@ -55,7 +57,8 @@ def build_report(campaign: Campaign, today: date, plan_id: str | None = None) ->
     done_late = campaign.reads.completed_late(plan)
     forced = _forced(campaign, facts)
     return Report(
-        plan=PlanInfo(id=plan.id, title=plan.title, title_en=plan.title_en, source=plan.source),
+        plan=PlanInfo(id=plan.id, title=plan.title, title_en=plan.title_en, source=plan.source,
+                      window=_window(plan)),
         today=today,
         current_phase=_current(plan, current, today),
         phases=tuple(_phases(plan, current, required, forced)),
@@ -71,9 +74,25 @@ def build_report(campaign: Campaign, today: date, plan_id: str | None = None) ->
         ),
         talks=report_tallies.talks(facts),
         events=tuple(report_tallies.events(facts)),
-        gate=tuple(GateCheck(label=c.label, satisfied=c.satisfied, missing=c.missing,
-                             flagged=c.flagged) for c in checklist(plan.leaf(current), facts)),
+        gate=tuple(_gate(plan, current, facts)),
     )
+
+
+def _window(plan: PlanSpec) -> WindowInfo | None:
+    window = plan.window
+    if window is None:
+        return None
+    return WindowInfo(start=window.start, end=window.end, paragraph=window.paragraph,
+                      from_plan=window.from_plan, provenance=window.provenance)
+
+
+def _gate(plan: PlanSpec, current: str, facts: Facts) -> list[GateCheck]:
+    """The current phase's checklist, each line with its gate item's paragraph."""
+    phase = plan.leaf(current)
+    return [GateCheck(label=c.label, satisfied=c.satisfied, missing=c.missing,
+                      flagged=c.flagged, paragraph=item.paragraph, from_plan=item.from_plan,
+                      provenance=item.provenance)
+            for c, item in gate_lines(phase, checklist(phase, facts))]
 
 
 def percent(part: float, whole: float) -> float:

@@ -7,6 +7,7 @@ from html import escape
 
 from workflow.render.report_layout import Table, pct
 from workflow.render.report_model import Report
+from workflow.render.report_phase_sections import window_line
 from workflow.render.report_sections import sections
 
 CSS = """
@@ -46,8 +47,11 @@ footer{margin-top:24px;color:#777;font-size:12px}
 
 def render_html(report: Report) -> str:
     body = [f'<header><h1>{escape(report.plan.title)} 进展情况报告</h1>',
-            f"<p>{escape(report.plan.title_en)} · 报告日期 {report.today.isoformat()}</p>",
-            "</header>", '<div class="cards">']
+            f"<p>{escape(report.plan.title_en)} · 报告日期 {report.today.isoformat()}</p>"]
+    window = window_line(report)
+    if window:
+        body.append(f'<p class="window">{escape(window)}</p>')
+    body += ["</header>", '<div class="cards">']
     body += [f'<div class="card">{escape(k)}<b>{escape(v)}</b></div>' for k, v in _cards(report)]
     body.append("</div>")
     for section in sections(report):

@@ -13,11 +13,23 @@ from workflow.services.lateness import LateCompletion, OverdueItem
 from workflow.store.views import View
 
 
+class WindowInfo(View):
+    """The campaign's own span (it may begin before its first dated phase)."""
+
+    start: date
+    end: date
+    paragraph: str
+    from_plan: bool
+    #: Where it comes from, as one line (方案… or 本单位配置…).
+    provenance: str
+
+
 class PlanInfo(View):
     id: str
     title: str
     title_en: str
     source: str
+    window: WindowInfo | None = None
 
 
 class CurrentPhase(View):
@@ -139,6 +151,12 @@ class FlaggedRecord(View):
     held_on: date
     person: str | None
     flags: tuple[str, ...]
+    #: The record's facts the rules are judged on: parties invited, who opened
+    #: it (a name), what it states it covered, whom it found short (names).
+    invited: tuple[str, ...] = ()
+    opened_by: str | None = None
+    covered: tuple[str, ...] = ()
+    short: tuple[str, ...] = ()
 
 
 class EventProgress(View):
@@ -154,6 +172,12 @@ class EventProgress(View):
     met: int
     satisfied: bool
     flagged: tuple[FlaggedRecord, ...]
+    #: The rules a record must keep, each a short Chinese phrase (see
+    #: :func:`workflow.render.event_rules.event_rules`).
+    rules: tuple[str, ...] = ()
+    from_plan: bool = True
+    #: Where the event comes from (方案… or 本单位配置…).
+    provenance: str = ""
 
 
 class GateCheck(View):
@@ -161,6 +185,11 @@ class GateCheck(View):
     satisfied: bool
     missing: tuple[str, ...]
     flagged: tuple[str, ...]
+    #: The gate item's paragraph of the plan, and whether the plan prescribes it.
+    paragraph: str = ""
+    from_plan: bool = True
+    #: Where it comes from as one line (方案… or 本单位配置…).
+    provenance: str = ""
 
 
 class Report(View):

@@ -24,15 +24,25 @@ def headline(report: Report) -> list[str]:
     return [rate, f"逾期未完成 {done.overdue} 项，逾期完成 {done.completed_late} 项"]
 
 
+def window_line(report: Report) -> str | None:
+    """The campaign's own span for the report's header, with where it comes
+    from; None when the plan gives none."""
+    window = report.plan.window
+    if window is None:
+        return None
+    return (f"活动起止：{window.start.isoformat()} 至 {window.end.isoformat()}"
+            f"（{window.provenance}）")
+
+
 def overview(report: Report) -> Section:
     cur = report.current_phase
     where = f"{cur.parent_label} › {cur.label}" if cur.parent_label else cur.label
     timing = ("活动已结束" if cur.final
               else f"剩余 {cur.days_left} 天" if cur.days_left is not None
               else f"已超过结束日期 {cur.days_past_end} 天")
-    gate = Table(("出口条件 Gate", "状态", "缺项 Missing", "记录问题 Flagged"), [
-        (c.label, "✓ 已满足" if c.satisfied else "✗ 未满足", "；".join(c.missing) or "—",
-         "；".join(c.flagged) or "—") for c in report.gate
+    gate = Table(("出口条件 Gate", "状态", "依据 Source", "缺项 Missing", "记录问题 Flagged"), [
+        (c.label, "✓ 已满足" if c.satisfied else "✗ 未满足", c.provenance or "—",
+         "；".join(c.missing) or "—", "；".join(c.flagged) or "—") for c in report.gate
     ], marks=["ok" if c.satisfied else "bad" for c in report.gate])
     forced = [_phase_name(p) for p in report.phases if p.forced]
     lines = [

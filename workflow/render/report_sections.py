@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from workflow.render.event_rules import facts_phrases
 from workflow.render.labels import role_label
 from workflow.render.report_layout import Section, Table, day, num, pct, person
-from workflow.render.report_model import Report
+from workflow.render.report_model import FlaggedRecord, Report
 from workflow.render.report_phase_sections import overview, phases
 from workflow.services.lateness import LateCompletion, OverdueItem
 
@@ -85,10 +86,19 @@ def _talks(report: Report) -> Section:
 
 def _events(report: Report) -> Section:
     flagged = [f"{e.label} 记录 #{f.id}（{f.held_on}{'，' + f.person if f.person else ''}）"
-               "不计入：" + "；".join(f.flags) for e in report.events for f in e.flagged]
+               "不计入：" + "；".join(f.flags) + _record_facts(f)
+               for e in report.events for f in e.flagged]
     return Section("规定动作", "Required events", flagged, [Table(
-        ("规定动作 Event", "要求", "已记录", "有效", "已达", "状态"), [
+        ("规定动作 Event", "要求", "规则 Rules", "依据 Source", "已记录", "有效", "已达",
+         "状态"), [
             (e.label, f"每名{role_label(e.per)}各 1 次" if e.per else f"至少 {e.required} 次",
+             "；".join(e.rules) or "—", e.provenance or "—",
              str(e.records), str(e.valid), f"{e.met}/{e.required}",
              "✓ 已达标" if e.satisfied else "✗ 未达标") for e in report.events
         ], marks=["ok" if e.satisfied else "bad" for e in report.events])])
+
+
+def _record_facts(record: FlaggedRecord) -> str:
+    """What the record states (invited, opened by, covered, short), after its flags."""
+    facts = facts_phrases(record.invited, record.opened_by, record.covered, record.short)
+    return f"（记录所载：{'；'.join(facts)}）" if facts else ""

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from workflow.campaign import Campaign
+from workflow.render.event_rules import event_rules
 from workflow.render.report_model import (
     EventProgress,
     FlaggedRecord,
@@ -101,8 +102,13 @@ def events(facts: Facts) -> list[EventProgress]:
             kind=spec.kind, label=spec.label, label_en=spec.label_en, phase=spec.phase,
             per=spec.per, required=required, records=len(records), valid=len(valid), met=met,
             satisfied=met >= required,
-            flagged=tuple(FlaggedRecord(id=r.id, held_on=r.held_on,
-                                        person=facts.name(r.person) if r.person else None,
-                                        flags=r.flags) for r in records if r.flags),
+            flagged=tuple(FlaggedRecord(
+                id=r.id, held_on=r.held_on, person=facts.name(r.person) if r.person else None,
+                flags=r.flags, invited=r.invited,
+                opened_by=facts.name(r.opened_by) if r.opened_by else None,
+                covered=r.covered, short=tuple(facts.name(u) for u in r.short),
+            ) for r in records if r.flags),
+            rules=tuple(event_rules(facts.plan, spec)), from_plan=spec.from_plan,
+            provenance=spec.provenance,
         ))
     return rows

@@ -13,6 +13,7 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from workflow.render.report_model import Report
+from workflow.render.report_phase_sections import window_line
 from workflow.render.report_sections import sections
 
 # An id, a user id or a date is typed back or read as one: never split it.
@@ -30,6 +31,9 @@ def render_table(report: Report, width: int = 120) -> str:
     console = Console(file=out, width=width, color_system=None, highlight=False, emoji=False)
     console.rule(Text(f"{report.plan.title}  进展情况报告"), characters="=")
     console.print(report.plan.title_en, markup=False)
+    window = window_line(report)
+    if window:
+        console.print(window, markup=False)
     for section in sections(report):
         console.print()
         console.rule(f"{section.title}  {section.title_en}", align="left")
@@ -58,6 +62,9 @@ def _longest_token(cells: list[str]) -> int:
 
 def render_markdown(report: Report) -> str:
     out = [f"# {md(report.plan.title)} 进展情况报告", "", f"*{md(report.plan.title_en)}*", ""]
+    window = window_line(report)
+    if window:
+        out += [md(window), ""]
     for section in sections(report):
         out += [f"## {section.title} {section.title_en}", ""]
         out += [f"- {md(line)}" for line in section.lines]

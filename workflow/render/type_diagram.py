@@ -94,10 +94,10 @@ def build_graph(
         edge_attr=edge_attrs(style, EDGE_COLOUR),
     )
     if style.full or counts is not None:
-        _add_states(graph, spec, current, path, counts)
+        _add_states(graph, spec, current, path, counts, style)
     else:
         flow = graphviz.Digraph(name=FLOW_CLUSTER, graph_attr=legend_attrs(spec, style))
-        _add_states(flow, spec, current, path, counts)
+        _add_states(flow, spec, current, path, counts, style)
         graph.subgraph(flow)
     _add_moves(graph, spec, path, style)
     return graph
@@ -119,13 +119,14 @@ def _add_states(
     current: str | None,
     path: Sequence[Step],
     counts: Mapping[str, int] | None,
+    style: Style,
 ) -> None:
     visited = {name for step in path for name in (step.source, step.dest)}
     # The conventional UML mark for "starts here": a dot with an arrow.
     graph.node(_START, label="", shape="point", width="0.15", style="filled", fillcolor="black")
     graph.edge(_START, spec.initial, color="black")
     for state in spec.states:
-        attrs = state_attrs(state, current, visited)
+        attrs = state_attrs(state, current, visited, full=style.full)
         if counts is not None:
             attrs.update(count_attrs(state, counts.get(state.name, 0)))
         graph.node(state.name, **attrs)

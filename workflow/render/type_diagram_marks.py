@@ -14,6 +14,7 @@ from typing import NamedTuple
 from workflow.errors import InvalidInput
 from workflow.render.diagram_legend import edge_label
 from workflow.render.diagram_style import (
+    CONFIGURED_COLOUR,
     CURRENT_FILL,
     FINAL_FILL,
     PATH_COLOUR,
@@ -21,6 +22,7 @@ from workflow.render.diagram_style import (
     VISITED_FILL,
     Style,
 )
+from workflow.render.labels import CONFIGURED_MARK
 from workflow.spec.definition import StateSpec, TransitionSpec, WorkflowSpec
 
 _OCCUPIED_FILL = "#ffe0b2"
@@ -35,8 +37,18 @@ class Step(NamedTuple):
     dest: str
 
 
-def state_attrs(state: StateSpec, current: str | None, visited: set[str]) -> dict[str, str]:
-    attrs = {"label": f"{state.label}\\n{state.label_en}", "fillcolor": PLAIN_FILL}
+def state_attrs(
+    state: StateSpec, current: str | None, visited: set[str], *, full: bool = False
+) -> dict[str, str]:
+    """A state's box; its tooltip says where it comes from.  One the plan does
+    not prescribe is framed grey and dashed (and marked in full labels)."""
+    label = f"{state.label}\\n{state.label_en}"
+    attrs = {"label": label, "fillcolor": PLAIN_FILL,
+             "tooltip": f"{state.label}：{state.provenance}"}
+    if not state.from_plan:
+        attrs.update(style="rounded,filled,dashed", color=CONFIGURED_COLOUR)
+        if full:
+            attrs["label"] = f"{label}\\n{CONFIGURED_MARK}"
     if state.final:
         attrs.update(peripheries="2", fillcolor=FINAL_FILL)
     if state.name in visited:
@@ -60,9 +72,13 @@ def move_attrs(
     """One arrow; ``taken`` are the 1-based places on the path where it was followed."""
     marks = "".join(_ordinal(n) for n in taken)
     # The id makes each arrow addressable in SVG (and in tests).
-    attrs = {"label": edge_label(transition, marks, style), "id": f"{source}__{transition.trigger}"}
-    # Returns and rejections go backwards; dashing them keeps the main flow readable.
-    styles = ["dashed"] if transition.requires_comment else []
+    attrs = {"label": edge_label(transition, marks, style), "id": f"{source}__{transition.trigger}",
+             "tooltip": f"{transition.label}：{transition.provenance}"}
+    # Returns and rejections go backwards; dashing them keeps the main flow
+    # readable.  A move the plan does not prescribe is dashed too, and grey.
+    styles = ["dashed"] if transition.requires_comment or not transition.from_plan else []
+    if not transition.from_plan:
+        attrs.update(color=CONFIGURED_COLOUR, fontcolor=CONFIGURED_COLOUR)
     if taken:
         styles.append("bold")
         attrs.update(color=PATH_COLOUR, fontcolor=PATH_COLOUR, penwidth="2.5")

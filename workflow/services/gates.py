@@ -125,11 +125,16 @@ def timeline(records: Iterable[EventRecordView], talks: Iterable[TalkView],
     for record in records:
         if record.kind not in first or record.held_on < first[record.kind]:
             first[record.kind] = record.held_on
+    return Timeline(first_held=first, talks_done=talks_done(talks, people))
+
+
+def talks_done(talks: Iterable[TalkView], people: Sequence[UserView]) -> date | None:
+    """The day the last required talk was held; None while one is unrecorded."""
     held = {pair_key(t.first, t.second): t.held_on for t in talks}
     pairs = required_pairs(people)
-    done = (max((held[p] for p in pairs), default=None)
-            if all(p in held for p in pairs) and pairs else None)
-    return Timeline(first_held=first, talks_done=done)
+    if not pairs or any(p not in held for p in pairs):
+        return None
+    return max(held[p] for p in pairs)
 
 
 def event_flags(plan: PlanSpec, spec: EventSpec, record: EventRecordView,

@@ -65,9 +65,15 @@ class LateCompletion(LateItem):
 
 @cache
 def complete_states(plan: PlanSpec, type_id: str) -> frozenset[str]:
-    """The union of the states the plan's gates accept for ``type_id`` (maybe none)."""
-    return frozenset(state for _, phase in plan.leaves() for item in phase.gate
-                     if item.deliverable == type_id for state in item.states)
+    """The states every gate line on ``type_id`` accepts (maybe none).
+
+    A type may be named by more than one gate: a 即知即改 item leaves the
+    study link once in progress, and the rectify link only once done.  It is
+    complete when no later gate still wants it moved, so in the states they
+    all accept, not in any one of them."""
+    lines = [frozenset(item.states) for _, phase in plan.leaves() for item in phase.gate
+             if item.deliverable == type_id]
+    return frozenset.intersection(*lines) if lines else frozenset()
 
 
 def is_complete(item: DeliverableView, plan: PlanSpec | None) -> bool:

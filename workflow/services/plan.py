@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 
-from sqlmodel import Session, col, select, update
+from sqlmodel import Session, col, func, select, update
 
 from workflow.errors import (
     Conflict,
@@ -27,8 +27,10 @@ from workflow.services.gates import (
     Shortfall,
     ShortItem,
     ShortOf,
+    Timeline,
     checklist,
     event_flags,
+    talks_done,
     timeline,
 )
 from workflow.services.reads import Reads, roles_of
@@ -79,12 +81,13 @@ class Plan:
 
     def facts(self, plan_id: str | None = None) -> Facts:
         row, plan = self.row(plan_id)
-        people = self._reads.users(tallies.named_by(row.id, plan))
+        views, talks = self._record_views(row.id)
+        people = self._people(row.id, plan, views)
         return Facts(
             plan=plan,
             people=people,
-            events=self._records(row.id, plan, people),
-            talks=self.talks(row.id),
+            events=_flagged(plan, views, talks, people),
+            talks=talks,
             short_of=self._short_of(row.id),
             specs={spec.id: spec for spec in self._registry.definitions()},
         )
@@ -144,29 +147,52 @@ class Plan:
 
     def event_records(self, plan_id: str | None = None) -> list[EventRecordView]:
         row, plan = self.row(plan_id)
-        return self._records(row.id, plan, self._reads.users(tallies.named_by(row.id, plan)))
+        views, talks = self._record_views(row.id)
+        return _flagged(plan, views, talks, self._people(row.id, plan, views))
 
-    def _records(self, plan_id: str, plan: PlanSpec, people: Sequence[UserView]
-                 ) -> list[EventRecordView]:
+    def event_record(self, record_id: int, plan_id: str | None = None) -> EventRecordView:
+        """One record with its flags, judged against the first record of each
+        kind and the talks, without reading the campaign's every record."""
+        row, plan = self.row(plan_id)
+        with self._store.read() as session:
+            record = session.get(EventRecord, record_id)
+            if record is None or record.plan_id != row.id:
+                raise NotFound("event record", record_id)
+            held = col(EventRecord.held_on)
+            first = session.exec(
+                select(EventRecord.kind, func.min(held))
+                .where(col(EventRecord.plan_id) == row.id).group_by(col(EventRecord.kind))).all()
+            talks = _talk_views(session, row.id)
+        view = _event_view(record)
+        people = self._people(row.id, plan, [view])
+        when = Timeline(first_held=dict(first), talks_done=talks_done(talks, people))
+        return view.model_copy(update={"flags": tuple(
+            event_flags(plan, plan.event(view.kind), view, people, when))})
+
+    def _record_views(self, plan_id: str) -> tuple[list[EventRecordView], list[TalkView]]:
         with self._store.read() as session:
             records = session.exec(
                 select(EventRecord).where(col(EventRecord.plan_id) == plan_id)
                 .order_by(col(EventRecord.held_on), col(EventRecord.id))
             ).all()
-            views = [_event_view(r) for r in records]
-            talks = session.exec(select(Talk).where(col(Talk.plan_id) == plan_id)).all()
-        when = timeline(views, [TalkView.model_validate(t, from_attributes=True) for t in talks],
-                        people)
-        return [v.model_copy(update={"flags": tuple(
-            event_flags(plan, plan.event(v.kind), v, people, when))}) for v in views]
+            return [_event_view(r) for r in records], _talk_views(session, plan_id)
+
+    def _people(self, plan_id: str, plan: PlanSpec, records: Sequence[EventRecordView]
+                ) -> list[UserView]:
+        """The people the gates may name (:func:`tallies.named_by`), and
+        whoever a record names in its facts: who opened it, who fell short."""
+        people = self._reads.users(tallies.named_by(plan_id, plan))
+        known = {p.id for p in people}
+        named = {someone for r in records for someone in (r.opened_by, *r.short)
+                 if someone is not None and someone not in known}
+        if named:
+            people += self._reads.users(select(User.id).where(col(User.id).in_(sorted(named))))
+        return people
 
     def talks(self, plan_id: str | None = None) -> list[TalkView]:
         row, _ = self.row(plan_id)
         with self._store.read() as session:
-            rows = session.exec(
-                select(Talk).where(col(Talk.plan_id) == row.id).order_by(col(Talk.id))
-            ).all()
-            return [TalkView.model_validate(t, from_attributes=True) for t in rows]
+            return _talk_views(session, row.id)
 
     def targets(self, plan_id: str | None = None) -> list[TargetView]:
         row, plan = self.row(plan_id)
@@ -326,6 +352,20 @@ def _owners(
 def _plan_of(detail: str | None) -> str | None:
     plan = json.loads(detail or "{}").get("plan")
     return plan if isinstance(plan, str) else None
+
+
+def _talk_views(session: Session, plan_id: str) -> list[TalkView]:
+    rows = session.exec(
+        select(Talk).where(col(Talk.plan_id) == plan_id).order_by(col(Talk.id))).all()
+    return [TalkView.model_validate(t, from_attributes=True) for t in rows]
+
+
+def _flagged(plan: PlanSpec, views: Sequence[EventRecordView], talks: Sequence[TalkView],
+             people: Sequence[UserView]) -> list[EventRecordView]:
+    """``views`` with the rules each breaks."""
+    when = timeline(views, talks, people)
+    return [v.model_copy(update={"flags": tuple(
+        event_flags(plan, plan.event(v.kind), v, people, when))}) for v in views]
 
 
 def _event_view(row: EventRecord) -> EventRecordView:

@@ -106,7 +106,8 @@ class PlanRecords:
                                         **facts.as_detail()}),
                          seals=[seals.seal(session.connection(), "event_record", record.id)])
             record_id = record.id
-        return next(r for r in self._plan.event_records(plan_id) if r.id == record_id)
+        assert record_id is not None  # flushed
+        return self._plan.event_record(record_id, plan_id)
 
     def talk(
         self, actor: str | None, first: str, second: str, held_on: date, notes: str = "",

@@ -81,24 +81,37 @@ def phase_status(env: Env, today: datetime | None, fmt: str) -> None:
 
     CSV: one row per gate item.
     """
+    from workflow.render.gate_lines import status_gate
+
     campaign = env.campaign
     plan, current = campaign.plan.spec(), campaign.plan.phase()
     spec = plan.leaf(current)
-    gate = [{"label": c.label, "satisfied": c.satisfied, "missing": list(c.missing),
-             "flagged": list(c.flagged)} for c in campaign.plan.gate()]
+    gate = status_gate(spec, campaign.plan.gate())
     day = as_date(today, env)
+    window = plan.window
     document = {
         "plan": plan.id, "phase": current, "label": spec.label, "label_en": spec.label_en,
         "start": spec.start, "end": spec.end, "today": day,
-        "days_left": (spec.end - day).days if spec.end else None, "gate": gate,
+        "days_left": (spec.end - day).days if spec.end else None,
+        "paragraph": spec.paragraph, "from_plan": spec.from_plan,
+        "window": {"start": window.start, "end": window.end, "provenance": window.provenance}
+        if window else None,
+        "gate": gate,
     }
     emit(fmt, document, lambda: _print_status(document, plan.title), rows=gate,
-         header=["label", "satisfied", "missing", "flagged"])
+         header=["label", "satisfied", "missing", "flagged", "paragraph", "from_plan",
+                 "provenance"])
 
 
 def _print_status(status: dict[str, Any], title: str) -> None:
+    from workflow.render.gate_lines import gate_line_text
+
     safe = escape_controls
-    click.echo(f"{safe(title)}\n当前阶段 {safe(status['label'])} ({safe(status['label_en'])}) "
+    click.echo(safe(title))
+    if status["window"]:
+        window = status["window"]
+        click.echo(f"活动起止 {window['start']} – {window['end']}〔{safe(window['provenance'])}〕")
+    click.echo(f"当前阶段 {safe(status['label'])} ({safe(status['label_en'])}) "
                f"[{safe(status['phase'])}]")
     if status["start"] and status["end"]:
         left = status["days_left"]
@@ -106,7 +119,7 @@ def _print_status(status: dict[str, Any], title: str) -> None:
                else f"{plural(-left, 'day')} past its end")
         click.echo(f"  {status['start']} – {status['end']}; {due} (today {status['today']})")
     for check in status["gate"]:
-        click.echo(f"  [{'x' if check['satisfied'] else ' '}] {safe(check['label'])}")
+        click.echo(f"  [{'x' if check['satisfied'] else ' '}] {safe(gate_line_text(check))}")
         for line in check["missing"]:
             click.echo(f"        missing: {safe(line)}")
         for line in check["flagged"]:
@@ -186,12 +199,19 @@ def events_record(env: Env, kind: str, held_on: datetime, days: float, person: s
 @pass_env
 def events_list(env: Env, fmt: str) -> None:
     """Every event record, with the rules it breaks."""
+    from workflow.render.event_rules import record_facts
     from workflow.store.views import EventRecordView
 
     records = env.campaign.plan.event_records()
+    names = {u.id: u.name for u in env.campaign.reads.users()}
+
+    def name(user_id: str) -> str:
+        return names.get(user_id, user_id)
+
     emit(fmt, records, lambda: table("Events", [
-        ident("id"), ident("kind"), words("date"), ident("person"), "theme", "flags"], (
-        (r.id, r.kind, f"{r.held_on} ({r.days:g} d)", r.person, r.theme, "; ".join(r.flags))
+        ident("id"), ident("kind"), words("date"), ident("person"), "theme", "facts", "flags"], (
+        (r.id, r.kind, f"{r.held_on} ({r.days:g} d)", r.person, r.theme,
+         "; ".join(record_facts(r, name)), "; ".join(r.flags))
         for r in records)), header=fields(EventRecordView))
 
 
