@@ -386,12 +386,18 @@ def drive_to(campaign: Campaign, deliverable_id: int, target: str) -> None:
 # -- satisfying gate items -------------------------------------------------------------
 
 
-def holders(campaign: Campaign, role: str) -> list[str]:
-    return [u.id for u in campaign.reads.users() if role in u.roles]
+#: ``per: team`` is the leadership team: the principal(s) and the leaders.
+TEAM_ROLES = frozenset({"principal", "leader"})
+
+
+def holders(campaign: Campaign, per: str) -> list[str]:
+    """The holders of a role, or the team's members for ``per: team``."""
+    roles = TEAM_ROLES if per == "team" else {per}
+    return [u.id for u in campaign.reads.users() if roles & set(u.roles)]
 
 
 def team_ids(campaign: Campaign) -> list[str]:
-    return [u.id for u in campaign.reads.users() if {"principal", "leader"} & set(u.roles)]
+    return holders(campaign, "team")
 
 
 def expected_pairs(campaign: Campaign) -> list[tuple[str, str]]:
@@ -460,6 +466,32 @@ def hold_all_talks(campaign: Campaign) -> None:
     for a, b in expected_pairs(campaign):
         talk = campaign.records.talk(a, a, b, talks_day())
         campaign.records.confirm_talk(b, talk.id)
+
+
+def record_prerequisites(campaign: Campaign, spec: EventSpec) -> None:
+    """What a record of ``spec`` must follow: valid records of every kind in
+    its ``after`` (and of theirs), and the talks for ``after_talks``."""
+    for kind in spec.after:
+        earlier = SPEC.event(kind)
+        record_prerequisites(campaign, earlier)
+        record_valid_events(campaign, earlier)
+    if spec.after_talks:
+        hold_all_talks(campaign)
+
+
+def dependants(gate: Sequence[GateItem], index: int) -> set[int]:
+    """The items of ``gate`` whose records are only valid once item ``index``
+    is done: their events follow its event, or the talks.  Not transitively:
+    an order rule asks that the earlier event was held, not that it was valid."""
+    item, found = gate[index], set()
+    for j, other in enumerate(gate):
+        if other.event is None:
+            continue
+        spec = SPEC.event(other.event)
+        if (item.event is not None and item.event in spec.after) or (
+                item.talks and spec.after_talks):
+            found.add(j)
+    return found
 
 
 def satisfy(campaign: Campaign, item: GateItem) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import BACKENDS, LATER, empty_database
 from drive import complete_content
+from plan_helpers import SPEC, valid_event_kwargs
 
 from workflow import Campaign, from_text
 from workflow.errors import InvalidInput
@@ -25,6 +26,7 @@ from workflow.render.report_build import build_report
 from workflow.render.report_formats import FORMATS, render
 from workflow.render.report_model import Report
 from workflow.render.report_scope import overdue_items
+from workflow.services.plan_records import EventFacts
 from workflow.services.lateness import days_late, is_complete, is_overdue
 from workflow.spec.loader import load_plan, shipped_plan
 from workflow.spec.roster import read_roster
@@ -41,7 +43,10 @@ zhibu1,机关第一支部,branch,机关第一支部
 zhibu2,机关第二支部,branch,机关第二支部
 """
 LEADERS = ("zhang", "liu", "chen")
+#: The leadership team (per: team): the principal and the leaders.
+TEAM = ("lishuji", *LEADERS)
 RESEARCH_DUE = date(2014, 4, 20)
+PREPARATION, STUDY = "preparation", "implementation.study_and_listen"
 SCRIPT_TITLE = "<script>alert('x')</script>精简会议&文件"
 JSON_KEYS = {"plan", "today", "current_phase", "phases", "completion", "by_type", "by_unit",
              "overdue", "completed_late", "targets", "talks", "events", "gate"}
@@ -81,9 +86,19 @@ def _started(engine: Campaign, roster: Path) -> Campaign:
     engine.deliverables.init()
     engine.plan.start("wangmin", load_plan(shipped_plan()), read_roster(roster))
 
-    _drive(engine, _ids(engine, "implementation_plan")[0], "wangmin")
+    # What the preparation gate lists, as the plan lists it: its materials through
+    # the supervisors into publicity, its events recorded keeping the plan's rules.
+    for line in SPEC.leaf(PREPARATION).gate:
+        if line.deliverable is not None:
+            for item in engine.reads.deliverables(type_id=line.deliverable):
+                _drive(engine, item.id, item.owner)
+        elif line.event is not None:
+            engine.records.event("wangmin", line.event,
+                                 **valid_event_kwargs(SPEC.event(line.event)))
     _drive(engine, _ids(engine, "research_report", "zhang")[0], "zhang")
-    _drive(engine, _ids(engine, "four_winds_list")[0], "wangmin")  # publicity: gate-complete
+    winds = _ids(engine, "four_winds_list")[0]
+    _drive(engine, winds, "wangmin")
+    engine.moves.fire("wangmin", winds, "report")  # reported: the only state its gate accepts
     liu = _ids(engine, "research_report", "liu")[0]  # submitted, still under review
     engine.deliverables.revise("liu", liu,
                                complete_content(engine.registry.definition("research_report"),
@@ -103,9 +118,14 @@ def _started(engine: Campaign, roster: Path) -> Campaign:
     engine.records.confirm_talk("zhang", talk.id)
     engine.records.talk("wangmin", "liu", "chen", date(2014, 5, 6))  # nobody confirmed yet
 
-    engine.records.event("wangmin", "mobilisation_meeting", date(2014, 3, 1))  # late, uninvited
-    for day in (3, 10):
-        engine.records.event("wangmin", "study_session", date(2014, 3, day))
+    # Late and uninvited; opened by the principal and noting what it must, so
+    # those two rules are the only ones it breaks.
+    meeting = SPEC.event("mobilisation_meeting")
+    engine.records.event("wangmin", "mobilisation_meeting", date(2014, 3, 1), facts=EventFacts(
+        opened_by="lishuji", covered=meeting.must_note))
+    # Two of the four study sessions, each on a theme of the plan's.
+    for day, theme in zip((3, 10), SPEC.event("study_session").themes, strict=False):
+        engine.records.event("wangmin", "study_session", date(2014, 3, day), theme=theme)
     engine.records.event("wangmin", "field_research", date(2014, 3, 20), days=3, person="zhang")
     engine.records.event("wangmin", "field_research", date(2014, 3, 25), days=1, person="liu")
     return engine
@@ -126,7 +146,7 @@ def test_due_today_is_not_overdue(campaign: Campaign) -> None:
 def test_due_yesterday_is_one_day_late(campaign: Campaign) -> None:
     report = report_on(campaign, RESEARCH_DUE + timedelta(days=1))
     late = {o.owner: o for o in report.overdue if o.type == "research_report"}
-    assert set(late) == {"liu", "chen"}  # zhang's report is complete
+    assert set(late) == set(TEAM) - {"zhang"}  # zhang's report is complete
     assert {o.days_late for o in late.values()} == {1}
     assert late["chen"].title == "陈五调研报告"
     assert late["chen"].owner_name == "陈五"
@@ -136,7 +156,7 @@ def test_due_yesterday_is_one_day_late(campaign: Campaign) -> None:
 
 def test_a_complete_item_is_never_overdue(campaign: Campaign) -> None:
     done = {_ids(campaign, "research_report", "zhang")[0], _ids(campaign, "four_winds_list")[0],
-            _ids(campaign, "implementation_plan")[0]}
+            _ids(campaign, "implementation_plan")[0], _ids(campaign, "mobilisation_speech")[0]}
     report = report_on(campaign, date(2014, 12, 31))
     assert not done & {o.id for o in report.overdue}
     for item in map(campaign.reads.get, done):
@@ -151,8 +171,8 @@ def test_overdue_is_sorted_by_days_late_and_includes_items_without_a_plan(
     today = date(2014, 7, 3)
     items = overdue_items(campaign, today)
     assert [o.days_late for o in items] == sorted((o.days_late for o in items), reverse=True)
-    rectification = next(o for o in items if o.type == "rectification_item")
-    assert (rectification.title, rectification.days_late) == (SCRIPT_TITLE, 2)
+    (extra,) = [o for o in items if campaign.reads.get(o.id).plan_id is None]
+    assert (extra.type, extra.title, extra.days_late) == ("rectification_item", SCRIPT_TITLE, 2)
     assert items == list(report_on(campaign, today).overdue)
 
 
@@ -167,10 +187,10 @@ def test_overdue_items_without_a_campaign_use_final_states(empty_db: str) -> Non
 
 
 def test_gate_states_count_as_complete_before_a_final_state(campaign: Campaign) -> None:
-    winds = campaign.reads.get(_ids(campaign, "four_winds_list")[0])
-    assert winds.state == "publicity" and not winds.final
-    assert is_complete(winds, campaign.plan.spec())
-    assert not is_complete(winds, None)  # no plan: only a final state completes it
+    plan = campaign.reads.get(_ids(campaign, "implementation_plan")[0])
+    assert plan.state == "publicity" and not plan.final
+    assert is_complete(plan, campaign.plan.spec())
+    assert not is_complete(plan, None)  # no plan: only a final state completes it
 
 
 # -- arithmetic ------------------------------------------------------------------------------
@@ -178,19 +198,23 @@ def test_gate_states_count_as_complete_before_a_final_state(campaign: Campaign) 
 
 def test_completion_counts_required_deliverables_only(campaign: Campaign) -> None:
     report = report_on(campaign, date(2014, 4, 21))
-    # 1 plan + 3 research + 1 four-winds + 1 meeting plan + 4 self-reviews
-    # + 4 rectification plans + 1 summary = 15; the rectification item is extra.
-    assert (report.completion.required, report.completion.complete) == (15, 3)
-    assert report.completion.percent == 20.0
-    assert report.completion.overdue == len(report.overdue) == 2
+    # 1 plan + 1 speech + 4 即知即改 items + 4 research + 1 four-winds + 1 meeting
+    # plan + 5 self-reviews + 5 rectification plans + 1 rules review + 1 summary
+    # = 24 (the team's four each write their own); the hand-made item is extra.
+    assert sum(len(TEAM) if r.per == "team" else 1 for r in SPEC.requirements) == 24
+    # Complete: the plan, the speech, zhang's research, the four-winds list.
+    assert (report.completion.required, report.completion.complete) == (24, 4)
+    assert report.completion.percent == 16.7
+    # Overdue since 04-20: three research reports and the team's four 即知即改 items.
+    assert report.completion.overdue == len(report.overdue) == 3 + len(TEAM)
     phases = {p.path: p for p in report.phases}
-    assert (phases["preparation"].complete, phases["preparation"].required) == (1, 1)
-    assert phases["preparation"].percent == 100.0
-    study = phases["implementation.study_and_listen"]
-    assert (study.complete, study.required, study.percent) == (1, 3, 33.3)
+    assert (phases[PREPARATION].complete, phases[PREPARATION].required) == (2, 2)
+    assert phases[PREPARATION].percent == 100.0
+    study = phases[STUDY]
+    assert (study.complete, study.required, study.percent) == (1, 8, 12.5)
     assert phases["implementation.find_and_criticise"].complete == 1  # the four-winds list
-    assert sum(t.total for t in report.by_type) == 16
-    assert sum(u.total for u in report.by_unit) == 16
+    assert sum(t.total for t in report.by_type) == 25
+    assert sum(u.total for u in report.by_unit) == 25
     research = next(t for t in report.by_type if t.type == "research_report")
     assert {s.state: s.count for s in research.states} == {"draft": 1, "review": 1,
                                                             "publicity": 1}
@@ -201,7 +225,7 @@ def test_phases_and_current_phase(campaign: Campaign) -> None:
     report = report_on(campaign, date(2014, 4, 21))
     assert [p.status for p in report.phases] == ["done", "current"] + ["upcoming"] * 4
     current = report.current_phase
-    assert current.path == "implementation.study_and_listen"
+    assert current.path == STUDY
     assert (current.label, current.parent_label) == ("学习教育、听取意见", "具体实施")
     assert (current.days_left, current.days_past_end) == (9, None)
     assert report.phases[1].dates_from_plan is False and report.phases[0].dates_from_plan
@@ -234,18 +258,21 @@ def test_events_required_valid_and_flagged(campaign: Campaign) -> None:
     meeting = events["mobilisation_meeting"]
     assert (meeting.required, meeting.records, meeting.valid, meeting.satisfied) == (1, 1, 0,
                                                                                      False)
-    assert len(meeting.flagged) == 1 and len(meeting.flagged[0].flags) == 2
+    (record,) = meeting.flagged
+    late, uninvited = record.flags
+    assert "晚于规定时限 2014-02-28" in late and "督导组" in uninvited
     study = events["study_session"]
     assert (study.required, study.valid, study.met) == (4, 2, 2)
-    research = events["field_research"]
-    assert (research.required, research.records, research.valid, research.met) == (3, 2, 1, 1)
+    research = events["field_research"]  # one each for the team, the principal too
+    assert (research.required, research.records, research.valid, research.met) == (
+        len(TEAM), 2, 1, 1)
     assert research.flagged[0].person == "刘四"
     assert events["organisational_life_meeting"].required == 2
 
 
 def test_gate_is_the_current_phases_checklist(campaign: Campaign) -> None:
     report = report_on(campaign, date(2014, 4, 21))
-    assert len(report.gate) == 5
+    assert len(report.gate) == len(SPEC.leaf(STUDY).gate)
     assert [c.satisfied for c in report.gate] == [c.satisfied for c in campaign.plan.gate()]
     meeting = report.gate[0]
     assert not meeting.satisfied and meeting.flagged
