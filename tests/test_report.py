@@ -25,6 +25,7 @@ from workflow.errors import InvalidInput
 from workflow.render.report_build import build_report
 from workflow.render.report_formats import FORMATS, render
 from workflow.render.report_model import Report
+from workflow.render.report_text import render_table
 from workflow.render.report_scope import overdue_items
 from workflow.services.plan_records import EventFacts
 from workflow.services.lateness import days_late, is_complete, is_overdue
@@ -216,8 +217,8 @@ def test_completion_counts_required_deliverables_only(campaign: Campaign) -> Non
     assert sum(t.total for t in report.by_type) == 25
     assert sum(u.total for u in report.by_unit) == 25
     research = next(t for t in report.by_type if t.type == "research_report")
-    assert {s.state: s.count for s in research.states} == {"draft": 1, "review": 1,
-                                                            "publicity": 1}
+    assert {s.state: s.count for s in research.states} == {"draft": 2, "review": 1,
+                                                            "publicity": 1}  # chen, lishuji
     assert {s.label for s in research.states} >= {"草稿"}
 
 
@@ -348,6 +349,23 @@ def test_table_is_plain_text(report: Report) -> None:
     assert "\x1b[" not in text
     assert "逾期事项" in text and "惠民行动目标" in text
     assert max(len(line) for line in text.splitlines()) <= 120
+
+
+def test_paragraph_numbers_print_intact_and_ids_keep_a_line_of_their_own(
+    campaign: Campaign,
+) -> None:
+    # The study phase's gate and events cite items such as 四（二）1（1）: an item
+    # number in brackets is part of the citation, not a name's id.
+    report = report_on(campaign, date(2014, 4, 21))
+    cited = [c.provenance for c in report.gate] + [e.provenance for e in report.events]
+    assert any("1（1）" in source for source in cited)
+    lines = render_table(report, width=1000).splitlines()  # wide enough that nothing wraps
+    for source in cited:
+        assert any(source in line for line in lines), source
+    # A type's or a person's id still goes below its name, whole.
+    for name in ("rectification_item", "lishuji"):
+        assert any(name in line for line in lines)
+        assert not any(f"（{name}）" in line for line in lines)
 
 
 def test_unknown_format_is_invalid_input(report: Report) -> None:

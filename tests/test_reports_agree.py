@@ -20,6 +20,7 @@ import pytest
 from drive import at_day, complete_content
 from plan_helpers import (
     LEAF_PATHS,
+    LEAVES,
     SPEC,
     STANDARD,
     STARTER,
@@ -65,9 +66,13 @@ def table_rows(text: str, section: str) -> list[str]:
     return [line for line in body.splitlines() if line.startswith("| #")]
 
 
-def leave_preparation(c: Campaign) -> None:
+def leave_preparation(c: Campaign) -> list[str]:
+    """Meet the preparation gate and leave it; returns its checklist's marks
+    (what `phase status` showed) from just before leaving."""
     satisfy_phase(c, "preparation")
+    marks = ["✓" if check.satisfied else "□" for check in c.plan.gate()]
     c.plan.advance(STARTER)
+    return marks
 
 
 def force_study(c: Campaign, items: Sequence[GateItem] = SPEC.leaf(STUDY).gate) -> str:
@@ -178,12 +183,14 @@ def _marks(note: str) -> list[str]:
 
 
 def test_finding_3_campaign_diagram_ticks_met_gate_items(c: Campaign, tmp_path: Path) -> None:
-    leave_preparation(c)
+    left = leave_preparation(c)
     study_gate = SPEC.leaf(STUDY).gate
     satisfy(c, study_gate[0])  # one item of the study phase met, the others not yet
 
     dot = dot_of(c)
-    assert _marks(node_line(dot, "preparation__gate")) == ["✓"]
+    # Every line of the phase left ticked, as its checklist was when it was left.
+    assert _marks(node_line(dot, "preparation__gate")) == left == ["✓"] * len(
+        SPEC.leaf("preparation").gate)
     # The same lines, in the same order, as `phase status` (the gate checklist).
     expected = ["✓" if check.satisfied else "□" for check in c.plan.gate()]
     assert _marks(node_line(dot, "study_and_listen__gate")) == expected
@@ -214,14 +221,20 @@ def test_finding_3_campaign_diagram_ticks_met_gate_items(c: Campaign, tmp_path: 
 # -- finding 4 ------------------------------------------------------------------------
 
 
+def complete_in(type_id: str) -> str:
+    """The first state every gate line on ``type_id`` accepts: where it is complete."""
+    lines = [g for _, leaf in LEAVES for g in leaf.gate if g.deliverable == type_id]
+    return next(s for s in lines[0].states if all(s in g.states for g in lines))
+
+
 def test_finding_4_completed_late_items_are_shown_late(c: Campaign) -> None:
     (winds,) = c.reads.deliverables(type_id="four_winds_list")
     (plan,) = c.reads.deliverables(type_id="implementation_plan")
     assert winds.due == date(2014, 5, 20)
     at_day(c, date(2014, 2, 18))
-    drive_to(c, plan.id, "publicity")  # on time
+    drive_to(c, plan.id, complete_in(plan.type))  # on time
     at_day(c, date(2014, 6, 16))
-    drive_to(c, winds.id, "publicity")  # 27 days after its due date
+    drive_to(c, winds.id, complete_in(winds.type))  # 27 days after its due date
 
     today = date(2014, 7, 1)
     report = build_report(c, today)

@@ -18,7 +18,11 @@ from workflow.render.report_sections import sections
 
 # An id, a user id or a date is typed back or read as one: never split it.
 _TOKEN = re.compile(r"[A-Za-z0-9_.:#-]+")
-_LABELLED_ID = re.compile(r"（([A-Za-z0-9_.-]+)）")
+# A name's id in brackets — a type id, or a user id — has a letter.  Digits
+# alone in brackets are a paragraph's item number (四（二）1（1）) or a number
+# in a title, which lose their brackets if moved below; an all-digit user id
+# stays beside its name instead (intact, only not on a line of its own).
+_LABELLED_ID = re.compile(r"（([A-Za-z0-9_.-]*[A-Za-z][A-Za-z0-9_.-]*)）")
 
 
 def render_json(report: Report) -> str:
