@@ -222,8 +222,8 @@ class _Walk:
             c.moves.fire(item.owner, item.id, "start")
         self.on(4, 19)  # researched again (entered 04-18), the report redrafted
         c.moves.fire(rejected.owner, rejected.id, "redraft")
-        c.deliverables.revise(rejected.owner, rejected.id, from_text(R.draft(rejected.title,
-                                                                             "重新调研稿")))
+        c.deliverables.revise(rejected.owner, rejected.id, from_text(
+            R.draft(rejected.title, "重新调研稿", type_id=rejected.type)))
         c.moves.fire(rejected.owner, rejected.id, "submit")
         c.moves.fire(R.PRINCIPAL, rejected.id, "forward")
         c.moves.fire(R.SUPERVISORS[0], rejected.id, "approve", "重新调研后符合要求，同意交流")

@@ -346,6 +346,20 @@ def owner_for(spec: WorkflowSpec, state: str, wanted: str | None = None) -> str:
     raise ValueError(f"{spec.id}: nobody can drive a deliverable to {state!r}")
 
 
+def owner_for_move(spec: WorkflowSpec, transition: TransitionSpec, source: str) -> str:
+    """A creator whose deliverable reaches ``source`` and on whose deliverable
+    someone may fire ``transition`` (the principal, for his own road to the
+    supervisors); any creator reaching ``source`` when nobody may."""
+    for owner in creators(spec):
+        if actor_for(transition, owner) is None:
+            continue
+        try:
+            return owner_for(spec, source, owner)
+        except ValueError:
+            continue
+    return owner_for(spec, source)
+
+
 def drive(
     campaign: Campaign,
     type_id: str,

@@ -215,7 +215,7 @@ FLAGGED = {
     "discussion off the five themes": (
         "discussion_meeting", {"theme": "如何开好会"}, "主题「如何开好会」"),
     "discussion with no theme": (
-        "discussion_meeting", {"theme": None}, "主题「」"),
+        "discussion_meeting", {"theme": None}, "未注明主题（--theme）"),
     "democratic life meeting of half a day": (
         "democratic_life_meeting", {"days": 0.5}, "少于规定的 1 天"),
     "democratic life meeting without supervisors": (

@@ -177,7 +177,8 @@ VARIANTS = {
     "duplicate-trigger": Variant(
         "duplicate-trigger",
         duplicate_forward,
-        ("trigger: forward", "trigger: forward", "source: [draft, review]"),
+        ("trigger: forward", "trigger: to_supervisors", "trigger: forward",
+         "source: [draft, review]"),
         f"transitions.{BASE_TRANSITIONS}.source.1",  # the one appended
     ),
     "final-has-exit": Variant(

@@ -25,10 +25,10 @@ from workflow.errors import InvalidInput
 from workflow.render.report_build import build_report
 from workflow.render.report_formats import FORMATS, render
 from workflow.render.report_model import Report
-from workflow.render.report_text import render_table
 from workflow.render.report_scope import overdue_items
-from workflow.services.plan_records import EventFacts
+from workflow.render.report_text import render_table
 from workflow.services.lateness import days_late, is_complete, is_overdue
+from workflow.services.plan_records import EventFacts
 from workflow.spec.loader import load_plan, shipped_plan
 from workflow.spec.roster import read_roster
 
@@ -73,9 +73,9 @@ def campaign(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     roster = directory / "roster.csv"
     roster.write_text(ROSTER, encoding="utf-8")
     with empty_database(request, request.param, directory) as url:
-        # A fixed clock: four_winds_list is approved into publicity, whose window
-        # counts working days from today (on a day after every 2014 date here, in
-        # a year the working-day calendar knows).
+        # A fixed clock: every move and record here is stamped on one known day,
+        # after every 2014 date (what is completed here is completed late), in a
+        # year the working-day calendar knows should a move open a publicity window.
         engine = Campaign.open(url, clock=lambda: LATER)
         try:
             yield _started(engine, roster)

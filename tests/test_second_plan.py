@@ -402,9 +402,6 @@ def test_someone_found_short_blocks_the_seminars_until_a_make_up_after_it(c: Cam
     assert c.plan.phase() == "meetings_and_rectification.life_meetings"
 
 
-@pytest.mark.xfail(strict=True, reason="the gate names someone found short by their id until "
-                   "they have a record of their own: tallies.named_by reads event persons, "
-                   "talks and phase movers, not the people a record's facts name as short")
 def test_a_person_found_short_is_named_by_name(c: Campaign) -> None:
     force_to(c, "study.seminars")
     record_event(c, SPEC, "seminar")

@@ -168,8 +168,10 @@ def _kept_rules(spec: EventSpec, record: EventRecordView,
         flags.append(f"时长 {record.days:g} 天，少于规定的 {spec.min_days:g} 天")
     if spec.supervisors_invited and not record.supervisors_invited:
         flags.append("未邀请市委督导组")
-    if spec.themes and record.theme not in spec.themes:
-        flags.append(f"主题「{record.theme or ''}」不在方案规定的 {len(spec.themes)} 个主题之内")
+    if spec.themes and not record.theme:
+        flags.append(f"未注明主题（--theme），须为方案规定的 {len(spec.themes)} 个主题之一")
+    elif spec.themes and record.theme not in spec.themes:
+        flags.append(f"主题「{record.theme}」不在方案规定的 {len(spec.themes)} 个主题之内")
     if spec.per:
         holder = next((p for p in people if p.id == record.person), None)
         if holder is None or not in_group(holder.roles, spec.per):
