@@ -218,7 +218,7 @@ class Model:
             return TransitionNotAllowed
         if self.spec.id == RECTIFICATION and (
             step.action == "verify"  # only with a rating
-            or (step.action == "submit" and not self.fields)
+            or (step.action in ("submit", "to_supervisors") and not self.fields)
             or (step.action == "claim_done" and not self.noted)
         ):
             return TransitionNotAllowed

@@ -9,7 +9,7 @@ the heart-to-heart talks; and its targets.  Loaded by :mod:`workflow.spec.loader
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import date
 from typing import Annotated, Self
 
@@ -347,12 +347,10 @@ def plan_problems(plan: PlanSpec) -> Iterator[tuple[str, str]]:
             yield from _gate_problems(child, f"phases.{i}.phases.{j}", kinds, plan.talks)
         yield from _gate_problems(phase, f"phases.{i}", kinds, plan.talks)
     for i, req in enumerate(plan.requirements):
-        if req.phase not in leaves:
-            yield f"requirements.{i}.phase", f"unknown phase {req.phase!r}"
-        if req.per is not None and req.per not in PER_GROUPS:
-            yield f"requirements.{i}.per", f"unknown role or group {req.per!r}"
-        if req.owner_role is not None and req.owner_role not in KNOWN_ROLES:
-            yield f"requirements.{i}.owner_role", f"unknown role {req.owner_role!r}"
+        path = f"requirements.{i}"
+        yield from _unknown(f"{path}.phase", "phase", req.phase, leaves)
+        yield from _unknown(f"{path}.per", "role or group", req.per, PER_GROUPS)
+        yield from _unknown(f"{path}.owner_role", "role", req.owner_role, KNOWN_ROLES)
     for i, event in enumerate(plan.events):
         yield from _event_problems(event, f"events.{i}", leaves, kinds, plan.talks)
     if plan.talks is not None and plan.talks.phase not in leaves:
@@ -362,14 +360,17 @@ def plan_problems(plan: PlanSpec) -> Iterator[tuple[str, str]]:
         yield "targets", "target ids must be unique"
 
 
+def _unknown(path: str, what: str, name: str | None, known: Collection[str]
+             ) -> Iterator[tuple[str, str]]:
+    if name is not None and name not in known:
+        yield path, f"unknown {what} {name!r}"
+
+
 def _event_problems(event: EventSpec, path: str, leaves: set[str], kinds: set[str],
                     talks: TalksSpec | None) -> Iterator[tuple[str, str]]:
-    if event.phase not in leaves:
-        yield f"{path}.phase", f"unknown phase {event.phase!r}"
-    if event.per is not None and event.per not in PER_GROUPS:
-        yield f"{path}.per", f"unknown role or group {event.per!r}"
-    if event.opened_by is not None and event.opened_by not in KNOWN_ROLES:
-        yield f"{path}.opened_by", f"unknown role {event.opened_by!r}"
+    yield from _unknown(f"{path}.phase", "phase", event.phase, leaves)
+    yield from _unknown(f"{path}.per", "role or group", event.per, PER_GROUPS)
+    yield from _unknown(f"{path}.opened_by", "role", event.opened_by, KNOWN_ROLES)
     for j, kind in enumerate(event.after):
         if kind not in kinds or kind == event.kind:
             yield f"{path}.after.{j}", f"unknown event kind {kind!r}"
