@@ -40,6 +40,12 @@ from workflow.spec.definition import WorkflowSpec
 from workflow.spec.loader import load_file
 from workflow.spec.plan import PlanSpec
 
+#: Why the rules' runs on PostgreSQL are soaks, not the inner loop's.
+SAME_RULES = ("a record's rules are judged by the same functions on both backends; the "
+              "[sqlite] run checks each in the inner loop; the rest run on both, the facts' "
+              "storage among them")
+SOAK = pytest.mark.soak_on_postgresql(SAME_RULES)
+
 STUDY = "implementation.study_and_listen"
 CRITICISE = "implementation.find_and_criticise"
 RECTIFY = "implementation.rectify_and_build"
@@ -77,6 +83,7 @@ def test_finding_the_principal_is_a_member_of_the_leadership_team(c: Campaign) -
     assert any("李书记（prin）" in m for m in line(c, "event:field_research").missing)
 
 
+@SOAK
 @pytest.mark.parametrize("type_id", ["research_report", "self_review", "rectification_plan",
                                      "rectification_item"])
 def test_finding_the_principals_own_materials_reach_the_supervisors(
@@ -101,6 +108,7 @@ def test_finding_a_leader_cannot_take_the_principals_road(c: Campaign) -> None:
 # -- the study link ----------------------------------------------------------------------
 
 
+@SOAK
 @pytest.mark.parametrize("kind", [e.kind for e in SPEC.events if e.cover_themes
                                   and e.phase == "study_and_listen"])
 def test_finding_every_theme_of_the_study_link_is_covered(c: Campaign, kind: str) -> None:
@@ -119,6 +127,7 @@ def test_finding_every_theme_of_the_study_link_is_covered(c: Campaign, kind: str
     assert line(c, f"event:{kind}").satisfied
 
 
+@SOAK
 @pytest.mark.parametrize(("kind", "per"), [("principal_lecture", "principal"),
                                            ("team_lecture", "team"),
                                            ("contact_point_exchange", "team")])
@@ -166,6 +175,7 @@ def test_finding_a_study_check_shortfall_needs_make_up_study(c: Campaign) -> Non
     assert line(c, "event:study_check").satisfied
 
 
+@SOAK
 def test_finding_each_member_names_problems_to_fix_at_once(c: Campaign) -> None:
     """即知即改: one item per team member, approved before the study link is
     left, and — like every rectification item — done and assessed before the
@@ -245,6 +255,7 @@ def test_finding_the_rectify_link_needs_its_campaigns_rules_review_and_items_ass
     assert len(SPEC.event("special_rectification").themes) == 4
 
 
+@SOAK
 def test_finding_the_campaign_cannot_close_with_an_item_unassessed(c: Campaign) -> None:
     force_to(c, RECTIFY)
     for item in SPEC.leaf(RECTIFY).gate:
@@ -286,6 +297,7 @@ def test_finding_the_summary_stage_and_the_campaigns_own_window() -> None:
     assert gate == {"summary_report", "summary_meeting", "situation_report"}
 
 
+@SOAK
 @pytest.mark.parametrize(("kind", "noted"), [
     ("leading_group", "领导小组组成人员"), ("migrant_wage_action", "畅通“12351”维权热线"),
     ("volunteer_service", "县级党员领导干部每月不少于4小时"),
