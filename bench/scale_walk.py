@@ -169,8 +169,12 @@ class Walk:
         if state == "publicity" and spec.publicity is not None:
             trigger = self.leaving.pop(i, None)
             return None if trigger is None else spec.transition(state, trigger)
+        owner_roles = self.who.roles[self.owner[i]]
         moves = [t for t in spec.transitions_from(state)
-                 if spec.publicity is None or t.trigger != spec.publicity.objection_trigger]
+                 if (spec.publicity is None or t.trigger != spec.publicity.objection_trigger)
+                 # an owner-only move the owner holds no role for (the principal's
+                 # own road to the supervisors) is nobody's on this deliverable
+                 and not (t.owner_only and not set(owner_roles) & set(t.roles))]
         weights = [BACKWARD_WEIGHT if t.trigger in BACKWARD else 1.0 for t in moves]
         return self.rng.choices(moves, weights)[0] if moves else None
 
