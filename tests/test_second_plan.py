@@ -12,6 +12,7 @@ pair), never by asking the engine's gate code, so the tests judge the engine.
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from collections.abc import Iterable
 from datetime import date, timedelta
@@ -20,11 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 from drive import complete_content, day_allowing, make_move, prepare
 from plan_helpers import PLAN as MIANYANG
 from plan_helpers import may_fire, new_db
 
 from workflow import Campaign
+from workflow.cli import main as cli
 from workflow.errors import InvalidInput, NotFound, TransitionNotAllowed
 from workflow.render.notices import notice
 from workflow.services.gates import Check
@@ -489,3 +492,29 @@ def test_the_plans_own_targets(c: Campaign) -> None:
         c.records.target(OFFICE, "hardship_pairs", 0.5, "半户")
     with pytest.raises(InvalidInput, match="unknown target"):
         c.records.target(OFFICE, "job_fairs", 1, "2014年的指标")
+
+
+def test_the_command_line_names_the_campaign_with_plan(c: Campaign, tmp_path: Path) -> None:
+    """With two campaigns in a database, ``--plan ID`` picks one for the campaign
+    commands; without it they name both and ask which (exit 7), writing nothing."""
+    c.plan.start(OFFICE, MIANYANG, PEOPLE)
+    url = f"sqlite:///{tmp_path / 'campaign.db'}"
+
+    def run(*argv: str) -> Result:
+        return CliRunner().invoke(cli.main, ["--db", url, "--as", OFFICE, *argv])
+
+    asked = run("phase", "status")
+    assert asked.exit_code == 7
+    assert SPEC.id in asked.stderr and MIANYANG.spec.id in asked.stderr
+    assert "--plan" in asked.stderr
+    for plan in (SPEC, MIANYANG.spec):
+        status = run("--plan", plan.id, "phase", "status", "--format", "json")
+        assert status.exit_code == 0, status.output
+        assert json.loads(status.stdout)["plan"] == plan.id
+    recorded = run("--plan", SPEC.id, "events", "record", "party_group_meeting",
+                   "--date", "2015-05-10")
+    assert recorded.exit_code == 0, recorded.output
+    assert [r.kind for r in c.plan.event_records(SPEC.id)] == ["party_group_meeting"]
+    assert c.plan.event_records(MIANYANG.spec.id) == []
+    report = run("--plan", MIANYANG.spec.id, "report", "--format", "json")
+    assert report.exit_code == 0 and json.loads(report.stdout)["plan"]["id"] == MIANYANG.spec.id

@@ -25,9 +25,11 @@ __all__ = ["Column", "ident", "words"]  # re-exported: commands declare columns 
 class Env:
     """The global options, and the engine opened on first use."""
 
-    def __init__(self, db: str | None, user: str | None) -> None:
+    def __init__(self, db: str | None, user: str | None, plan_id: str | None = None) -> None:
         self.db = db
         self.user = user
+        #: The campaign the plan commands address; None: the only one.
+        self.plan_id = plan_id
         self._campaign: Campaign | None = None
 
     @property

@@ -255,13 +255,15 @@ def _discard_stdout() -> None:
               help="Database URL (env CAMPAIGN_DB; default sqlite:///campaign.db).")
 @click.option("--as", "user", envvar="CAMPAIGN_USER", metavar="USER",
               help="Act as this user (env CAMPAIGN_USER).")
+@click.option("--plan", "plan_id", envvar="CAMPAIGN_PLAN", metavar="ID",
+              help="Which campaign, when the database runs several (env CAMPAIGN_PLAN).")
 @click.version_option(package_name="campaign")
 @click.pass_context
-def main(ctx: click.Context, db: str | None, user: str | None) -> None:
+def main(ctx: click.Context, db: str | None, user: str | None, plan_id: str | None) -> None:
     """Run a campaign's paperwork as audited state machines."""
     from workflow.cli.common import Env  # here: --help ends before this runs
 
-    ctx.obj = Env(db, user)
+    ctx.obj = Env(db, user, plan_id)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ from workflow.spec.loader import load_plan
 
 
 def campaign_diagram(
-    queries: Campaign | None, plan_file: Path | None, calendar: bool, fmt: str
+    queries: Campaign | None, plan_file: Path | None, calendar: bool, fmt: str,
+    plan_id: str | None = None,
 ) -> tuple[bytes, str]:
     """The campaign's phase machine (current phase highlighted when running) or calendar."""
     if queries is None:
@@ -25,13 +26,13 @@ def campaign_diagram(
             raise InvalidInput("name the plan FILE or run against a started campaign")
         plan, current = load_plan(plan_file).spec, None
     else:
-        plan, current = queries.plan.spec(), queries.plan.phase()
+        plan, current = queries.plan.spec(plan_id), queries.plan.phase(plan_id)
     titles = shipped_titles() if queries is None else {
         spec.id: spec.title for spec in queries.registry.definitions()}
     if calendar:
         graph, name = calendar_graph(plan, titles), f"{plan.id}-calendar"
     else:
-        state = campaign_state(queries) if queries is not None else None
+        state = campaign_state(queries, plan.id) if queries is not None else None
         graph = phase_graph(plan, titles, current=current, state=state)
         name = f"{plan.id}-phases"
     return render_graph(graph, fmt), name
@@ -49,10 +50,10 @@ def write_campaign_diagrams(queries: Campaign, directory: Path, fmt: str = "svg"
     return written
 
 
-def campaign_state(queries: Campaign) -> CampaignState:
+def campaign_state(queries: Campaign, plan_id: str | None = None) -> CampaignState:
     """Every leaf's gate judged today, by the checklist ``phase status`` uses, and
     the phases left by force (the log's ``phase.force`` events)."""
-    facts = queries.plan.facts()
+    facts = queries.plan.facts(plan_id)
     forced = forced_advances(queries.plan.phase_events(facts.plan.id), facts.plan.id,
                              facts.people)
     return CampaignState(

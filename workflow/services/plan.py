@@ -393,5 +393,6 @@ def run(session: Session, plan_id: str | None) -> PlanRun:
     if not rows:
         raise NotFound("campaign (run `campaign start PLAN --roster FILE`)", "")
     if len(rows) > 1:
-        raise InvalidInput(f"several campaigns: name one of {', '.join(r.id for r in rows)}")
+        raise InvalidInput(f"several campaigns: name one of {', '.join(r.id for r in rows)} "
+                           "(--plan ID)")
     return rows[0]

@@ -209,7 +209,7 @@ def diagram(env: Env, type_id: str | None, fmt: str, out: Path | None,
     if plan_file is not None or calendar:
         source = None if plan_file in (None, "-") else Path(plan_file)
         data, name = campaign_diagrams.campaign_diagram(
-            env.campaign if source is None else None, source, calendar, fmt)
+            env.campaign if source is None else None, source, calendar, fmt, env.plan_id)
     elif counts:
         data, name = flow_diagrams.counts_diagram(env.campaign, type_id, fmt)
     else:

@@ -84,9 +84,9 @@ def phase_status(env: Env, today: datetime | None, fmt: str) -> None:
     from workflow.render.gate_lines import status_gate
 
     campaign = env.campaign
-    plan, current = campaign.plan.spec(), campaign.plan.phase()
+    plan, current = campaign.plan.spec(env.plan_id), campaign.plan.phase(env.plan_id)
     spec = plan.leaf(current)
-    gate = status_gate(spec, campaign.plan.gate())
+    gate = status_gate(spec, campaign.plan.gate(env.plan_id))
     day = as_date(today, env)
     window = plan.window
     document = {
@@ -135,7 +135,8 @@ def _print_status(status: dict[str, Any], title: str) -> None:
 @pass_env
 def phase_advance(env: Env, force: bool, reason: str | None, as_json: bool) -> None:
     """Move to the next phase (refused, listing what is missing, unless the gate holds)."""
-    event = env.campaign.plan.advance(env.actor, force=force, reason=reason)
+    event = env.campaign.plan.advance(env.actor, force=force, reason=reason,
+                                      plan_id=env.plan_id)
     if as_json:
         emit_json(event.to_json())
     else:
@@ -185,7 +186,7 @@ def events_record(env: Env, kind: str, held_on: datetime, days: float, person: s
     record = env.campaign.records.event(
         env.actor, kind, held_on.date(), days=days, person=person, theme=theme,
         supervisors_invited=supervisors_invited, attendees=attendees, minutes=text,
-        facts=facts)
+        facts=facts, plan_id=env.plan_id)
     if as_json:
         emit_json(record.to_json())
         return
@@ -202,7 +203,7 @@ def events_list(env: Env, fmt: str) -> None:
     from workflow.render.event_rules import record_facts
     from workflow.store.views import EventRecordView
 
-    records = env.campaign.plan.event_records()
+    records = env.campaign.plan.event_records(env.plan_id)
     names = {u.id: u.name for u in env.campaign.reads.users()}
 
     def name(user_id: str) -> str:
@@ -234,7 +235,8 @@ def talks() -> None:
 def talks_record(env: Env, first: str, second: str, held_on: datetime, notes: str,
                  as_json: bool) -> None:
     """Record a talk between two team members (a party recording it confirms it)."""
-    talk = env.campaign.records.talk(env.actor, first, second, held_on.date(), notes)
+    talk = env.campaign.records.talk(env.actor, first, second, held_on.date(), notes,
+                                     plan_id=env.plan_id)
     if as_json:
         emit_json(talk.to_json())
     else:
@@ -264,7 +266,7 @@ def talks_list(env: Env, fmt: str) -> None:
     from workflow.services.gates import required_pairs
     from workflow.store.views import TalkView
 
-    records = env.campaign.plan.talks()
+    records = env.campaign.plan.talks(env.plan_id)
     required = len(required_pairs(env.campaign.reads.users()))
     confirmed = sum(1 for t in records if t.confirmed)
     emit(fmt, {"required": required, "talks": records}, lambda: table(
@@ -289,7 +291,7 @@ def targets_list(env: Env, fmt: str) -> None:
     """Targets against their goals."""
     from workflow.store.views import TargetView
 
-    rows = env.campaign.plan.targets()
+    rows = env.campaign.plan.targets(env.plan_id)
     emit(fmt, [{**t.to_json(), "percent": t.percent} for t in rows], lambda: table(
         "Targets", [ident("id"), "target", words("done"), words("goal"), ident("%"),
                     "responsible"],
@@ -305,7 +307,8 @@ def targets_list(env: Env, fmt: str) -> None:
 @pass_env
 def targets_record(env: Env, target_id: str, amount: float, note: str, as_json: bool) -> None:
     """Add progress (an audited entry; totals are never edited)."""
-    target = env.campaign.records.target(env.actor, target_id, amount, note)
+    target = env.campaign.records.target(env.actor, target_id, amount, note,
+                                         plan_id=env.plan_id)
     if as_json:
         emit_json({**target.to_json(), "percent": target.percent})
     else:
@@ -335,7 +338,7 @@ def report(env: Env, fmt: str, today: datetime | None, out: Path | None) -> None
     from workflow.render.report_formats import render
     from workflow.render.report_text import render_table
 
-    built = build_report(env.campaign, as_date(today, env))
+    built = build_report(env.campaign, as_date(today, env), env.plan_id)
     if fmt == "csv":
         text = csv_text(_report_rows(built), REPORT_CSV_HEADER)
     elif fmt == "table" and out is None:
