@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from plan_helpers import (
     DEFINITIONS,
     SPEC,
@@ -33,11 +34,12 @@ from plan_helpers import (
 )
 
 from workflow import Campaign
+from workflow.cli import main as cli
 from workflow.errors import CampaignError, DefinitionError
 from workflow.services.gates import Check
 from workflow.services.plan_records import EventFacts
 from workflow.spec.definition import WorkflowSpec
-from workflow.spec.loader import load_file
+from workflow.spec.loader import load_file, parse_plan
 from workflow.spec.plan import PlanSpec
 
 #: Why the rules' runs on PostgreSQL are soaks, not the inner loop's.
@@ -393,3 +395,30 @@ def load_file_with(path: Path, old: str, new: str) -> WorkflowSpec:
         copy = Path(scratch) / path.name
         copy.write_text(text, encoding="utf-8")
         return load_file(copy).spec
+
+
+@pytest.mark.parametrize("name", ["mianyang-2014", "sanyan-sanshi-2015"])
+def test_definitions_lint_checks_a_plan_file_as_a_plan(name: str, tmp_path: Path) -> None:
+    """A plan given to ``definitions lint`` is loaded as a plan: the shipped ones
+    pass, and a rule naming an unknown kind is found at its line."""
+    plan = DEFINITIONS / "campaigns" / f"{name}.yaml"
+    assert invoke_lint(plan) == (0, "ok")
+    text = plan.read_text(encoding="utf-8")
+    kind = next(e for e in load_plan_text(text).events if e.after).after[0]
+    broken = tmp_path / plan.name
+    broken.write_text(text.replace(f"after: [{kind}]", "after: [no_such_kind]", 1),
+                      encoding="utf-8")
+    code, out = invoke_lint(broken)
+    assert code == 7 and "unknown event kind 'no_such_kind'" in out
+    line = next(n for n, row in enumerate(broken.read_text(encoding="utf-8").splitlines(), 1)
+                if "no_such_kind" in row)
+    assert f"{broken}:{line}: events." in out
+
+
+def invoke_lint(path: Path) -> tuple[int, str]:
+    result = CliRunner().invoke(cli.main, ["definitions", "lint", str(path)])
+    return result.exit_code, result.stdout.strip()
+
+
+def load_plan_text(text: str) -> PlanSpec:
+    return parse_plan(text, "plan.yaml").spec

@@ -9,6 +9,7 @@ of them, not only the first the loader would raise.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from workflow.spec.loader import (
     definition_problems,
     file_name_problem,
     parse_definition,
+    parse_plan,
     read_text,
 )
 
@@ -202,6 +204,8 @@ def _lint_file(path: Path) -> list[Finding]:
         text = read_text(path)
     except DefinitionError as error:
         return [_load_error(error)]
+    if _is_plan(text):
+        return _lint_plan(text, path)
     problems = definition_problems(text, str(path))
     if problems:
         return sorted((_load_error(p) for p in problems), key=_sort_key)
@@ -210,6 +214,21 @@ def _lint_file(path: Path) -> list[Finding]:
     if (misnamed := file_name_problem(path, loaded)) is not None:
         findings.append(_load_error(misnamed))
     return sorted(findings, key=_sort_key)
+
+
+def _is_plan(text: str) -> bool:
+    """A campaign plan has phases where a definition has states."""
+    return bool(re.search(r"^phases:", text, re.MULTILINE)) and not re.search(
+        r"^states:", text, re.MULTILINE)
+
+
+def _lint_plan(text: str, path: Path) -> list[Finding]:
+    """A plan file: the first problem that keeps it from loading, located."""
+    try:
+        parse_plan(text, str(path))
+    except DefinitionError as error:
+        return [_load_error(error)]
+    return []
 
 
 def _declared_id(path: Path) -> tuple[str, Location] | None:
