@@ -36,6 +36,8 @@ from plan_helpers import (
 from workflow import Campaign
 from workflow.cli import main as cli
 from workflow.errors import CampaignError, DefinitionError
+from workflow.render.report_build import build_report
+from workflow.render.report_model import EventProgress
 from workflow.services.gates import Check
 from workflow.services.plan_records import EventFacts
 from workflow.spec.definition import WorkflowSpec
@@ -63,6 +65,12 @@ def record(c: Campaign, kind: str, **changes: Any) -> tuple[str, ...]:
     """Record ``kind`` keeping every rule but ``changes``; its flags."""
     arguments = {**valid_event_kwargs(SPEC.event(kind)), **changes}
     return c.records.event(STARTER, kind, **arguments).flags
+
+
+def report_row(c: Campaign, kind: str) -> EventProgress:
+    """The report's line on the required event ``kind``."""
+    (row,) = [e for e in build_report(c, date(2014, 4, 30)).events if e.kind == kind]
+    return row
 
 
 def facts(kind: str, **changes: Any) -> EventFacts:
@@ -124,9 +132,11 @@ def test_finding_every_theme_of_the_study_link_is_covered(c: Campaign, kind: str
     missing = line(c, f"event:{kind}").missing
     assert [m for m in missing if "尚无有效记录" in m] == [f"主题「{t}」尚无有效记录"
                                                           for t in others]
+    assert not report_row(c, kind).satisfied  # the report judges it as the gate does
     for theme in others:
         record(c, kind, theme=theme)
     assert line(c, f"event:{kind}").satisfied
+    assert report_row(c, kind).satisfied
 
 
 @SOAK

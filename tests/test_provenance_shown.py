@@ -173,7 +173,7 @@ def campaign(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Campaign]:
 def test_phase_status_rows_name_each_gate_lines_paragraph(campaign: Campaign) -> None:
     plan = campaign.plan.spec()
     phase = plan.leaf(campaign.plan.phase())
-    rows = status_gate(phase, campaign.plan.gate())
+    rows = status_gate(campaign.plan.gate())
     by_event = {item.event: row for item, row in zip(phase.gate, rows, strict=True)}
     meeting = by_event["party_group_meeting"]
     assert meeting["from_plan"] and meeting["provenance"] == f"方案{meeting['paragraph']}"

@@ -30,7 +30,6 @@ from datetime import date
 
 from workflow.campaign import Campaign
 from workflow.render import report_tallies
-from workflow.render.gate_lines import gate_lines
 from workflow.render.report_model import (
     Completion,
     CurrentPhase,
@@ -88,11 +87,15 @@ def _window(plan: PlanSpec) -> WindowInfo | None:
 
 def _gate(plan: PlanSpec, current: str, facts: Facts) -> list[GateCheck]:
     """The current phase's checklist, each line with its gate item's paragraph."""
-    phase = plan.leaf(current)
-    return [GateCheck(label=c.label, satisfied=c.satisfied, missing=c.missing,
-                      flagged=c.flagged, paragraph=item.paragraph, from_plan=item.from_plan,
-                      provenance=item.provenance)
-            for c, item in gate_lines(phase, checklist(phase, facts))]
+    rows = []
+    for check in checklist(plan.leaf(current), facts):
+        item = check.item
+        assert item is not None  # a checklist's lines carry their gate items
+        rows.append(GateCheck(label=check.label, satisfied=check.satisfied,
+                              missing=check.missing, flagged=check.flagged,
+                              paragraph=item.paragraph, from_plan=item.from_plan,
+                              provenance=item.provenance))
+    return rows
 
 
 def percent(part: float, whole: float) -> float:

@@ -17,7 +17,7 @@ from workflow.render.report_model import (
     TypeProgress,
     UnitProgress,
 )
-from workflow.services.gates import Facts, pair_key, required_pairs, team
+from workflow.services.gates import Facts, event_check, pair_key, required_pairs, team
 from workflow.services.lateness import LateCompletion, OverdueItem
 from workflow.services.tallies import StateTally, UnitTally
 from workflow.spec.plan import PlanSpec
@@ -101,7 +101,8 @@ def events(facts: Facts) -> list[EventProgress]:
         rows.append(EventProgress(
             kind=spec.kind, label=spec.label, label_en=spec.label_en, phase=spec.phase,
             per=spec.per, required=required, records=len(records), valid=len(valid), met=met,
-            satisfied=met >= required,
+            # Judged as the gate judges it: themes to cover and follow-ups count too.
+            satisfied=event_check(spec, facts).satisfied,
             flagged=tuple(FlaggedRecord(
                 id=r.id, held_on=r.held_on, person=facts.name(r.person) if r.person else None,
                 flags=r.flags, invited=r.invited,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
 from itertools import combinations
@@ -85,6 +85,8 @@ class Check:
     flagged: tuple[str, ...] = field(default=())
     #: What the line checks: ``deliverable:<type>``, ``event:<kind>`` or ``talks``.
     key: str = ""
+    #: The plan's gate item it judges, with where it comes from (its paragraph).
+    item: GateItem | None = None
 
     @property
     def satisfied(self) -> bool:
@@ -211,14 +213,14 @@ def pair_key(first: str, second: str) -> tuple[str, str]:
 
 
 def checklist(phase: PhaseSpec, facts: Facts) -> list[Check]:
-    return [_check(item, facts) for item in phase.gate]
+    return [replace(_check(item, facts), item=item) for item in phase.gate]
 
 
 def _check(item: GateItem, facts: Facts) -> Check:
     if item.deliverable is not None:
         return _deliverable_check(item.deliverable, item.states, facts)
     if item.event is not None:
-        return _event_check(facts.plan.event(item.event), facts)
+        return event_check(facts.plan.event(item.event), facts)
     return _talks_check(facts)
 
 
@@ -238,7 +240,9 @@ def _deliverable_check(type_id: str, states: Iterable[str], facts: Facts) -> Che
     ), key=key)
 
 
-def _event_check(spec: EventSpec, facts: Facts) -> Check:
+def event_check(spec: EventSpec, facts: Facts) -> Check:
+    """The gate line on ``spec``: its valid records against every rule of the
+    plan (count or one per person, every theme, every follow-up)."""
     records = [r for r in facts.events if r.kind == spec.kind]
     valid = [r for r in records if not r.flags]
     flagged = tuple(f"record #{r.id} ({r.held_on}): {'; '.join(r.flags)}"

@@ -86,7 +86,7 @@ def phase_status(env: Env, today: datetime | None, fmt: str) -> None:
     campaign = env.campaign
     plan, current = campaign.plan.spec(env.plan_id), campaign.plan.phase(env.plan_id)
     spec = plan.leaf(current)
-    gate = status_gate(spec, campaign.plan.gate(env.plan_id))
+    gate = status_gate(campaign.plan.gate(env.plan_id))
     day = as_date(today, env)
     window = plan.window
     document = {
