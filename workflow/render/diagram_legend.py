@@ -96,7 +96,6 @@ def _configured_mark(transition: TransitionSpec) -> str:
     return f'<BR/><FONT COLOR="{CONFIGURED_COLOUR}">{CONFIGURED}</FONT>'
 
 
-
 def _roles_cell(transition: TransitionSpec) -> str:
     names = [escape(role_label(r)) for r in transition.roles]
     step = _ROLES_PER_LINE

@@ -81,8 +81,7 @@ class PlanRecords:
             if kind not in {e.kind for e in spec.events}:
                 known = ", ".join(e.kind for e in spec.events)
                 raise InvalidInput(f"unknown event kind {kind!r} (known: {known})")
-            per = spec.event(kind).per
-            own = per is not None and person == who.id
+            own = spec.event(kind).per is not None and person == who.id
             if not (who.has(Role.OFFICE) or own):
                 raise PermissionDenied(who.id, f"record {kind}",
                                        "the office records events; others only their own")
